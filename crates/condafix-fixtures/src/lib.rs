@@ -1,0 +1,17 @@
+//! Builds realistic fake conda installs from a declarative description, for tests, benchmarks
+//! and `condafix demo`: PE files with real import tables, conda-meta records in conda's own
+//! format whose hashes are computed from the bytes written, `conda-meta/history`, `.nonadmin`,
+//! a fake `Windows\System32` and PATH folders. Nothing here depends on condafix's own parsers,
+//! so the tests read what an independent writer produced.
+
+mod openssl;
+mod pe;
+mod python;
+pub mod scenarios;
+mod tree;
+
+pub use openssl::{OpenSsl, OpenSslLib};
+pub use pe::{build_pe, Arch, Import, PeSpec};
+pub use python::{Python, SslLink};
+pub use scenarios::Scenario;
+pub use tree::{lfs_pointer, FakeMachine, PrefixSpec, Tweak};

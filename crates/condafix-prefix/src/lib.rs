@@ -1,0 +1,36 @@
+//! The on-disk model of a conda prefix, read without running anything.
+//!
+//! Everything here is plain data and pure functions: a Windows-layout prefix can be inspected
+//! from Linux (a mounted disk, a fake tree in a test) exactly as on Windows.
+
+mod digest;
+mod envs;
+mod error;
+mod layout;
+mod pe;
+mod record;
+mod record_pip;
+mod version;
+
+pub use digest::{Sha256, HASH_BUFFER_SIZE};
+pub use envs::{read_environments_txt, EnvironmentsTxt};
+pub use error::Error;
+pub use layout::{join_rel, Layout, CONDA_DLL_DIRS};
+pub use pe::{read_pe, Machine, PeInfo, PeProblem};
+pub use record::{
+    CondaMeta, MetaEntry, PackageRef, PathEntry, PathType, PathsData, PathsJson, PrefixRecord,
+};
+pub use record_pip::{PipRecord, PipRecordEntry};
+pub use version::Version;
+
+/// The folder, under a prefix, that marks it as a conda prefix.
+pub const CONDA_META: &str = "conda-meta";
+/// The file whose presence makes a folder a conda prefix.
+pub const HISTORY_FILE: &str = "history";
+/// Marks a "Just Me" install; its absence under `C:\ProgramData` means "All Users".
+pub const NONADMIN_MARKER: &str = ".nonadmin";
+
+/// Whether `path` is a conda prefix (it has `conda-meta/history`).
+pub fn is_conda_prefix(path: &std::path::Path) -> bool {
+    path.join(CONDA_META).join(HISTORY_FILE).is_file()
+}

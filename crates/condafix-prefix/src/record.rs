@@ -1,0 +1,309 @@
+//! conda-meta records (`<prefix>/conda-meta/<name>-<version>-<build>.json`) and CEP 34
+//! `info/paths.json`, typed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Error, Layout, Sha256, CONDA_META};
+
+/// One installed package, as conda records it in `conda-meta`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PrefixRecord {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    #[serde(default)]
+    pub build_number: u64,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub subdir: Option<String>,
+    #[serde(default, rename = "fn")]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub md5: Option<String>,
+    #[serde(default, deserialize_with = "lenient_sha256")]
+    pub sha256: Option<Sha256>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Build time in milliseconds since the epoch (older records use seconds).
+    #[serde(default)]
+    pub timestamp: Option<u64>,
+    #[serde(default)]
+    pub noarch: Option<serde_json::Value>,
+    /// Installed paths, prefix-relative, always `/`.
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub paths_data: Option<PathsData>,
+    #[serde(default)]
+    pub extracted_package_dir: Option<String>,
+    #[serde(default)]
+    pub package_tarball_full_path: Option<String>,
+}
+
+/// `paths_data` of a conda-meta record.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct PathsData {
+    #[serde(default)]
+    pub paths_version: u64,
+    #[serde(default)]
+    pub paths: Vec<PathEntry>,
+}
+
+/// CEP 34 `info/paths.json` of an extracted package.
+pub type PathsJson = PathsData;
+
+/// One file of a package.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PathEntry {
+    #[serde(rename = "_path")]
+    pub path: String,
+    #[serde(default)]
+    pub path_type: PathType,
+    #[serde(default, deserialize_with = "lenient_sha256")]
+    pub sha256: Option<Sha256>,
+    #[serde(default, deserialize_with = "lenient_sha256")]
+    pub sha256_in_prefix: Option<Sha256>,
+    #[serde(default)]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default)]
+    pub file_mode: Option<String>,
+    #[serde(default)]
+    pub prefix_placeholder: Option<String>,
+    #[serde(default)]
+    pub no_link: Option<bool>,
+}
+
+impl PathEntry {
+    /// The hash an installed copy must have: `sha256_in_prefix` (after prefix replacement),
+    /// else `sha256` (what `conda doctor altered-files` compares).
+    pub fn expected_sha256(&self) -> Option<Sha256> {
+        self.sha256_in_prefix.or(self.sha256)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathType {
+    #[default]
+    Hardlink,
+    Softlink,
+    Directory,
+    #[serde(other)]
+    Other,
+}
+
+/// A missing, empty or malformed digest is "no digest" (unverifiable), not a parse failure of
+/// the whole record: one bad field must not hide the rest of the record.
+fn lenient_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sha256>, D::Error> {
+    let value: Option<std::borrow::Cow<'de, str>> = Option::deserialize(d)?;
+    Ok(value.and_then(|v| Sha256::from_hex(&v).ok()))
+}
+
+impl PrefixRecord {
+    pub fn from_path(path: &Path) -> Result<Self, Error> {
+        let bytes = fs_err::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            what: "conda-meta record",
+            source,
+        })
+    }
+
+    /// `name-version-build`, the way conda names the record file and the package cache folder.
+    pub fn dist_name(&self) -> String {
+        format!("{}-{}-{}", self.name, self.version, self.build)
+    }
+
+    pub fn is_noarch_python(&self) -> bool {
+        match &self.noarch {
+            Some(serde_json::Value::String(s)) => s == "python",
+            Some(serde_json::Value::Object(o)) => o.get("type").and_then(|t| t.as_str()) == Some("python"),
+            _ => false,
+        }
+    }
+
+    /// The recorded entries keyed by the path they were installed at (prefix-relative, `/`).
+    ///
+    /// noarch: python packages record `site-packages/...` and `python-scripts/...` inside the
+    /// package but install them under the prefix's site-packages and Scripts/bin (DOMAIN.md
+    /// section 4); they are mapped here so that those files are checked rather than silently
+    /// skipped. Keys are lower-cased for Windows layouts (the file system is case-insensitive).
+    pub fn entries_by_installed_path(
+        &self,
+        layout: Layout,
+        python: Option<(u64, u64)>,
+    ) -> BTreeMap<String, &PathEntry> {
+        let noarch = self.is_noarch_python();
+        let Some(paths_data) = &self.paths_data else {
+            return BTreeMap::new();
+        };
+        paths_data
+            .paths
+            .iter()
+            .map(|entry| {
+                let installed = if noarch {
+                    installed_noarch_path(&entry.path, layout, python)
+                } else {
+                    entry.path.clone()
+                };
+                (normalize_key(&installed, layout), entry)
+            })
+            .collect()
+    }
+}
+
+fn installed_noarch_path(path: &str, layout: Layout, python: Option<(u64, u64)>) -> String {
+    if let (Some(rest), Some(py)) = (path.strip_prefix("site-packages/"), python) {
+        return format!("{}/{rest}", layout.site_packages(py));
+    }
+    if let Some(rest) = path.strip_prefix("python-scripts/") {
+        let scripts = match layout {
+            Layout::Windows => "Scripts",
+            Layout::Unix => "bin",
+        };
+        return format!("{scripts}/{rest}");
+    }
+    path.to_string()
+}
+
+/// The key a prefix-relative path is compared by: `/`-separated, and lower-case on Windows.
+pub(crate) fn normalize_key(path: &str, layout: Layout) -> String {
+    let p = path.replace('\\', "/");
+    match layout {
+        Layout::Windows => p.to_lowercase(),
+        Layout::Unix => p,
+    }
+}
+
+/// A conda-meta file, known only by its name until it is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaEntry {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    pub path: PathBuf,
+}
+
+/// The package reference printed in reports: `openssl 1.1.1d (he774522_2)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageRef {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// The index of `<prefix>/conda-meta`: file names only, so that an Anaconda base with ~500
+/// records (some over 1 MB) costs one directory listing, and only the records a caller asks
+/// for are read and parsed.
+#[derive(Debug, Clone, Default)]
+pub struct CondaMeta {
+    entries: Vec<MetaEntry>,
+}
+
+impl CondaMeta {
+    /// List `<prefix>/conda-meta`. A prefix without it yields an empty index.
+    pub fn scan(prefix: &Path) -> Result<Self, Error> {
+        let dir = prefix.join(CONDA_META);
+        let read_dir = match fs_err::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(Error::Read { path: dir, source }),
+        };
+        let mut entries = Vec::new();
+        for item in read_dir {
+            let item = item.map_err(|source| Error::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let file_name = item.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if let Some((name, version, build)) = parse_record_file_name(file_name) {
+                entries.push(MetaEntry {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    build: build.to_string(),
+                    path: item.path(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.version.cmp(&b.version)));
+        Ok(Self { entries })
+    }
+
+    pub fn entries(&self) -> &[MetaEntry] {
+        &self.entries
+    }
+
+    /// The record file of package `name`, if installed.
+    pub fn find(&self, name: &str) -> Option<&MetaEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// Read and parse the record of package `name`.
+    pub fn load(&self, name: &str) -> Result<Option<PrefixRecord>, Error> {
+        self.find(name)
+            .map(|e| PrefixRecord::from_path(&e.path))
+            .transpose()
+    }
+}
+
+/// Split `name-version-build.json`. Versions and builds never contain `-`; names may.
+pub fn parse_record_file_name(file_name: &str) -> Option<(&str, &str, &str)> {
+    let stem = file_name.strip_suffix(".json")?;
+    let (rest, build) = stem.rsplit_once('-')?;
+    let (name, version) = rest.rsplit_once('-')?;
+    if name.is_empty() || version.is_empty() || build.is_empty() {
+        return None;
+    }
+    Some((name, version, build))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_file_names_split_from_the_right() {
+        assert_eq!(
+            parse_record_file_name("ca-certificates-2019.08.28-0.json"),
+            Some(("ca-certificates", "2019.08.28", "0"))
+        );
+        assert_eq!(
+            parse_record_file_name("python-3.7.4-h5263a28_0.json"),
+            Some(("python", "3.7.4", "h5263a28_0"))
+        );
+        assert_eq!(parse_record_file_name("history"), None);
+        assert_eq!(parse_record_file_name("condafix-receipt.json"), None);
+    }
+
+    #[test]
+    fn lenient_hashes_and_noarch_mapping() {
+        let json = r#"{"name":"pip","version":"23.2.1","build":"py_0","noarch":"python",
+            "sha256":"", "files":["Lib/site-packages/pip/__init__.py"],
+            "paths_data":{"paths_version":1,"paths":[{"_path":"site-packages/pip/__init__.py",
+            "path_type":"hardlink","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "size_in_bytes":3}]}}"#;
+        let rec: PrefixRecord = serde_json::from_str(json).unwrap();
+        assert!(rec.sha256.is_none());
+        let map = rec.entries_by_installed_path(Layout::Windows, Some((3, 11)));
+        let e = map.get("lib/site-packages/pip/__init__.py").expect("mapped");
+        assert_eq!(e.expected_sha256(), Some(Sha256::of_bytes(b"abc")));
+        let unix = rec.entries_by_installed_path(Layout::Unix, Some((3, 11)));
+        assert!(unix.contains_key("lib/python3.11/site-packages/pip/__init__.py"));
+    }
+}
