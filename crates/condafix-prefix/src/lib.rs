@@ -18,7 +18,8 @@ pub use error::Error;
 pub use layout::{join_rel, Layout, CONDA_DLL_DIRS};
 pub use pe::{read_pe, Machine, PeInfo, PeProblem};
 pub use record::{
-    CondaMeta, MetaEntry, PackageRef, PathEntry, PathType, PathsData, PathsJson, PrefixRecord,
+    parse_record_file_name, CondaMeta, MetaEntry, PackageRef, PathEntry, PathType, PathsData,
+    PathsJson, PrefixRecord, RecordHeader,
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 pub use version::Version;

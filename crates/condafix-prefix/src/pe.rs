@@ -65,6 +65,8 @@ pub enum PeProblem {
     NotPe,
     /// Starts like a PE image but its headers or import table are cut off or damaged.
     Truncated { detail: String },
+    /// The file exists but could not be read (permissions, a lock, an I/O error).
+    Unreadable { detail: String },
 }
 
 impl std::fmt::Display for PeProblem {
@@ -79,6 +81,7 @@ impl std::fmt::Display for PeProblem {
             PeProblem::Truncated { detail } => {
                 write!(f, "the file is a truncated or damaged PE image ({detail})")
             }
+            PeProblem::Unreadable { detail } => write!(f, "the file cannot be read ({detail})"),
         }
     }
 }

@@ -48,6 +48,44 @@ pub struct PrefixRecord {
     pub package_tarball_full_path: Option<String>,
 }
 
+/// The package fields of a record without its file lists: enough to place a Python build, and
+/// cheap on a 2,000-file python record (the lists are skipped, not built).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RecordHeader {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    #[serde(default)]
+    pub build_number: u64,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub subdir: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<u64>,
+}
+
+impl RecordHeader {
+    pub fn from_path(path: &Path) -> Result<Self, Error> {
+        let bytes = fs_err::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            what: "conda-meta record",
+            source,
+        })
+    }
+
+    /// The build time in seconds since the epoch (conda writes milliseconds; very old records
+    /// seconds).
+    pub fn timestamp_secs(&self) -> Option<u64> {
+        self.timestamp
+            .map(|t| if t > 100_000_000_000 { t / 1000 } else { t })
+    }
+}
+
 /// `paths_data` of a conda-meta record.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct PathsData {
@@ -252,6 +290,13 @@ impl CondaMeta {
     /// The record file of package `name`, if installed.
     pub fn find(&self, name: &str) -> Option<&MetaEntry> {
         self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// Read only the package fields of the record of `name`.
+    pub fn load_header(&self, name: &str) -> Result<Option<RecordHeader>, Error> {
+        self.find(name)
+            .map(|e| RecordHeader::from_path(&e.path))
+            .transpose()
     }
 
     /// Read and parse the record of package `name`.

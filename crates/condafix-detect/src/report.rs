@@ -1,0 +1,294 @@
+//! The result model: one `Report`, rendered as JSON (`--json`, versioned) and as a human report
+//! by the binary.
+
+use std::path::Path;
+
+use condafix_prefix::{Layout, Machine, PeProblem, Sha256};
+use serde::Serialize;
+
+use crate::{Finding, LaunchContext, LoaderClass, Location, SearchContext, Severity};
+
+/// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub condafix_version: &'static str,
+    pub search: SearchInputs,
+    pub prefixes: Vec<PrefixReport>,
+    pub summary: Summary,
+}
+
+/// What the loader model was given about the machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchInputs {
+    pub system_root: Option<String>,
+    pub path: Vec<String>,
+    pub dll_search_modification: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub prefixes: usize,
+    pub healthy: usize,
+    pub needs_fix: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Report {
+    pub fn new(ctx: &SearchContext, prefixes: Vec<PrefixReport>) -> Self {
+        let count = |s: Severity| {
+            prefixes
+                .iter()
+                .flat_map(|p| &p.findings)
+                .filter(|f| f.severity == s)
+                .count()
+        };
+        let summary = Summary {
+            prefixes: prefixes.len(),
+            healthy: prefixes.iter().filter(|p| p.healthy).count(),
+            needs_fix: prefixes.iter().filter(|p| !p.healthy).count(),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+        };
+        Self {
+            schema_version: SCHEMA_VERSION,
+            condafix_version: env!("CARGO_PKG_VERSION"),
+            search: SearchInputs {
+                system_root: ctx.system_root.as_deref().map(display_path),
+                path: ctx.path.iter().map(|p| display_path(p)).collect(),
+                dll_search_modification: ctx.dll_search_modification,
+            },
+            prefixes,
+            summary,
+        }
+    }
+
+    pub fn all_healthy(&self) -> bool {
+        self.prefixes.iter().all(|p| p.healthy)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrefixKind {
+    Base,
+    Env,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrefixReport {
+    pub prefix: String,
+    pub layout: Layout,
+    pub kind: PrefixKind,
+    /// "Just Me" (`.nonadmin`) rather than "All Users".
+    pub just_me: bool,
+    pub python: Option<PythonInfo>,
+    pub openssl: Option<PackageInfo>,
+    pub modules: Vec<ModuleReport>,
+    pub dlls: Vec<DllReport>,
+    pub prediction: Prediction,
+    pub findings: Vec<Finding>,
+    /// No error or warning.
+    pub healthy: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonInfo {
+    pub version: String,
+    pub build: String,
+    pub channel: Option<String>,
+    /// `YYYY-MM-DD`, from the record's timestamp.
+    pub build_date: Option<String>,
+    /// `conda-meta` or `pythonXY.dll` (no record).
+    pub source: &'static str,
+    pub loader: LoaderClass,
+    pub loader_reason: String,
+    pub machine: Option<Machine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageInfo {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    pub channel: Option<String>,
+    /// The files the record owns, prefix-relative.
+    pub files: Vec<String>,
+}
+
+/// `_ssl.pyd` or `_hashlib.pyd`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleReport {
+    pub module: String,
+    pub path: String,
+    pub present: bool,
+    pub machine: Option<Machine>,
+    /// Every import, system DLLs included.
+    pub imports: Vec<String>,
+    pub problem: Option<PeProblem>,
+}
+
+/// One DLL in the closure of the SSL modules.
+#[derive(Debug, Clone, Serialize)]
+pub struct DllReport {
+    pub name: String,
+    /// The modules or DLLs that import it.
+    pub needed_by: Vec<String>,
+    /// The copy a conda record owns, with its recorded hash.
+    pub recorded: Option<RecordedFile>,
+    pub unactivated: Resolution,
+    pub activated: Resolution,
+}
+
+impl DllReport {
+    pub fn resolution(&self, ctx: LaunchContext) -> &Resolution {
+        match ctx {
+            LaunchContext::Unactivated => &self.unactivated,
+            LaunchContext::Activated => &self.activated,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedFile {
+    /// Prefix-relative, `/`-separated, as the record writes it.
+    pub path: String,
+    pub package: String,
+    pub sha256: Option<Sha256>,
+    pub size: Option<u64>,
+    /// What is at that path now; `None` when the file is missing.
+    pub on_disk: Option<OnDisk>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OnDisk {
+    pub size: u64,
+    pub sha256: Option<Sha256>,
+    pub matches_record: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<PeProblem>,
+}
+
+/// Every copy along the search order in one launch context; the first one wins.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    pub outcome: DllOutcome,
+    /// The folders searched, in order.
+    pub searched: Vec<String>,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Resolution {
+    pub fn winner(&self) -> Option<&Candidate> {
+        self.candidates.first()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub path: String,
+    pub location: Location,
+    pub size: u64,
+    pub sha256: Option<Sha256>,
+    pub machine: Option<Machine>,
+    pub status: CopyStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<PeProblem>,
+}
+
+/// How a copy compares with what conda recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyStatus {
+    /// The recorded file itself, with the recorded bytes.
+    Recorded,
+    /// Another file with exactly the recorded bytes.
+    SameBytes,
+    /// Bytes other than the recorded ones (another version or build, or altered).
+    Differs,
+    /// Nothing to compare with (no record).
+    Unverifiable,
+    /// Built for another CPU than the interpreter.
+    WrongMachine,
+    /// Not a usable PE image (LFS pointer, truncated, unreadable).
+    Damaged,
+}
+
+/// What the loader gets for one DLL in one context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DllOutcome {
+    Loads,
+    /// Loads a copy whose bytes differ from the record: "The specified procedure could not be
+    /// found", or silently another OpenSSL.
+    ForeignCopy,
+    /// "%1 is not a valid Win32 application".
+    BadImage,
+    /// "The specified module could not be found".
+    NotFound,
+}
+
+/// The predicted result of `import ssl` per launch context.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub unactivated: ImportOutcome,
+    pub activated: ImportOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    /// `ok`, `fails`, `at-risk` or `not-applicable`.
+    pub result: &'static str,
+    /// What Python would print, when it fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+
+
+/// A path for people and JSON: no `\\?\` prefix.
+pub fn display_path(p: &Path) -> String {
+    dunce::simplified(p).display().to_string()
+}
+impl ImportOutcome {
+    pub fn not_applicable() -> Self {
+        Self {
+            result: "not-applicable",
+            error: None,
+        }
+    }
+
+    /// From the outcomes of the DLLs `_ssl.pyd` needs (worst first).
+    pub fn from_dlls(worst: Option<(DllOutcome, &str)>) -> Self {
+        match worst {
+            None | Some((DllOutcome::Loads, _)) => Self {
+                result: "ok",
+                error: None,
+            },
+            Some((DllOutcome::NotFound, _)) => Self {
+                result: "fails",
+                error: Some("ImportError: DLL load failed while importing _ssl: The specified module could not be found.".into()),
+            },
+            Some((DllOutcome::BadImage, _)) => Self {
+                result: "fails",
+                error: Some("ImportError: DLL load failed while importing _ssl: %1 is not a valid Win32 application.".into()),
+            },
+            Some((DllOutcome::ForeignCopy, name)) => Self {
+                result: "at-risk",
+                error: Some(format!(
+                    "loads a different {name}: either \"The specified procedure could not be found.\" or another OpenSSL than the record's"
+                )),
+            },
+        }
+    }
+
+    pub fn module_missing() -> Self {
+        Self {
+            result: "fails",
+            error: Some("ModuleNotFoundError: No module named '_ssl'".into()),
+        }
+    }
+}
