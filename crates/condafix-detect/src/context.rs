@@ -94,7 +94,9 @@ mod tests {
 
     #[test]
     fn windows_path_lists_are_split_and_unquoted() {
-        let v = split_windows_path_list("C:\\Windows\\system32;;\"C:\\Program Files\\OpenSSL\\bin\";C:\\a\\");
+        let v = split_windows_path_list(
+            "C:\\Windows\\system32;;\"C:\\Program Files\\OpenSSL\\bin\";C:\\a\\",
+        );
         assert_eq!(v.len(), 3);
         assert_eq!(v[1], PathBuf::from("C:\\Program Files\\OpenSSL\\bin"));
     }

@@ -1,6 +1,6 @@
 //! From an inspected prefix to findings. Pure: everything it needs is in the report.
 
-use condafix_prefix::{Layout, Machine, Sha256};
+use condafix_prefix::{join_rel, Layout, Machine, Sha256};
 
 use crate::report::{CopyStatus, DllOutcome, PrefixReport, RecordedFile};
 use crate::{Code, Finding, LaunchContext, LoaderClass, Location, Severity};
@@ -35,7 +35,13 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         return out;
     }
     let Some(python) = &report.python else {
-        out.push(Finding::new(Code::D081, "no Python is installed in this prefix: nothing to check").path(prefix.clone()));
+        out.push(
+            Finding::new(
+                Code::D081,
+                "no Python is installed in this prefix: nothing to check",
+            )
+            .path(prefix.clone()),
+        );
         return out;
     };
     let stage_fix = "place verified copies beside _ssl.pyd with `condafix stage` (it checks them against conda's record and can undo); until then, start Python from an activated Anaconda Prompt";
@@ -56,9 +62,12 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         );
     } else if report.dlls.is_empty() {
         out.push(
-            Finding::new(Code::D062, "OpenSSL is linked into _ssl.pyd: no OpenSSL DLL is needed")
-                .path(ssl.path.clone())
-                .evidence("imports", &ssl.imports),
+            Finding::new(
+                Code::D062,
+                "OpenSSL is linked into _ssl.pyd: no OpenSSL DLL is needed",
+            )
+            .path(ssl.path.clone())
+            .evidence("imports", &ssl.imports),
         );
     }
     let hashlib = &report.modules[1];
@@ -94,7 +103,8 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         let needed_by = dll.needed_by.join(", ");
         // The copy conda owns.
         if let Some(rec) = &dll.recorded {
-            let rec_path = format!("{prefix}{}{}", std::path::MAIN_SEPARATOR, rec.path.replace('/', &std::path::MAIN_SEPARATOR.to_string()));
+            let rec_path =
+                crate::report::display_path(&join_rel(std::path::Path::new(prefix), &rec.path));
             match &rec.on_disk {
                 None => out.push(
                     Finding::new(Code::D031, format!("{} is recorded by {} but missing from the prefix", rec.path, rec.package))
@@ -130,7 +140,9 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
             let winner = res.winner();
             let is_recorded_copy = |path: &str| {
                 dll.recorded.as_ref().is_some_and(|r| {
-                    path.replace('\\', "/").to_lowercase().ends_with(&r.path.to_lowercase())
+                    path.replace('\\', "/")
+                        .to_lowercase()
+                        .ends_with(&r.path.to_lowercase())
                 })
             };
             let code = match (res.outcome, winner) {
@@ -138,7 +150,9 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                 (DllOutcome::NotFound, _) => Some(Code::D010),
                 (DllOutcome::ForeignCopy, Some(w)) if is_recorded_copy(&w.path) => None,
                 (DllOutcome::ForeignCopy, _) => Some(Code::D020),
-                (DllOutcome::BadImage, Some(w)) if w.status == CopyStatus::WrongMachine => Some(Code::D040),
+                (DllOutcome::BadImage, Some(w)) if w.status == CopyStatus::WrongMachine => {
+                    Some(Code::D040)
+                }
                 (DllOutcome::BadImage, Some(w)) if is_recorded_copy(&w.path) => None,
                 (DllOutcome::BadImage, _) => Some(Code::D041),
             };
@@ -158,7 +172,12 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                         .recorded
                         .as_ref()
                         .filter(|r| r.on_disk.is_some())
-                        .map(|r| format!(" It is in {}, which this build only searches through PATH.", r.path.replace('/', "\\")))
+                        .map(|r| {
+                            format!(
+                                " It is in {}, which this build only searches through PATH.",
+                                r.path.replace('/', "\\")
+                            )
+                        })
                         .unwrap_or_else(|| " No copy of it is in the prefix.".to_string());
                     Finding::new(code, format!("{} (needed by {needed_by}) is not found {ctx_words}.{elsewhere}", dll.name))
                         .evidence("dll", &dll.name)
@@ -207,7 +226,10 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                             dll.name,
                             w.path,
                             w.machine.map(|m| m.label()).unwrap_or_default(),
-                            python.machine.map(|m| m.label()).unwrap_or_else(|| "unknown".into())
+                            python
+                                .machine
+                                .map(|m| m.label())
+                                .unwrap_or_else(|| "unknown".into())
                         ),
                     )
                     .path(w.path.clone())
@@ -223,7 +245,10 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                             "{} found {ctx_words} at {} cannot be loaded: {}",
                             dll.name,
                             w.path,
-                            w.problem.as_ref().map(|p| p.to_string()).unwrap_or_default()
+                            w.problem
+                                .as_ref()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default()
                         ),
                     )
                     .path(w.path.clone())
@@ -241,7 +266,10 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         let (code, message) = if !copy.needed {
             (Code::D021, format!("{} is a leftover copy no module imports any more (a manual fix from before an openssl update); conda does not track it", rel))
         } else if copy.machine.is_some() && copy.machine != python.machine {
-            (Code::D021, format!("{} is an untracked copy built for another CPU", rel))
+            (
+                Code::D021,
+                format!("{} is an untracked copy built for another CPU", rel),
+            )
         } else if copy.matches_record == Some(false) {
             (Code::D021, format!("{} is an untracked copy whose bytes differ from the openssl record (stale since an update, or from another build)", rel))
         } else {
@@ -269,10 +297,16 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         });
         if python.loader.finds_library_bin_by_itself() && !via_path {
             out.push(
-                Finding::new(Code::D060, format!("healthy: this build finds Library\\bin by itself ({}); nothing to do", python.loader.describe()))
-                    .path(prefix.clone())
-                    .evidence("loader", python.loader)
-                    .evidence("loader_reason", &python.loader_reason),
+                Finding::new(
+                    Code::D060,
+                    format!(
+                        "healthy: this build finds Library\\bin by itself ({}); nothing to do",
+                        python.loader.describe()
+                    ),
+                )
+                .path(prefix.clone())
+                .evidence("loader", python.loader)
+                .evidence("loader_reason", &python.loader_reason),
             );
         } else if via_path {
             out.push(

@@ -14,7 +14,8 @@ use crate::facts::Disk;
 use crate::loader::{classify, date, dir_key, search_dirs};
 use crate::report::{
     display_path, Candidate, CopyStatus, DllOutcome, DllReport, ImportOutcome, ModuleReport,
-    OnDisk, PackageInfo, Prediction, PrefixKind, PrefixReport, PythonInfo, RecordedFile, Resolution,
+    OnDisk, PackageInfo, Prediction, PrefixKind, PrefixReport, PythonInfo, RecordedFile,
+    Resolution,
 };
 use crate::{is_system_dll, Error, LaunchContext, LoaderClass, SearchContext};
 
@@ -107,7 +108,10 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
     if let Some(p) = python.as_mut() {
         p.machine = py_machine;
     }
-    let class = python.as_ref().map(|p| p.loader).unwrap_or(LoaderClass::Unknown);
+    let class = python
+        .as_ref()
+        .map(|p| p.loader)
+        .unwrap_or(LoaderClass::Unknown);
 
     // Where conda put each DLL it owns, by lower-case file name.
     let recorded = recorded_dlls(openssl.as_ref());
@@ -146,7 +150,14 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
             });
         }
         let [unactivated, activated] = [&dirs[0], &dirs[1]].map(|d| {
-            resolve(&name, d, rec.as_ref(), rec_path.as_deref(), py_machine, &mut disk)
+            resolve(
+                &name,
+                d,
+                rec.as_ref(),
+                rec_path.as_deref(),
+                py_machine,
+                &mut disk,
+            )
         });
         // Read the imports of the copy conda owns, else of the one the loader takes.
         let source = rec_path
@@ -199,7 +210,14 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
         }
     };
 
-    let copies = loose_copies(prefix, &report, &recorded, &meta, py_header.as_ref(), &mut disk)?;
+    let copies = loose_copies(
+        prefix,
+        &report,
+        &recorded,
+        &meta,
+        py_header.as_ref(),
+        &mut disk,
+    )?;
     report.python = python;
     report.findings = diagnose(&report, &copies);
     report.healthy = is_healthy(&report);
@@ -213,7 +231,11 @@ fn is_healthy(report: &PrefixReport) -> bool {
         .all(|f| f.severity == crate::Severity::Info)
 }
 
-fn python_info(prefix: &Path, header: Option<&RecordHeader>, disk: &mut Disk) -> Option<PythonInfo> {
+fn python_info(
+    prefix: &Path,
+    header: Option<&RecordHeader>,
+    disk: &mut Disk,
+) -> Option<PythonInfo> {
     if let Some(h) = header {
         let version = Version::parse(&h.version);
         let (loader, loader_reason) =
@@ -233,7 +255,9 @@ fn python_info(prefix: &Path, header: Option<&RecordHeader>, disk: &mut Disk) ->
     let mut names: Vec<String> = disk
         .listing(prefix)
         .keys()
-        .filter(|n| n.starts_with("python3") && n.ends_with(".dll") && n.len() > "python3.dll".len())
+        .filter(|n| {
+            n.starts_with("python3") && n.ends_with(".dll") && n.len() > "python3.dll".len()
+        })
         .cloned()
         .collect();
     names.sort();
@@ -399,7 +423,11 @@ fn loose_copies(
             .listing(&dir)
             .iter()
             .filter(|(lower, _)| {
-                is_openssl_name(lower) || report.dlls.iter().any(|d| d.name.eq_ignore_ascii_case(lower))
+                is_openssl_name(lower)
+                    || report
+                        .dlls
+                        .iter()
+                        .any(|d| d.name.eq_ignore_ascii_case(lower))
             })
             .map(|(l, n)| (l.clone(), n.clone()))
             .collect();
@@ -441,7 +469,10 @@ fn loose_copies(
             continue;
         }
         let facts = disk.facts(&path).clone();
-        let needed = report.dlls.iter().any(|d| d.name.eq_ignore_ascii_case(&lower));
+        let needed = report
+            .dlls
+            .iter()
+            .any(|d| d.name.eq_ignore_ascii_case(&lower));
         let record = recorded.get(&lower);
         out.push(LooseCopy {
             path: display_path(&path),

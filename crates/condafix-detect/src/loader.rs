@@ -31,14 +31,23 @@ pub enum LoaderClass {
 impl LoaderClass {
     /// Whether this build reaches `Library\bin` without anything on PATH.
     pub fn finds_library_bin_by_itself(self) -> bool {
-        matches!(self, LoaderClass::CondaDefaultMode | LoaderClass::SitePathPatch)
+        matches!(
+            self,
+            LoaderClass::CondaDefaultMode | LoaderClass::SitePathPatch
+        )
     }
 
     pub fn describe(self) -> &'static str {
         match self {
-            LoaderClass::SitePathPatch => "conda <= 3.6: site.py puts Library\\bin on PATH at start-up",
-            LoaderClass::AlteredSearchPath => "altered search path: Library\\bin is only found through PATH (activation)",
-            LoaderClass::CondaDefaultMode => "conda default-mode patch: Library\\bin is searched without activation",
+            LoaderClass::SitePathPatch => {
+                "conda <= 3.6: site.py puts Library\\bin on PATH at start-up"
+            }
+            LoaderClass::AlteredSearchPath => {
+                "altered search path: Library\\bin is only found through PATH (activation)"
+            }
+            LoaderClass::CondaDefaultMode => {
+                "conda default-mode patch: Library\\bin is searched without activation"
+            }
             LoaderClass::Upstream => "upstream CPython: DLLs\\, the exe folder and System32 only",
             LoaderClass::Unknown => "unknown build: assumed to need Library\\bin on PATH",
         }
@@ -57,7 +66,10 @@ pub fn classify(
     const NOV_2022: u64 = 1_667_260_800; // 2022-11-01
     let (maj, min) = version.major_minor();
     if maj != 3 {
-        return (LoaderClass::Unknown, format!("Python {version} is not a Python 3 build"));
+        return (
+            LoaderClass::Unknown,
+            format!("Python {version} is not a Python 3 build"),
+        );
     }
     if min <= 6 {
         return (
@@ -68,36 +80,49 @@ pub fn classify(
     if min == 7 {
         return (
             LoaderClass::AlteredSearchPath,
-            "every conda Python 3.7 build loads extension DLLs with LOAD_WITH_ALTERED_SEARCH_PATH".into(),
+            "every conda Python 3.7 build loads extension DLLs with LOAD_WITH_ALTERED_SEARCH_PATH"
+                .into(),
         );
     }
-    let conda_forge = channel.is_some_and(|c| c.contains("conda-forge")) || build.ends_with("_cpython");
+    let conda_forge =
+        channel.is_some_and(|c| c.contains("conda-forge")) || build.ends_with("_cpython");
     let after = |t: u64| timestamp_secs.is_some_and(|ts| ts >= t);
     let default_mode = |why: String| (LoaderClass::CondaDefaultMode, why);
     let altered = |why: String| (LoaderClass::AlteredSearchPath, why);
     if conda_forge {
         if min >= 10 {
-            return default_mode("conda-forge Python >= 3.10 carries the default-mode DLL patch".into());
+            return default_mode(
+                "conda-forge Python >= 3.10 carries the default-mode DLL patch".into(),
+            );
         }
         if min == 9 && version.at_least("3.9.9") {
-            return default_mode("conda-forge Python >= 3.9.9 carries the default-mode DLL patch".into());
+            return default_mode(
+                "conda-forge Python >= 3.9.9 carries the default-mode DLL patch".into(),
+            );
         }
         if min == 9 && after(OCT_2021) {
             return default_mode("conda-forge Python 3.9 built after October 2021 carries the default-mode DLL patch".into());
         }
         if min == 8 && after(MAR_2022) {
-            return default_mode("conda-forge Python 3.8 built after March 2022 carries the default-mode DLL patch".into());
+            return default_mode(
+                "conda-forge Python 3.8 built after March 2022 carries the default-mode DLL patch"
+                    .into(),
+            );
         }
         return altered(format!(
             "conda-forge Python {version} built {} predates the default-mode DLL patch",
-            timestamp_secs.map(date).unwrap_or_else(|| "at an unknown date".into())
+            timestamp_secs
+                .map(date)
+                .unwrap_or_else(|| "at an unknown date".into())
         ));
     }
     if min >= 11 {
         return default_mode("defaults Python >= 3.11 carries the default-mode DLL patch".into());
     }
     if after(NOV_2022) {
-        return default_mode("defaults Python built after November 2022 carries the default-mode DLL patch".into());
+        return default_mode(
+            "defaults Python built after November 2022 carries the default-mode DLL patch".into(),
+        );
     }
     let threshold = match min {
         8 => "3.8.15",
@@ -105,7 +130,9 @@ pub fn classify(
         _ => "3.10.8",
     };
     if version.at_least(threshold) {
-        return default_mode(format!("defaults Python >= {threshold} carries the default-mode DLL patch"));
+        return default_mode(format!(
+            "defaults Python >= {threshold} carries the default-mode DLL patch"
+        ));
     }
     altered(format!(
         "defaults Python {version} (before {threshold}, November 2022) predates the default-mode DLL patch"
@@ -190,8 +217,7 @@ pub fn search_dirs(
             .collect(),
     };
     let conda_dirs = layout.default_mode_dirs(prefix);
-    let modified = ctx.dll_search_modification
-        && class == LoaderClass::AlteredSearchPath;
+    let modified = ctx.dll_search_modification && class == LoaderClass::AlteredSearchPath;
     push(module_dir, Location::ModuleDir);
     match class {
         LoaderClass::CondaDefaultMode | LoaderClass::Upstream => {
@@ -273,17 +299,59 @@ mod tests {
 
     #[test]
     fn builds_are_placed_per_the_patch_history() {
-        let c = |ver: &str, build: &str, ch: &str, ts: Option<u64>| classify(&v(ver), build, Some(ch), ts).0;
-        assert_eq!(c("3.7.4", "h5263a28_0", "pkgs/main", None), LoaderClass::AlteredSearchPath);
-        assert_eq!(c("3.6.8", "h9f7ef89_7", "pkgs/main", None), LoaderClass::SitePathPatch);
-        assert_eq!(c("3.8.13", "h6244533_0", "pkgs/main", Some(1_648_000_000)), LoaderClass::AlteredSearchPath);
-        assert_eq!(c("3.8.15", "h6244533_0", "pkgs/main", None), LoaderClass::CondaDefaultMode);
-        assert_eq!(c("3.12.7", "h14ffc60_0", "pkgs/main", None), LoaderClass::CondaDefaultMode);
-        assert_eq!(c("3.9.7", "h7840368_3_cpython", "conda-forge", Some(1_631_500_000)), LoaderClass::AlteredSearchPath);
-        assert_eq!(c("3.9.9", "h7840368_0_cpython", "conda-forge", None), LoaderClass::CondaDefaultMode);
-        assert_eq!(c("3.10.0", "h_cpython", "https://conda.anaconda.org/conda-forge/win-64", None), LoaderClass::CondaDefaultMode);
-        assert_eq!(c("3.8.12", "h_cpython", "conda-forge", Some(1_650_000_000)), LoaderClass::CondaDefaultMode);
-        assert_eq!(c("3.9.13", "h6244533_2", "pkgs/main", Some(1_670_000_000)), LoaderClass::CondaDefaultMode);
+        let c = |ver: &str, build: &str, ch: &str, ts: Option<u64>| {
+            classify(&v(ver), build, Some(ch), ts).0
+        };
+        assert_eq!(
+            c("3.7.4", "h5263a28_0", "pkgs/main", None),
+            LoaderClass::AlteredSearchPath
+        );
+        assert_eq!(
+            c("3.6.8", "h9f7ef89_7", "pkgs/main", None),
+            LoaderClass::SitePathPatch
+        );
+        assert_eq!(
+            c("3.8.13", "h6244533_0", "pkgs/main", Some(1_648_000_000)),
+            LoaderClass::AlteredSearchPath
+        );
+        assert_eq!(
+            c("3.8.15", "h6244533_0", "pkgs/main", None),
+            LoaderClass::CondaDefaultMode
+        );
+        assert_eq!(
+            c("3.12.7", "h14ffc60_0", "pkgs/main", None),
+            LoaderClass::CondaDefaultMode
+        );
+        assert_eq!(
+            c(
+                "3.9.7",
+                "h7840368_3_cpython",
+                "conda-forge",
+                Some(1_631_500_000)
+            ),
+            LoaderClass::AlteredSearchPath
+        );
+        assert_eq!(
+            c("3.9.9", "h7840368_0_cpython", "conda-forge", None),
+            LoaderClass::CondaDefaultMode
+        );
+        assert_eq!(
+            c(
+                "3.10.0",
+                "h_cpython",
+                "https://conda.anaconda.org/conda-forge/win-64",
+                None
+            ),
+            LoaderClass::CondaDefaultMode
+        );
+        assert_eq!(
+            c("3.8.12", "h_cpython", "conda-forge", Some(1_650_000_000)),
+            LoaderClass::CondaDefaultMode
+        );
+        assert_eq!(
+            c("3.9.13", "h6244533_2", "pkgs/main", Some(1_670_000_000)),
+            LoaderClass::CondaDefaultMode
+        );
     }
 
     #[test]
@@ -301,16 +369,39 @@ mod tests {
             dll_search_modification: false,
         };
         let p = Path::new("P");
-        let altered = search_dirs(LoaderClass::AlteredSearchPath, LaunchContext::Activated, p, Layout::Windows, &ctx);
+        let altered = search_dirs(
+            LoaderClass::AlteredSearchPath,
+            LaunchContext::Activated,
+            p,
+            Layout::Windows,
+            &ctx,
+        );
         let kinds: Vec<Location> = altered.iter().map(|d| d.location).collect();
         assert_eq!(kinds[..2], [Location::ModuleDir, Location::System32]);
-        assert!(altered.iter().any(|d| d.dir == p.join("Library").join("bin")));
+        assert!(altered
+            .iter()
+            .any(|d| d.dir == p.join("Library").join("bin")));
         assert!(altered.iter().any(|d| d.dir == Path::new("X")));
-        let default = search_dirs(LoaderClass::CondaDefaultMode, LaunchContext::Unactivated, p, Layout::Windows, &ctx);
+        let default = search_dirs(
+            LoaderClass::CondaDefaultMode,
+            LaunchContext::Unactivated,
+            p,
+            Layout::Windows,
+            &ctx,
+        );
         assert!(!default.iter().any(|d| d.location == Location::Path));
         assert_eq!(default.last().unwrap().location, Location::System32);
-        let modified = SearchContext { dll_search_modification: true, ..ctx };
-        let m = search_dirs(LoaderClass::AlteredSearchPath, LaunchContext::Unactivated, p, Layout::Windows, &modified);
+        let modified = SearchContext {
+            dll_search_modification: true,
+            ..ctx
+        };
+        let m = search_dirs(
+            LoaderClass::AlteredSearchPath,
+            LaunchContext::Unactivated,
+            p,
+            Layout::Windows,
+            &modified,
+        );
         assert_eq!(m.last().unwrap().location, Location::System32);
     }
 }

@@ -247,8 +247,6 @@ pub struct ImportOutcome {
     pub error: Option<String>,
 }
 
-
-
 /// A path for people and JSON: no `\\?\` prefix.
 pub fn display_path(p: &Path) -> String {
     dunce::simplified(p).display().to_string()

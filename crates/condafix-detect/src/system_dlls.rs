@@ -37,7 +37,10 @@ pub fn is_system_dll(name: &str) -> bool {
     if lower.starts_with("api-ms-win-") || lower.starts_with("ext-ms-") {
         return true;
     }
-    if let Some(rest) = lower.strip_prefix("python").and_then(|r| r.strip_suffix(".dll")) {
+    if let Some(rest) = lower
+        .strip_prefix("python")
+        .and_then(|r| r.strip_suffix(".dll"))
+    {
         if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()) {
             return true;
         }

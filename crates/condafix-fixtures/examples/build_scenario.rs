@@ -5,8 +5,16 @@ fn main() {
     let name = args.next().expect("scenario name");
     let dir = std::path::PathBuf::from(args.next().expect("target folder"));
     let s = condafix_fixtures::scenarios::build(&name, &dir);
-    let path: Vec<String> = s.search_path.iter().map(|p| p.display().to_string()).collect();
-    print!("--system-root {} --search-path '{}'", s.system_root().display(), path.join(";"));
+    let path: Vec<String> = s
+        .search_path
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    print!(
+        "--system-root {} --search-path '{}'",
+        s.system_root().display(),
+        path.join(";")
+    );
     for p in &s.prefixes {
         print!(" --prefix '{}'", p.display());
     }

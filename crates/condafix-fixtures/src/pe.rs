@@ -84,7 +84,11 @@ pub fn build_pe(spec: &PeSpec) -> Vec<u8> {
         major_linker_version: 14,
         minor_linker_version: 0,
         address_of_entry_point: 0,
-        image_base: if spec.arch.is_64() { 0x1_8000_0000 } else { 0x1000_0000 },
+        image_base: if spec.arch.is_64() {
+            0x1_8000_0000
+        } else {
+            0x1000_0000
+        },
         major_operating_system_version: 6,
         minor_operating_system_version: 0,
         major_image_version: 0,

@@ -100,7 +100,10 @@ impl Python {
         imports.push(Import::new("KERNEL32.dll", &["GetLastError"]));
         imports.push(Import::new("WS2_32.dll", &["WSAGetLastError"]));
         imports.push(Import::new("VCRUNTIME140.dll", &["memset"]));
-        imports.push(Import::new("api-ms-win-crt-runtime-l1-1-0.dll", &["_initterm"]));
+        imports.push(Import::new(
+            "api-ms-win-crt-runtime-l1-1-0.dll",
+            &["_initterm"],
+        ));
         if self.ssl == SslLink::Static {
             imports.push(Import::new("CRYPT32.dll", &["CertOpenStore"]));
         }

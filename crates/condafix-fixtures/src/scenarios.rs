@@ -48,7 +48,11 @@ pub fn build(name: &str, root: &Path) -> Scenario {
     let (name, prefixes, search_path) = match name {
         "anaconda_2019_10_py37_unactivated" => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
-            ("anaconda_2019_10_py37_unactivated", vec![p], system_path(&m))
+            (
+                "anaconda_2019_10_py37_unactivated",
+                vec![p],
+                system_path(&m),
+            )
         }
         "anaconda_2019_10_py37_activated" => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
@@ -61,27 +65,43 @@ pub fn build(name: &str, root: &Path) -> Scenario {
             let py = Python::new("3.8.13", "h6244533_0", "pkgs/main")
                 .built_at(1_648_000_000_000)
                 .linked_to(&ssl);
-            let p = m.install("C:\\Users\\me\\miniconda3", &PrefixSpec::new(py, Some(ssl)).base());
-            ("miniconda_py38_before_default_mode_patch", vec![p], system_path(&m))
+            let p = m.install(
+                "C:\\Users\\me\\miniconda3",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            (
+                "miniconda_py38_before_default_mode_patch",
+                vec![p],
+                system_path(&m),
+            )
         }
         "anaconda_2024_10_py312_default_mode" => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2024_10());
-            ("anaconda_2024_10_py312_default_mode", vec![p], system_path(&m))
+            (
+                "anaconda_2024_10_py312_default_mode",
+                vec![p],
+                system_path(&m),
+            )
         }
         "stale_1_1_copies_after_openssl_3" => {
             let ssl3 = OpenSsl::new("3.0.0", "h8ffe710_0");
             let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
                 .built_at(1_631_500_000_000)
                 .linked_to(&ssl3);
-            let spec = PrefixSpec::new(py, Some(ssl3)).base().tweak(Tweak::OpenSslCopies {
-                dir: "DLLs".into(),
-                openssl: OpenSsl::new("1.1.1k", "h8ffe710_0"),
-            });
+            let spec = PrefixSpec::new(py, Some(ssl3))
+                .base()
+                .tweak(Tweak::OpenSslCopies {
+                    dir: "DLLs".into(),
+                    openssl: OpenSsl::new("1.1.1k", "h8ffe710_0"),
+                });
             let p = m.install("C:\\Users\\me\\miniforge3", &spec);
             ("stale_1_1_copies_after_openssl_3", vec![p], system_path(&m))
         }
         "foreign_dll_in_system32" => {
-            m.put_openssl("C:\\Windows\\System32", &OpenSsl::new("1.1.1a", "vendor").vendor("another program"));
+            m.put_openssl(
+                "C:\\Windows\\System32",
+                &OpenSsl::new("1.1.1a", "vendor").vendor("another program"),
+            );
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
             let mut path = system_path(&m);
             path.extend(add_to_path_dirs(&p));
@@ -97,7 +117,10 @@ pub fn build(name: &str, root: &Path) -> Scenario {
             let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
                 .built_at(1_631_500_000_000)
                 .linked_to(&ssl3);
-            let env = m.install("C:\\Miniconda\\envs\\legacy", &PrefixSpec::new(py, Some(ssl3)));
+            let env = m.install(
+                "C:\\Miniconda\\envs\\legacy",
+                &PrefixSpec::new(py, Some(ssl3)),
+            );
             let mut path = system_path(&m);
             path.push(runner_ssl);
             path.extend(add_to_path_dirs(&env));
@@ -112,7 +135,11 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                 bytes: lfs_pointer(&real),
             });
             let p = m.install("C:\\Users\\me\\anaconda3", &spec);
-            ("library_bin_dll_is_git_lfs_pointer", vec![p], system_path(&m))
+            (
+                "library_bin_dll_is_git_lfs_pointer",
+                vec![p],
+                system_path(&m),
+            )
         }
         "dll_32bit_in_64bit_install" => {
             let spec = anaconda_2019_10();
@@ -131,7 +158,10 @@ pub fn build(name: &str, root: &Path) -> Scenario {
         }
         "python36_static_openssl" => {
             let py = Python::new("3.6.8", "h9f7ef89_7", "pkgs/main").static_openssl();
-            let p = m.install("C:\\Users\\me\\anaconda3", &PrefixSpec::new(py, None).base());
+            let p = m.install(
+                "C:\\Users\\me\\anaconda3",
+                &PrefixSpec::new(py, None).base(),
+            );
             ("python36_static_openssl", vec![p], system_path(&m))
         }
         "non_ascii_user_folder" => {
@@ -144,8 +174,15 @@ pub fn build(name: &str, root: &Path) -> Scenario {
             let py = Python::new("3.7.16", "h6244533_0", "pkgs/main")
                 .built_at(1_670_000_000_000)
                 .linked_to(&ssl);
-            let env = m.install("C:\\Users\\me\\anaconda3\\envs\\py37", &PrefixSpec::new(py, Some(ssl)));
-            ("env_openssl_differs_from_base", vec![base, env], system_path(&m))
+            let env = m.install(
+                "C:\\Users\\me\\anaconda3\\envs\\py37",
+                &PrefixSpec::new(py, Some(ssl)),
+            );
+            (
+                "env_openssl_differs_from_base",
+                vec![base, env],
+                system_path(&m),
+            )
         }
         other => panic!("unknown scenario {other}"),
     };
@@ -183,7 +220,12 @@ pub fn system_path(m: &FakeMachine) -> Vec<PathBuf> {
 /// What Anaconda's "Add to PATH" (and activation) put on PATH, in order.
 pub fn add_to_path_dirs(prefix: &Path) -> Vec<PathBuf> {
     let mut v = vec![prefix.to_path_buf()];
-    for d in ["Library/mingw-w64/bin", "Library/usr/bin", "Library/bin", "Scripts"] {
+    for d in [
+        "Library/mingw-w64/bin",
+        "Library/usr/bin",
+        "Library/bin",
+        "Scripts",
+    ] {
         let mut p = prefix.to_path_buf();
         for part in d.split('/') {
             p.push(part);

@@ -264,34 +264,61 @@ fn install_prefix(prefix: &Path, prefix_windows: &str, spec: &PrefixSpec) {
     }
     let arch = spec.python.as_ref().map(|p| p.arch).unwrap_or(Arch::X64);
     if spec.base {
-        write_file(&prefix.join("condabin").join("conda.bat"), b"@CALL \"%~dp0..\\Library\\bin\\conda.bat\" %*\r\n");
+        write_file(
+            &prefix.join("condabin").join("conda.bat"),
+            b"@CALL \"%~dp0..\\Library\\bin\\conda.bat\" %*\r\n",
+        );
         fs_err::create_dir_all(prefix.join("pkgs")).expect("pkgs");
         write_file(&prefix.join("pkgs").join("urls.txt"), b"");
-        write_file(&prefix.join("Scripts").join("conda.exe"), &small_pe(arch, "conda.exe"));
+        write_file(
+            &prefix.join("Scripts").join("conda.exe"),
+            &small_pe(arch, "conda.exe"),
+        );
     }
 
     if let Some(openssl) = &spec.openssl {
         let mut r = RecordBuilder::new();
         for lib in [OpenSslLib::Ssl, OpenSslLib::Crypto] {
             let bytes = openssl.dll_bytes(lib);
-            r.file(prefix, &format!("Library/bin/{}", openssl.dll_name(lib)), &bytes);
+            r.file(
+                prefix,
+                &format!("Library/bin/{}", openssl.dll_name(lib)),
+                &bytes,
+            );
         }
-        r.file(prefix, "Library/bin/openssl.exe", &build_pe(&PeSpec {
-            arch: openssl.arch,
-            dll: false,
-            imports: vec![
-                Import::new(&openssl.ssl_name(), &["SSL_new"]),
-                Import::new(&openssl.crypto_name(), &["ERR_get_error"]),
-            ],
-            payload: format!("openssl.exe {}", openssl.version).into_bytes(),
-        }));
-        r.file(prefix, "Library/ssl/openssl.cnf", b"# fixture openssl.cnf\n");
+        r.file(
+            prefix,
+            "Library/bin/openssl.exe",
+            &build_pe(&PeSpec {
+                arch: openssl.arch,
+                dll: false,
+                imports: vec![
+                    Import::new(&openssl.ssl_name(), &["SSL_new"]),
+                    Import::new(&openssl.crypto_name(), &["ERR_get_error"]),
+                ],
+                payload: format!("openssl.exe {}", openssl.version).into_bytes(),
+            }),
+        );
+        r.file(
+            prefix,
+            "Library/ssl/openssl.cnf",
+            b"# fixture openssl.cnf\n",
+        );
         r.file(
             prefix,
             "etc/conda/activate.d/openssl_activate.bat",
             b"@if not defined SSL_CERT_FILE set \"SSL_CERT_FILE=%CONDA_PREFIX%\\Library\\ssl\\cacert.pem\"\r\n",
         );
-        r.finish(prefix, prefix_windows, "openssl", &openssl.version, &openssl.build, "pkgs/main", None, &["ca-certificates", "vc >=14.1"]);
+        r.finish(
+            prefix,
+            prefix_windows,
+            "openssl",
+            &openssl.version,
+            &openssl.build,
+            "pkgs/main",
+            None,
+            &["ca-certificates", "vc >=14.1"],
+        );
         history.push_str(&format!("+defaults::{}\n", openssl.dist()));
 
         let mut ca = RecordBuilder::new();
@@ -300,7 +327,16 @@ fn install_prefix(prefix: &Path, prefix_windows: &str, spec: &PrefixSpec) {
             "Library/ssl/cacert.pem",
             b"-----BEGIN CERTIFICATE-----\nMIIBfixture\n-----END CERTIFICATE-----\n",
         );
-        ca.finish(prefix, prefix_windows, "ca-certificates", "2019.08.28", "0", "pkgs/main", None, &[]);
+        ca.finish(
+            prefix,
+            prefix_windows,
+            "ca-certificates",
+            "2019.08.28",
+            "0",
+            "pkgs/main",
+            None,
+            &[],
+        );
     }
 
     if let Some(py) = &spec.python {
@@ -337,9 +373,21 @@ fn install_prefix(prefix: &Path, prefix_windows: &str, spec: &PrefixSpec) {
             let rel = format!("Lib/site-packages/{name}/module_{f:04}.py");
             r.listed(&rel, rel.as_bytes());
         }
-        r.finish(prefix, prefix_windows, &name, "1.0", "py_0", "pkgs/main", None, &[]);
+        r.finish(
+            prefix,
+            prefix_windows,
+            &name,
+            "1.0",
+            "py_0",
+            "pkgs/main",
+            None,
+            &[],
+        );
     }
-    write_file(&prefix.join("conda-meta").join("history"), history.as_bytes());
+    write_file(
+        &prefix.join("conda-meta").join("history"),
+        history.as_bytes(),
+    );
 
     for tweak in &spec.tweaks {
         match tweak {

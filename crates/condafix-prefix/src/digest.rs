@@ -133,7 +133,10 @@ mod tests {
     fn record_hash_form_decodes_to_the_same_digest() {
         let d = Sha256::of_bytes(b"abc");
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_bytes());
-        assert_eq!(Sha256::from_record_hash(&format!("sha256={b64}")).unwrap(), d);
+        assert_eq!(
+            Sha256::from_record_hash(&format!("sha256={b64}")).unwrap(),
+            d
+        );
         assert!(Sha256::from_record_hash("md5=abc").is_err());
         assert!(Sha256::from_record_hash("sha256=AAAA").is_err());
     }

@@ -43,7 +43,11 @@ mod tests {
     fn blank_lines_crlf_and_bom_are_tolerated() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("environments.txt");
-        fs_err::write(&p, "\u{feff}C:\\a\r\n\r\nC:\\Users\\홍 길동\\anaconda3\\envs\\x\r\n").unwrap();
+        fs_err::write(
+            &p,
+            "\u{feff}C:\\a\r\n\r\nC:\\Users\\홍 길동\\anaconda3\\envs\\x\r\n",
+        )
+        .unwrap();
         let env = read_environments_txt(&p).unwrap();
         assert_eq!(
             env.entries,
@@ -52,6 +56,9 @@ mod tests {
                 (3, PathBuf::from("C:\\Users\\홍 길동\\anaconda3\\envs\\x"))
             ]
         );
-        assert!(read_environments_txt(&dir.path().join("missing")).unwrap().entries.is_empty());
+        assert!(read_environments_txt(&dir.path().join("missing"))
+            .unwrap()
+            .entries
+            .is_empty());
     }
 }

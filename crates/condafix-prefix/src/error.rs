@@ -24,5 +24,8 @@ pub enum Error {
         source: csv::Error,
     },
     #[error("`{value}` is not a SHA-256 digest (expected {expected})")]
-    BadDigest { value: String, expected: &'static str },
+    BadDigest {
+        value: String,
+        expected: &'static str,
+    },
 }

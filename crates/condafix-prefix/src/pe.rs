@@ -140,6 +140,9 @@ mod tests {
         assert_eq!(read_pe(b"hello"), Err(PeProblem::NotPe));
         let lfs = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n";
         assert!(matches!(read_pe(lfs), Err(PeProblem::LfsPointer { .. })));
-        assert!(matches!(read_pe(b"MZ\0\0"), Err(PeProblem::Truncated { .. })));
+        assert!(matches!(
+            read_pe(b"MZ\0\0"),
+            Err(PeProblem::Truncated { .. })
+        ));
     }
 }

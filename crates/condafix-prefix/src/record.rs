@@ -166,7 +166,9 @@ impl PrefixRecord {
     pub fn is_noarch_python(&self) -> bool {
         match &self.noarch {
             Some(serde_json::Value::String(s)) => s == "python",
-            Some(serde_json::Value::Object(o)) => o.get("type").and_then(|t| t.as_str()) == Some("python"),
+            Some(serde_json::Value::Object(o)) => {
+                o.get("type").and_then(|t| t.as_str()) == Some("python")
+            }
             _ => false,
         }
     }
@@ -346,7 +348,9 @@ mod tests {
         let rec: PrefixRecord = serde_json::from_str(json).unwrap();
         assert!(rec.sha256.is_none());
         let map = rec.entries_by_installed_path(Layout::Windows, Some((3, 11)));
-        let e = map.get("lib/site-packages/pip/__init__.py").expect("mapped");
+        let e = map
+            .get("lib/site-packages/pip/__init__.py")
+            .expect("mapped");
         assert_eq!(e.expected_sha256(), Some(Sha256::of_bytes(b"abc")));
         let unix = rec.entries_by_installed_path(Layout::Unix, Some((3, 11)));
         assert!(unix.contains_key("lib/python3.11/site-packages/pip/__init__.py"));

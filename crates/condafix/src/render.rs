@@ -21,7 +21,11 @@ pub fn detect_report(report: &Report) -> String {
         s.errors,
         if s.errors == 1 { "error" } else { "errors" },
         s.warnings,
-        if s.warnings == 1 { "warning" } else { "warnings" },
+        if s.warnings == 1 {
+            "warning"
+        } else {
+            "warnings"
+        },
     );
     out
 }
@@ -48,8 +52,16 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
         if let Some(d) = &py.build_date {
             details.push(format!("built {d}"));
         }
-        let machine = py.machine.map(|m| format!(", {}", m.label())).unwrap_or_default();
-        let _ = writeln!(out, "  Python {} ({}){machine}", py.version, details.join(", "));
+        let machine = py
+            .machine
+            .map(|m| format!(", {}", m.label()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  Python {} ({}){machine}",
+            py.version,
+            details.join(", ")
+        );
         let _ = writeln!(out, "  DLL search: {}", py.loader.describe());
     }
     if let Some(o) = &p.openssl {

@@ -39,7 +39,8 @@ fn prefixes_to_check(args: &DetectArgs, env: &dyn EnvSource) -> anyhow::Result<V
     if !args.prefixes.is_empty() {
         return Ok(args.prefixes.clone());
     }
-    let installer_step = env.var_os("INSTALLER_NAME").is_some() || env.var_os("INSTALLER_UNATTENDED").is_some();
+    let installer_step =
+        env.var_os("INSTALLER_NAME").is_some() || env.var_os("INSTALLER_UNATTENDED").is_some();
     let from_env = if installer_step {
         env.var_os("PREFIX")
     } else {

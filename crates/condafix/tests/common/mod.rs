@@ -1,0 +1,100 @@
+//! CLI test harness: a temp root with `home/`, a cleared environment (keeping `SystemRoot` on
+//! Windows), and insta filters for the temp paths in both separator styles.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct TestContext {
+    pub root: tempfile::TempDir,
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(root.path().join("home")).unwrap();
+        Self { root }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// `condafix` with a clean environment whose home folders point into the temp root.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_condafix"));
+        cmd.env_clear();
+        if let Some(sr) = std::env::var_os("SystemRoot") {
+            cmd.env("SystemRoot", sr);
+        }
+        let home = self.path().join("home");
+        for var in ["HOME", "USERPROFILE"] {
+            cmd.env(var, &home);
+        }
+        cmd.env("APPDATA", home.join("AppData").join("Roaming"));
+        cmd.env("LOCALAPPDATA", home.join("AppData").join("Local"));
+        cmd.env("PROGRAMDATA", self.path().join("ProgramData"));
+        cmd.current_dir(self.path());
+        cmd
+    }
+
+    /// `condafix detect` pointed at a scenario's fake machine.
+    pub fn detect(&self, scenario: &condafix_fixtures::Scenario) -> Command {
+        let mut cmd = self.command();
+        cmd.arg("detect")
+            .arg("--system-root")
+            .arg(scenario.system_root());
+        let path: Vec<String> = scenario
+            .search_path
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        cmd.arg("--search-path").arg(path.join(";"));
+        for p in &scenario.prefixes {
+            cmd.arg("--prefix").arg(p);
+        }
+        cmd
+    }
+
+    /// Insta settings: snapshots in the top-level `snapshots/`, temp paths filtered.
+    pub fn settings(&self) -> insta::Settings {
+        let mut s = insta::Settings::clone_current();
+        s.set_snapshot_path(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("..")
+                .join("snapshots"),
+        );
+        s.set_prepend_module_to_snapshot(false);
+        let root = self.path().display().to_string();
+        for variant in [
+            root.replace('\\', "\\\\\\\\"),
+            root.clone(),
+            root.replace('\\', "/"),
+        ] {
+            s.add_filter(&regex_escape(&variant), "[ROOT]");
+        }
+        s.add_filter(r"\\\\\?\\", "");
+        s.add_filter(r"\\\\", "/");
+        s.add_filter(r"\\", "/");
+        s.add_filter(r"condafix(\.exe)? \d+\.\d+\.\d+", "condafix [VERSION]");
+        s.add_filter(
+            r#""condafix_version": "[^"]+""#,
+            r#""condafix_version": "[VERSION]""#,
+        );
+        s.add_filter(r"condafix\.exe", "condafix");
+        s
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

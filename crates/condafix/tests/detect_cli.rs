@@ -1,0 +1,136 @@
+//! `condafix detect` as a user runs it: exit codes, the human report, `--json`, bad input.
+
+mod common;
+
+use common::TestContext;
+use condafix_fixtures::scenarios;
+use insta_cmd::assert_cmd_snapshot;
+
+#[test]
+fn broken_install_reports_the_fix_and_exits_1() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!("cli_detect_broken_unactivated", ctx.detect(&s));
+    });
+}
+
+#[test]
+fn healthy_install_exits_0() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!("cli_detect_healthy", ctx.detect(&s));
+    });
+}
+
+#[test]
+fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("stale_1_1_copies_after_openssl_3", ctx.path());
+    let out = ctx.detect(&s).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["summary"]["needs_fix"], 1);
+    assert_eq!(v["prefixes"][0]["findings"][0]["code"], "D010");
+}
+
+#[test]
+fn quiet_prints_nothing_and_keeps_the_exit_code() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("foreign_dll_in_system32", ctx.path());
+    let out = ctx.detect(&s).arg("-q").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[test]
+fn no_prefix_is_a_usage_error_that_says_what_to_pass() {
+    let ctx = TestContext::new();
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!("cli_detect_no_prefix", ctx.command().arg("detect"));
+    });
+}
+
+#[test]
+fn conda_prefix_is_used_when_no_prefix_is_given() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let out = ctx
+        .command()
+        .args(["detect", "--json", "--system-root"])
+        .arg(s.system_root())
+        .env("CONDA_PREFIX", &s.prefixes[0])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_prefix_exits_2_and_names_it() {
+    let ctx = TestContext::new();
+    let not_prefix = ctx.path().join("home");
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!(
+            "cli_detect_not_a_prefix",
+            ctx.command().arg("detect").arg("--prefix").arg(&not_prefix)
+        );
+    });
+}
+
+#[test]
+fn a_corrupt_openssl_record_exits_2_names_the_file_and_changes_nothing() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let record = s.prefixes[0]
+        .join("conda-meta")
+        .join("openssl-1.1.1d-he774522_2.json");
+    fs_err::write(&record, b"{\"name\": \"openssl\", \"files\": [").unwrap();
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!("cli_detect_corrupt_record", ctx.detect(&s));
+    });
+    assert_eq!(
+        fs_err::read(&record).unwrap(),
+        b"{\"name\": \"openssl\", \"files\": ["
+    );
+}
+
+#[test]
+fn unrelated_records_are_never_parsed() {
+    // An Anaconda base holds ~500 records; detection must read only the ones it needs. A
+    // garbage record of another package proves it was not parsed.
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let meta = s.prefixes[0].join("conda-meta");
+    fs_err::write(
+        meta.join("fixture-package-000-1.0-py_0.json"),
+        b"\xff\xfe not json",
+    )
+    .unwrap();
+    let out = ctx.detect(&s).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn help_explains_each_option() {
+    let ctx = TestContext::new();
+    ctx.settings().bind(|| {
+        assert_cmd_snapshot!("cli_detect_help", ctx.command().args(["detect", "--help"]));
+    });
+}

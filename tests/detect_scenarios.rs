@@ -1,0 +1,207 @@
+//! `condafix detect` over every fake install scenario: the verdict is asserted, and the whole
+//! JSON report is a snapshot (paths filtered so the same snapshot passes on Windows and Linux).
+
+use std::path::PathBuf;
+
+use condafix_detect::{detect, Code, Report, SearchContext};
+use condafix_fixtures::scenarios;
+use condafix_suite::normalize_json;
+
+struct Run {
+    report: Report,
+    json: String,
+    _dir: tempfile::TempDir,
+}
+
+fn run(name: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenarios::build(name, dir.path());
+    let ctx = SearchContext {
+        system_root: Some(s.system_root()),
+        path: s.search_path.clone(),
+        cwd: None,
+        dll_search_modification: false,
+    };
+    let report = detect(&s.prefixes, &ctx).unwrap();
+    let mut value = serde_json::to_value(&report).unwrap();
+    value["condafix_version"] = "[VERSION]".into();
+    normalize_json(&mut value, dir.path());
+    Run {
+        report,
+        json: serde_json::to_string_pretty(&value).unwrap(),
+        _dir: dir,
+    }
+}
+
+fn snapshot(name: &str, json: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(format!("detect__{name}"), json));
+}
+
+fn codes(run: &Run, prefix: usize) -> Vec<Code> {
+    let mut c: Vec<Code> = run.report.prefixes[prefix]
+        .findings
+        .iter()
+        .map(|f| f.code)
+        .collect();
+    c.sort();
+    c.dedup();
+    c
+}
+
+fn predictions(run: &Run, prefix: usize) -> (&'static str, &'static str) {
+    let p = &run.report.prefixes[prefix].prediction;
+    (p.unactivated.result, p.activated.result)
+}
+
+#[test]
+fn anaconda_2019_10_py37_unactivated() {
+    let r = run("anaconda_2019_10_py37_unactivated");
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010]);
+    let dll = &r.report.prefixes[0].dlls;
+    assert_eq!(dll.len(), 2, "libssl and libcrypto");
+    assert!(dll[0]
+        .activated
+        .winner()
+        .unwrap()
+        .path
+        .replace('\\', "/")
+        .ends_with("Library/bin/libssl-1_1-x64.dll"));
+    assert!(!r.report.prefixes[0].healthy);
+    snapshot("anaconda_2019_10_py37_unactivated", &r.json);
+}
+
+#[test]
+fn anaconda_2019_10_py37_activated() {
+    let r = run("anaconda_2019_10_py37_activated");
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D061]);
+    assert!(r.report.prefixes[0].healthy);
+    snapshot("anaconda_2019_10_py37_activated", &r.json);
+}
+
+#[test]
+fn miniconda_py38_before_default_mode_patch() {
+    let r = run("miniconda_py38_before_default_mode_patch");
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010]);
+    snapshot("miniconda_py38_before_default_mode_patch", &r.json);
+}
+
+#[test]
+fn anaconda_2024_10_py312_default_mode() {
+    let r = run("anaconda_2024_10_py312_default_mode");
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060]);
+    assert!(r.report.all_healthy());
+    snapshot("anaconda_2024_10_py312_default_mode", &r.json);
+}
+
+#[test]
+fn stale_1_1_copies_after_openssl_3() {
+    let r = run("stale_1_1_copies_after_openssl_3");
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010, Code::D021]);
+    let stale: Vec<_> = r.report.prefixes[0]
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::D021)
+        .collect();
+    assert_eq!(stale.len(), 2, "libssl and libcrypto 1_1 copies");
+    snapshot("stale_1_1_copies_after_openssl_3", &r.json);
+}
+
+#[test]
+fn foreign_dll_in_system32() {
+    let r = run("foreign_dll_in_system32");
+    // System32 is searched before PATH by this build, activated or not.
+    assert_eq!(predictions(&r, 0), ("at-risk", "at-risk"));
+    assert_eq!(codes(&r, 0), vec![Code::D020]);
+    let f = r.report.prefixes[0]
+        .findings
+        .iter()
+        .find(|f| f.code == Code::D020)
+        .unwrap();
+    assert_eq!(f.contexts.len(), 2);
+    assert!(f.path.as_ref().unwrap().contains("System32"));
+    snapshot("foreign_dll_in_system32", &r.json);
+}
+
+#[test]
+fn github_runner_openssl_on_path() {
+    let r = run("github_runner_openssl_on_path");
+    assert_eq!(predictions(&r, 0), ("at-risk", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D020]);
+    let f = &r.report.prefixes[0].findings[0];
+    assert!(f.path.as_ref().unwrap().contains("OpenSSL"));
+    snapshot("github_runner_openssl_on_path", &r.json);
+}
+
+#[test]
+fn library_bin_dll_is_git_lfs_pointer() {
+    let r = run("library_bin_dll_is_git_lfs_pointer");
+    assert_eq!(predictions(&r, 0), ("fails", "fails"));
+    assert_eq!(codes(&r, 0), vec![Code::D030]);
+    let f = &r.report.prefixes[0].findings[0];
+    assert!(f.message.contains("Git LFS pointer"), "{}", f.message);
+    assert!(f.evidence["expected_sha256"] != f.evidence["actual_sha256"]);
+    snapshot("library_bin_dll_is_git_lfs_pointer", &r.json);
+}
+
+#[test]
+fn dll_32bit_in_64bit_install() {
+    let r = run("dll_32bit_in_64bit_install");
+    assert_eq!(predictions(&r, 0), ("fails", "fails"));
+    assert_eq!(codes(&r, 0), vec![Code::D021, Code::D040]);
+    snapshot("dll_32bit_in_64bit_install", &r.json);
+}
+
+#[test]
+fn python36_static_openssl() {
+    let r = run("python36_static_openssl");
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D062]);
+    assert!(r.report.prefixes[0].dlls.is_empty());
+    snapshot("python36_static_openssl", &r.json);
+}
+
+#[test]
+fn non_ascii_user_folder() {
+    let r = run("non_ascii_user_folder");
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert!(r.report.prefixes[0].prefix.contains("홍 길동"));
+    assert!(r.json.contains("[ROOT]/Users/홍 길동/anaconda3"));
+    snapshot("non_ascii_user_folder", &r.json);
+}
+
+#[test]
+fn env_openssl_differs_from_base() {
+    let r = run("env_openssl_differs_from_base");
+    assert_eq!(r.report.prefixes.len(), 2);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(predictions(&r, 1), ("fails", "ok"));
+    assert_eq!(
+        r.report.prefixes[0].openssl.as_ref().unwrap().version,
+        "3.0.15"
+    );
+    assert_eq!(
+        r.report.prefixes[1].openssl.as_ref().unwrap().version,
+        "1.1.1w"
+    );
+    assert_eq!(r.report.summary.healthy, 1);
+    snapshot("env_openssl_differs_from_base", &r.json);
+}
+
+#[test]
+fn every_scenario_is_covered_by_a_test_here() {
+    let src = include_str!("detect_scenarios.rs");
+    for (name, _) in scenarios::ALL {
+        assert!(
+            src.contains(&format!("fn {name}()")),
+            "no test for scenario {name}"
+        );
+    }
+}
