@@ -4,6 +4,7 @@
 //! a fake `Windows\System32` and PATH folders. Nothing here depends on condafix's own parsers,
 //! so the tests read what an independent writer produced.
 
+pub mod loader;
 mod openssl;
 mod pe;
 mod python;
@@ -14,4 +15,4 @@ pub use openssl::{OpenSsl, OpenSslLib};
 pub use pe::{build_pe, Arch, Import, PeSpec};
 pub use python::{Python, SslLink};
 pub use scenarios::Scenario;
-pub use tree::{lfs_pointer, FakeMachine, PrefixSpec, Tweak};
+pub use tree::{install_package, lfs_pointer, FakeMachine, Package, PrefixSpec, Tweak};

@@ -239,6 +239,46 @@ impl RecordBuilder {
     }
 }
 
+/// One package to install with [`install_package`].
+#[derive(Debug, Clone)]
+pub struct Package<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub build: &'a str,
+    /// `pkgs/main` or `conda-forge`.
+    pub channel: &'a str,
+    pub timestamp_ms: Option<u64>,
+    /// Prefix-relative paths (`/`) and their bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Write a package's files into `prefix` and its conda-meta record, with hashes of the bytes
+/// written; creates `conda-meta/history` when missing.
+pub fn install_package(prefix: &Path, pkg: &Package<'_>) {
+    let mut r = RecordBuilder::new();
+    for (rel, bytes) in &pkg.files {
+        r.file(prefix, rel, bytes);
+    }
+    let prefix_windows = prefix.display().to_string();
+    r.finish(
+        prefix,
+        &prefix_windows,
+        pkg.name,
+        pkg.version,
+        pkg.build,
+        pkg.channel,
+        pkg.timestamp_ms,
+        &[],
+    );
+    let history = prefix.join("conda-meta").join("history");
+    let mut text = fs_err::read_to_string(&history).unwrap_or_default();
+    text.push_str(&format!(
+        "+{}::{}-{}-{}\n",
+        pkg.channel, pkg.name, pkg.version, pkg.build
+    ));
+    write_file(&history, text.as_bytes());
+}
+
 fn join(prefix: &Path, rel: &str) -> PathBuf {
     let mut p = prefix.to_path_buf();
     for part in rel.split('/').filter(|s| !s.is_empty()) {
