@@ -40,6 +40,7 @@ fn main() {
         path: system_path(&m),
         cwd: None,
         dll_search_modification: false,
+        path_sources: Vec::new(),
     };
     // Warm the page cache once, then measure.
     let report = detect(&prefixes, &ctx).expect("detect");

@@ -21,6 +21,7 @@ fn run(name: &str) -> Run {
         path: s.search_path.clone(),
         cwd: None,
         dll_search_modification: false,
+        path_sources: Vec::new(),
     };
     let report = detect(&s.prefixes, &ctx).unwrap();
     let mut value = serde_json::to_value(&report).unwrap();

@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::registry::{Hive, RegValue, Registry, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
+
 /// Setting this (any value) in the environment switches the 3.8/3.9 conda builds of the
 /// altered-search-path era to conda's modified DLL search order (DOMAIN.md section 2).
 pub const ENV_DLL_SEARCH_MODIFICATION: &str = "CONDA_DLL_SEARCH_MODIFICATION_ENABLE";
@@ -26,9 +28,30 @@ impl EnvSource for ProcessEnv {
 pub struct MapEnv(pub BTreeMap<String, OsString>);
 
 impl EnvSource for MapEnv {
+    /// Case-insensitive, like Windows' environment.
     fn var_os(&self, name: &str) -> Option<OsString> {
-        self.0.get(name).cloned()
+        self.0
+            .get(name)
+            .or_else(|| {
+                self.0
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            })
+            .cloned()
     }
+}
+
+/// Where a PATH list came from, as read (a `REG_EXPAND_SZ` value keeps its `%VAR%` entries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PathSource {
+    /// `HKLM\...\Environment\Path`, `HKCU\Environment\Path`, `process`, `--search-path`.
+    pub source: String,
+    /// The registry type, for registry values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// The value as stored.
+    pub raw: String,
 }
 
 /// What the Windows loader sees outside the prefix.
@@ -43,6 +66,8 @@ pub struct SearchContext {
     pub cwd: Option<PathBuf>,
     /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` is set.
     pub dll_search_modification: bool,
+    /// Where `path` was read from.
+    pub path_sources: Vec<PathSource>,
 }
 
 impl SearchContext {
@@ -74,8 +99,76 @@ impl SearchContext {
             path,
             cwd: None,
             dll_search_modification,
+            path_sources: Vec::new(),
         }
     }
+
+    /// The PATH a program started fresh (from Explorer, a scheduled task, an IDE) gets: the
+    /// machine `Path` then the user `Path` from the registry, `%VAR%` entries expanded with
+    /// `env`. This, not this process's PATH (which may be an activated shell's), is what the
+    /// "unactivated" launch sees. Values of a non-string type are ignored.
+    pub fn from_registry(
+        env: &dyn EnvSource,
+        registry: &dyn Registry,
+    ) -> Result<Self, crate::registry::RegistryError> {
+        let mut ctx = Self::from_env(env, true);
+        ctx.path.clear();
+        for (hive, key) in [
+            (Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY),
+            (Hive::CurrentUser, USER_ENVIRONMENT_KEY),
+        ] {
+            let Some(value) = registry.value(hive, key, "Path")? else {
+                continue;
+            };
+            ctx.path_sources.push(PathSource {
+                source: format!("{}\\{key}\\Path", hive.short()),
+                value_type: Some(value.type_name().to_string()),
+                raw: match &value {
+                    RegValue::Sz(s) | RegValue::ExpandSz(s) => s.clone(),
+                    other => format!("{other:?}"),
+                },
+            });
+            if let Some(text) = value.as_str() {
+                let expanded = match value {
+                    RegValue::ExpandSz(_) => expand_env_strings(text, env),
+                    _ => text.to_string(),
+                };
+                ctx.path.extend(split_windows_path_list(&expanded));
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+/// Expand `%NAME%` references the way `ExpandEnvironmentStrings` does: a defined variable is
+/// replaced, an undefined one is left as written.
+pub fn expand_env_strings(text: &str, env: &dyn EnvSource) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('%') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('%') {
+            Some(end) if end > 0 => {
+                let name = &after[..end];
+                match env.var_os(name) {
+                    Some(v) => out.push_str(&v.to_string_lossy()),
+                    None => {
+                        out.push('%');
+                        out.push_str(name);
+                        out.push('%');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('%');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Split a Windows PATH value: `;`-separated, entries may be quoted, empty ones are skipped.
@@ -99,6 +192,65 @@ mod tests {
         );
         assert_eq!(v.len(), 3);
         assert_eq!(v[1], PathBuf::from("C:\\Program Files\\OpenSSL\\bin"));
+    }
+
+    #[test]
+    fn env_strings_expand_like_windows() {
+        let mut env = MapEnv::default();
+        env.0.insert("USERPROFILE".into(), "C:\\Users\\me".into());
+        assert_eq!(
+            expand_env_strings("%userprofile%\\bin;%NOPE%;50%", &env),
+            "C:\\Users\\me\\bin;%NOPE%;50%"
+        );
+    }
+
+    #[test]
+    fn registry_path_is_machine_then_user_expanded_with_sources_kept_raw() {
+        use crate::registry::FakeRegistry;
+        let mut reg = FakeRegistry::default();
+        reg.set(
+            Hive::LocalMachine,
+            MACHINE_ENVIRONMENT_KEY,
+            "Path",
+            RegValue::ExpandSz("%SystemRoot%\\system32;C:\\Program Files\\OpenSSL\\bin".into()),
+        );
+        reg.set(
+            Hive::CurrentUser,
+            USER_ENVIRONMENT_KEY,
+            "Path",
+            RegValue::ExpandSz("%USERPROFILE%\\anaconda3\\Library\\bin".into()),
+        );
+        let mut env = MapEnv::default();
+        env.0.insert("SystemRoot".into(), "C:\\Windows".into());
+        env.0.insert("USERPROFILE".into(), "C:\\Users\\me".into());
+        let ctx = SearchContext::from_registry(&env, &reg).unwrap();
+        let p: Vec<String> = ctx.path.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            p,
+            [
+                "C:\\Windows\\system32",
+                "C:\\Program Files\\OpenSSL\\bin",
+                "C:\\Users\\me\\anaconda3\\Library\\bin"
+            ]
+        );
+        assert_eq!(
+            ctx.path_sources[1].raw,
+            "%USERPROFILE%\\anaconda3\\Library\\bin"
+        );
+        assert_eq!(
+            ctx.path_sources[1].value_type.as_deref(),
+            Some("REG_EXPAND_SZ")
+        );
+        // A value of the wrong type is reported, not used.
+        reg.set(
+            Hive::CurrentUser,
+            USER_ENVIRONMENT_KEY,
+            "Path",
+            RegValue::Dword(7),
+        );
+        let ctx = SearchContext::from_registry(&env, &reg).unwrap();
+        assert_eq!(ctx.path.len(), 2);
+        assert_eq!(ctx.path_sources[1].value_type.as_deref(), Some("REG_DWORD"));
     }
 
     #[test]

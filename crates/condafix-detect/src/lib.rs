@@ -11,17 +11,21 @@ mod facts;
 mod finding;
 mod inspect;
 mod loader;
+pub mod registry;
+mod registry_windows;
 mod report;
 mod system_dlls;
 
 pub use context::{
-    split_windows_path_list, EnvSource, MapEnv, ProcessEnv, SearchContext,
-    ENV_DLL_SEARCH_MODIFICATION,
+    expand_env_strings, split_windows_path_list, EnvSource, MapEnv, PathSource, ProcessEnv,
+    SearchContext, ENV_DLL_SEARCH_MODIFICATION,
 };
 pub use error::Error;
 pub use finding::{Code, Finding, Severity};
 pub use inspect::inspect_prefix;
 pub use loader::{LaunchContext, LoaderClass, Location};
+#[cfg(windows)]
+pub use registry_windows::SystemRegistry;
 pub use report::{
     display_path, Candidate, CopyStatus, DllOutcome, DllReport, ModuleReport, PackageInfo,
     Prediction, PrefixKind, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,

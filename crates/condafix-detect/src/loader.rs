@@ -367,6 +367,7 @@ mod tests {
             path: vec![PathBuf::from("X")],
             cwd: None,
             dll_search_modification: false,
+            path_sources: Vec::new(),
         };
         let p = Path::new("P");
         let altered = search_dirs(

@@ -26,6 +26,9 @@ pub struct SearchInputs {
     pub system_root: Option<String>,
     pub path: Vec<String>,
     pub dll_search_modification: bool,
+    /// Where `path` was read from, as stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path_sources: Vec<crate::PathSource>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +63,7 @@ impl Report {
                 system_root: ctx.system_root.as_deref().map(display_path),
                 path: ctx.path.iter().map(|p| display_path(p)).collect(),
                 dll_search_modification: ctx.dll_search_modification,
+                path_sources: ctx.path_sources.clone(),
             },
             prefixes,
             summary,

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
-use condafix_detect::{split_windows_path_list, EnvSource, ProcessEnv, SearchContext};
+use condafix_detect::{split_windows_path_list, EnvSource, PathSource, ProcessEnv, SearchContext};
 
 use crate::cli::DetectArgs;
 use crate::exit::ExitStatus;
@@ -9,7 +9,7 @@ use crate::render;
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
     let env = ProcessEnv;
-    let mut ctx = SearchContext::from_env(&env, cfg!(windows));
+    let mut ctx = host_search_context(&env);
     if let Some(root) = &args.system_root {
         ctx.system_root = Some(root.clone());
     }
@@ -19,6 +19,11 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
             .iter()
             .flat_map(|s| split_windows_path_list(s))
             .collect();
+        ctx.path_sources = vec![PathSource {
+            source: "--search-path".into(),
+            value_type: None,
+            raw: args.search_path.join(";"),
+        }];
     }
     let prefixes = prefixes_to_check(args, &env)?;
     let report = condafix_detect::detect(&prefixes, &ctx).context("detection failed")?;
@@ -33,6 +38,19 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::NeedsFix
     })
+}
+
+/// What an unactivated program on this machine sees: on Windows the machine and user `Path`
+/// from the registry (this process's PATH may be an activated shell's); elsewhere nothing.
+fn host_search_context(env: &ProcessEnv) -> SearchContext {
+    #[cfg(windows)]
+    {
+        match SearchContext::from_registry(env, &condafix_detect::SystemRegistry) {
+            Ok(ctx) => return ctx,
+            Err(e) => eprintln!("condafix: warning: {e}; using this process's PATH instead"),
+        }
+    }
+    SearchContext::from_env(env, cfg!(windows))
 }
 
 fn prefixes_to_check(args: &DetectArgs, env: &dyn EnvSource) -> anyhow::Result<Vec<PathBuf>> {

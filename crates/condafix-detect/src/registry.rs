@@ -1,0 +1,207 @@
+//! The Windows registry, behind a trait: the real one on Windows (`registry_windows.rs`), a
+//! fake with the same semantics everywhere else and in tests.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// `HKCU\Environment`: the user's environment, `Path` among it.
+pub const USER_ENVIRONMENT_KEY: &str = "Environment";
+/// The machine environment (writing it needs elevation).
+pub const MACHINE_ENVIRONMENT_KEY: &str =
+    r"SYSTEM\CurrentControlSet\Control\Session Manager\Environment";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Hive {
+    #[serde(rename = "HKCU")]
+    CurrentUser,
+    #[serde(rename = "HKLM")]
+    LocalMachine,
+}
+
+impl Hive {
+    pub fn short(self) -> &'static str {
+        match self {
+            Hive::CurrentUser => "HKCU",
+            Hive::LocalMachine => "HKLM",
+        }
+    }
+}
+
+/// A registry value with its type, as stored (`REG_EXPAND_SZ` is not expanded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "data")]
+pub enum RegValue {
+    #[serde(rename = "REG_SZ")]
+    Sz(String),
+    #[serde(rename = "REG_EXPAND_SZ")]
+    ExpandSz(String),
+    #[serde(rename = "REG_MULTI_SZ")]
+    MultiSz(Vec<String>),
+    #[serde(rename = "REG_DWORD")]
+    Dword(u32),
+    #[serde(rename = "REG_QWORD")]
+    Qword(u64),
+    /// Any other type, raw.
+    #[serde(rename = "other")]
+    Other { kind: u32, bytes: Vec<u8> },
+}
+
+impl RegValue {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RegValue::Sz(_) => "REG_SZ",
+            RegValue::ExpandSz(_) => "REG_EXPAND_SZ",
+            RegValue::MultiSz(_) => "REG_MULTI_SZ",
+            RegValue::Dword(_) => "REG_DWORD",
+            RegValue::Qword(_) => "REG_QWORD",
+            RegValue::Other { .. } => "other",
+        }
+    }
+
+    /// The text of a string value; `None` for other types (a `Path` of the wrong type is left
+    /// alone, never guessed at).
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            RegValue::Sz(s) | RegValue::ExpandSz(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Decode a raw value (type code and bytes, UTF-16LE strings) the way the registry API
+    /// hands it over.
+    pub fn from_raw(kind: u32, bytes: &[u8]) -> Self {
+        const REG_SZ: u32 = 1;
+        const REG_EXPAND_SZ: u32 = 2;
+        const REG_DWORD: u32 = 4;
+        const REG_MULTI_SZ: u32 = 7;
+        const REG_QWORD: u32 = 11;
+        let utf16 = || -> Vec<u16> {
+            bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect()
+        };
+        let text = |units: &[u16]| {
+            let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
+            String::from_utf16_lossy(&units[..end])
+        };
+        match kind {
+            REG_SZ => RegValue::Sz(text(&utf16())),
+            REG_EXPAND_SZ => RegValue::ExpandSz(text(&utf16())),
+            REG_MULTI_SZ => RegValue::MultiSz(
+                utf16()
+                    .split(|&u| u == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from_utf16_lossy)
+                    .collect(),
+            ),
+            REG_DWORD if bytes.len() >= 4 => {
+                RegValue::Dword(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            }
+            REG_QWORD if bytes.len() >= 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&bytes[..8]);
+                RegValue::Qword(u64::from_le_bytes(b))
+            }
+            kind => RegValue::Other {
+                kind,
+                bytes: bytes.to_vec(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the registry value {hive}\\{key}\\{name}", hive = hive.short())]
+pub struct RegistryError {
+    pub hive: Hive,
+    pub key: String,
+    pub name: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Read access to the registry.
+pub trait Registry {
+    /// A value, or `None` when the key or the value does not exist.
+    fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError>;
+    /// The names of a key's subkeys (empty when the key does not exist).
+    fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError>;
+}
+
+/// An in-memory registry with Windows' case-insensitive key and value names.
+#[derive(Debug, Clone, Default)]
+pub struct FakeRegistry {
+    values: BTreeMap<(Hive, String, String), RegValue>,
+}
+
+impl FakeRegistry {
+    pub fn set(&mut self, hive: Hive, key: &str, name: &str, value: RegValue) {
+        self.values
+            .insert((hive, key.to_lowercase(), name.to_lowercase()), value);
+    }
+}
+
+impl Registry for FakeRegistry {
+    fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
+        Ok(self
+            .values
+            .get(&(hive, key.to_lowercase(), name.to_lowercase()))
+            .cloned())
+    }
+
+    fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
+        let prefix = format!("{}\\", key.to_lowercase());
+        let mut out: Vec<String> = self
+            .values
+            .keys()
+            .filter(|(h, k, _)| *h == hive && k.starts_with(&prefix))
+            .filter_map(|(_, k, _)| k[prefix.len()..].split('\\').next().map(str::to_string))
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16()
+            .chain([0])
+            .flat_map(|u| u.to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn raw_values_decode_with_their_type_kept() {
+        assert_eq!(
+            RegValue::from_raw(2, &utf16("%USERPROFILE%\\bin;C:\\x")),
+            RegValue::ExpandSz("%USERPROFILE%\\bin;C:\\x".into())
+        );
+        assert_eq!(RegValue::from_raw(1, &utf16("a")), RegValue::Sz("a".into()));
+        assert_eq!(RegValue::from_raw(4, &[1, 0, 0, 0]), RegValue::Dword(1));
+        assert!(RegValue::from_raw(4, &[1, 0, 0, 0]).as_str().is_none());
+    }
+
+    #[test]
+    fn fake_names_are_case_insensitive() {
+        let mut r = FakeRegistry::default();
+        r.set(
+            Hive::CurrentUser,
+            "Environment",
+            "Path",
+            RegValue::Sz("x".into()),
+        );
+        assert!(r
+            .value(Hive::CurrentUser, "ENVIRONMENT", "PATH")
+            .unwrap()
+            .is_some());
+        assert!(r
+            .value(Hive::LocalMachine, "Environment", "Path")
+            .unwrap()
+            .is_none());
+    }
+}
