@@ -53,6 +53,54 @@ pub enum Code {
     D080,
     /// No Python in this prefix.
     D081,
+    /// `environments.txt` names a folder that is gone or not a conda prefix.
+    P001,
+    /// A registry entry (PEP 514 or Uninstall) names an install folder that is gone.
+    P002,
+    /// pip's `trusted-host` turns certificate checks off for the hosts it names.
+    T001,
+    /// pip's `cert` points at a file that does not exist.
+    T002,
+    /// pip's `cert` points at a file with no PEM certificate.
+    T003,
+    /// a pip config file starts with a UTF-8 BOM: pip fails to read it.
+    T004,
+    /// a pip config file is saved as UTF-16: pip cannot read it.
+    T005,
+    /// a key or section appears twice in a pip config file: pip errors out.
+    T006,
+    /// a pip config file is not valid INI.
+    T007,
+    /// `PIP_TRUSTED_HOST` is set.
+    T008,
+    /// `ssl_verify: false` in a `.condarc`.
+    T020,
+    /// `ssl_verify` points at a file that does not exist.
+    T021,
+    /// `ssl_verify: truststore` on Python < 3.10 or conda < 23.9.
+    T022,
+    /// `ssl_verify: truststore` with a proxy on conda < 26.7.
+    T023,
+    /// a `.condarc` saved with a BOM or CRLF line endings.
+    T024,
+    /// a `.condarc.txt` that conda never reads.
+    T025,
+    /// a `.condarc` that is not valid YAML.
+    T026,
+    /// a proxy is configured (credentials redacted).
+    T030,
+    /// a CA variable (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, ...) points at a missing file.
+    T040,
+    /// `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE` silently win over pip's `cert`.
+    T041,
+    /// `CONDA_SSL_VERIFY=false`.
+    T042,
+    /// pip's vendored TLS code does not match its RECORD.
+    T050,
+    /// pip has no RECORD to verify its vendored TLS code against.
+    T051,
+    /// the prefix's CA bundle (`Library\ssl\cacert.pem`, certifi) is missing or empty.
+    T060,
 }
 
 impl Code {
@@ -77,6 +125,30 @@ impl Code {
             Code::D070 => "build-mode-unknown",
             Code::D080 => "not-windows-layout",
             Code::D081 => "no-python",
+            Code::P001 => "stale-environments-entry",
+            Code::P002 => "stale-registry-entry",
+            Code::T001 => "pip-trusted-host",
+            Code::T002 => "pip-cert-missing",
+            Code::T003 => "pip-cert-not-pem",
+            Code::T004 => "pip-config-bom",
+            Code::T005 => "pip-config-utf16",
+            Code::T006 => "pip-config-duplicate",
+            Code::T007 => "pip-config-unparsable",
+            Code::T008 => "pip-env-trusted-host",
+            Code::T020 => "conda-ssl-verify-false",
+            Code::T021 => "conda-ssl-verify-missing",
+            Code::T022 => "conda-truststore-unsupported",
+            Code::T023 => "conda-truststore-with-proxy",
+            Code::T024 => "condarc-bom-crlf",
+            Code::T025 => "condarc-misnamed",
+            Code::T026 => "condarc-unparsable",
+            Code::T030 => "proxy-configured",
+            Code::T040 => "ca-env-missing",
+            Code::T041 => "ca-env-overrides-pip-cert",
+            Code::T042 => "conda-ssl-verify-env-false",
+            Code::T050 => "pip-vendored-tls-altered",
+            Code::T051 => "pip-vendored-unverifiable",
+            Code::T060 => "ca-bundle-missing",
         }
     }
 
@@ -91,11 +163,34 @@ impl Code {
             | Code::D040
             | Code::D041 => Severity::Error,
             Code::D003 | Code::D021 | Code::D022 | Code::D050 | Code::D070 => Severity::Warning,
+            Code::P001 | Code::P002 => Severity::Info,
+            Code::T001 => Severity::Warning,
+            Code::T002 => Severity::Error,
+            Code::T003 => Severity::Error,
+            Code::T004 => Severity::Error,
+            Code::T005 => Severity::Error,
+            Code::T006 => Severity::Error,
+            Code::T007 => Severity::Error,
+            Code::T008 => Severity::Warning,
+            Code::T020 => Severity::Warning,
+            Code::T021 => Severity::Error,
+            Code::T022 => Severity::Error,
+            Code::T023 => Severity::Warning,
+            Code::T024 => Severity::Info,
+            Code::T025 => Severity::Warning,
+            Code::T026 => Severity::Error,
+            Code::T030 => Severity::Info,
+            Code::T040 => Severity::Error,
+            Code::T041 => Severity::Warning,
+            Code::T042 => Severity::Warning,
+            Code::T050 => Severity::Error,
+            Code::T051 => Severity::Info,
+            Code::T060 => Severity::Warning,
             Code::D060 | Code::D061 | Code::D062 | Code::D080 | Code::D081 => Severity::Info,
         }
     }
 
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 42] = [
         Code::D001,
         Code::D002,
         Code::D003,
@@ -114,6 +209,30 @@ impl Code {
         Code::D070,
         Code::D080,
         Code::D081,
+        Code::P001,
+        Code::P002,
+        Code::T001,
+        Code::T002,
+        Code::T003,
+        Code::T004,
+        Code::T005,
+        Code::T006,
+        Code::T007,
+        Code::T008,
+        Code::T020,
+        Code::T021,
+        Code::T022,
+        Code::T023,
+        Code::T024,
+        Code::T025,
+        Code::T026,
+        Code::T030,
+        Code::T040,
+        Code::T041,
+        Code::T042,
+        Code::T050,
+        Code::T051,
+        Code::T060,
     ];
 }
 
@@ -128,6 +247,9 @@ pub struct Finding {
     /// The file the finding is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The 1-based line in that file, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     /// The launch contexts it applies to, when it depends on them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contexts: Vec<LaunchContext>,
@@ -146,6 +268,7 @@ impl Finding {
             severity: code.severity(),
             message: message.into(),
             path: None,
+            line: None,
             contexts: Vec::new(),
             evidence: serde_json::Map::new(),
             fix: None,
@@ -154,6 +277,11 @@ impl Finding {
 
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
+        self
+    }
+
+    pub fn line(mut self, line: usize) -> Self {
+        self.line = Some(line);
         self
     }
 

@@ -10,6 +10,7 @@ use condafix_prefix::{
 };
 
 use crate::diagnose::{diagnose, LooseCopy};
+use crate::discover::{prefix_kind, Discovered, HostInfo, Origin, Scope};
 use crate::facts::Disk;
 use crate::loader::{classify, date, dir_key, search_dirs};
 use crate::report::{
@@ -17,14 +18,66 @@ use crate::report::{
     OnDisk, PackageInfo, Prediction, PrefixKind, PrefixReport, PythonInfo, RecordedFile,
     Resolution,
 };
+use crate::tls::{prefix_tls, MachineConfig, PrefixTlsInput};
 use crate::{is_system_dll, Error, LaunchContext, LoaderClass, SearchContext};
 
 /// The extension modules whose imports decide whether `import ssl` (and `hashlib`'s OpenSSL
 /// backend) load.
 pub const SSL_MODULES: [&str; 2] = ["_ssl.pyd", "_hashlib.pyd"];
 
-/// Inspect and diagnose one prefix.
+/// The machine-wide inputs of the TLS-configuration checks.
+pub(crate) struct TlsContext<'a> {
+    pub host: &'a HostInfo<'a>,
+    pub machine: &'a MachineConfig,
+    pub discovered: Option<&'a Discovered>,
+}
+
+/// Inspect and diagnose one prefix (the DLL side only).
 pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Error> {
+    inspect(prefix, ctx, None)
+}
+
+/// Inspect and diagnose one prefix; with `tls`, its TLS configuration too.
+pub(crate) fn inspect(
+    prefix: &Path,
+    ctx: &SearchContext,
+    tls: Option<TlsContext<'_>>,
+) -> Result<PrefixReport, Error> {
+    let mut report = inspect_dlls(prefix, ctx)?;
+    let Some(t) = tls else {
+        return Ok(report);
+    };
+    if let Some(d) = t.discovered {
+        report.found_by = d.found_by.clone();
+        report.scope = d.scope;
+        report.base = d.base.clone();
+    }
+    let meta = CondaMeta::scan(prefix)?;
+    let base_path = match report.kind {
+        PrefixKind::Base => Some(prefix.to_path_buf()),
+        PrefixKind::Env => report.base.as_ref().map(PathBuf::from),
+    };
+    let (tls_report, findings) = prefix_tls(
+        t.host,
+        t.machine,
+        &PrefixTlsInput {
+            prefix,
+            layout: report.layout,
+            meta: &meta,
+            python: report.python.as_ref().map(|p| Version::parse(&p.version)),
+            base: base_path.as_deref(),
+        },
+    );
+    report.tls = Some(tls_report);
+    report.findings.extend(findings);
+    report
+        .findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+    report.healthy = is_healthy(&report);
+    Ok(report)
+}
+
+fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Error> {
     if !prefix.exists() {
         return Err(Error::PrefixMissing {
             path: prefix.to_path_buf(),
@@ -37,11 +90,7 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
     }
     let layout = Layout::detect(prefix);
     let meta = CondaMeta::scan(prefix)?;
-    let kind = if prefix.join("condabin").is_dir() || prefix.join("pkgs").is_dir() {
-        PrefixKind::Base
-    } else {
-        PrefixKind::Env
-    };
+    let kind = prefix_kind(prefix);
     let mut disk = Disk::default();
     let py_header = meta.load_header("python")?;
     let openssl = meta.load("openssl")?;
@@ -51,7 +100,13 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
         prefix: display_path(prefix),
         layout,
         kind,
-        just_me: prefix.join(NONADMIN_MARKER).exists(),
+        scope: if prefix.join(NONADMIN_MARKER).exists() {
+            Scope::JustMe
+        } else {
+            Scope::Unknown
+        },
+        base: None,
+        found_by: vec![Origin::Argument],
         python: None,
         openssl: openssl.as_ref().map(|r| PackageInfo {
             name: r.name.clone(),
@@ -68,6 +123,7 @@ pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport
         },
         findings: Vec::new(),
         healthy: true,
+        tls: None,
     };
     if layout != Layout::Windows || python.is_none() {
         report.python = python;

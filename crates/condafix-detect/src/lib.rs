@@ -6,15 +6,19 @@
 
 mod context;
 mod diagnose;
+pub mod discover;
 mod error;
 mod facts;
 mod finding;
 mod inspect;
 mod loader;
+pub mod redact;
 pub mod registry;
 mod registry_windows;
 mod report;
 mod system_dlls;
+pub mod tls;
+pub mod tls_env;
 
 pub use context::{
     expand_env_strings, split_windows_path_list, EnvSource, MapEnv, PathSource, ProcessEnv,
@@ -33,11 +37,53 @@ pub use report::{
 };
 pub use system_dlls::is_system_dll;
 
-/// Inspect and diagnose every prefix, in order.
+static NO_ENV: MapEnv = MapEnv(std::collections::BTreeMap::new());
+static NO_REGISTRY: registry::FakeRegistry = registry::FakeRegistry::empty();
+
+/// Inspect and diagnose these prefixes with nothing from the machine but `ctx`: no home, no
+/// environment, no registry (fixtures, benchmarks).
 pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Report, Error> {
-    let reports = prefixes
+    let host = discover::HostInfo {
+        env: &NO_ENV,
+        registry: &NO_REGISTRY,
+        windows: true,
+        unix_system_dirs: Vec::new(),
+        etc_dir: std::path::PathBuf::new(),
+    };
+    detect_with(&host, prefixes, ctx)
+}
+
+/// Discover (or take the `explicit` prefixes), read the machine's TLS configuration, and
+/// inspect and diagnose every prefix.
+pub fn detect_with(
+    host: &discover::HostInfo<'_>,
+    explicit: &[std::path::PathBuf],
+    ctx: &SearchContext,
+) -> Result<Report, Error> {
+    let discovery = discover::discover(host, explicit);
+    let layout = if host.windows {
+        condafix_prefix::Layout::Windows
+    } else {
+        condafix_prefix::Layout::Unix
+    };
+    let mut machine = tls::machine_config(host, layout);
+    machine
+        .findings
+        .splice(0..0, discovery.findings.iter().cloned());
+    let reports = discovery
+        .prefixes
         .iter()
-        .map(|p| inspect_prefix(p, ctx))
+        .map(|d| {
+            inspect::inspect(
+                &d.path,
+                ctx,
+                Some(inspect::TlsContext {
+                    host,
+                    machine: &machine,
+                    discovered: Some(d),
+                }),
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Report::new(ctx, reports))
+    Ok(Report::new(ctx, machine, reports))
 }

@@ -137,6 +137,12 @@ pub struct FakeRegistry {
 }
 
 impl FakeRegistry {
+    pub const fn empty() -> Self {
+        Self {
+            values: BTreeMap::new(),
+        }
+    }
+
     pub fn set(&mut self, hive: Hive, key: &str, name: &str, value: RegValue) {
         self.values
             .insert((hive, key.to_lowercase(), name.to_lowercase()), value);

@@ -16,6 +16,9 @@ pub struct Report {
     pub schema_version: u32,
     pub condafix_version: &'static str,
     pub search: SearchInputs,
+    /// Machine-wide configuration and findings (user and global config files, environment
+    /// variables, stale discovery entries).
+    pub machine: crate::tls::MachineConfig,
     pub prefixes: Vec<PrefixReport>,
     pub summary: Summary,
 }
@@ -41,11 +44,16 @@ pub struct Summary {
 }
 
 impl Report {
-    pub fn new(ctx: &SearchContext, prefixes: Vec<PrefixReport>) -> Self {
+    pub fn new(
+        ctx: &SearchContext,
+        machine: crate::tls::MachineConfig,
+        prefixes: Vec<PrefixReport>,
+    ) -> Self {
         let count = |s: Severity| {
             prefixes
                 .iter()
                 .flat_map(|p| &p.findings)
+                .chain(&machine.findings)
                 .filter(|f| f.severity == s)
                 .count()
         };
@@ -65,13 +73,22 @@ impl Report {
                 dll_search_modification: ctx.dll_search_modification,
                 path_sources: ctx.path_sources.clone(),
             },
+            machine,
             prefixes,
             summary,
         }
     }
 
+    /// Every prefix is healthy and no machine-wide setting needs a fix. With no prefix at all,
+    /// there is nothing to fix.
     pub fn all_healthy(&self) -> bool {
         self.prefixes.iter().all(|p| p.healthy)
+            && (self.prefixes.is_empty()
+                || self
+                    .machine
+                    .findings
+                    .iter()
+                    .all(|f| f.severity == Severity::Info))
     }
 }
 
@@ -87,8 +104,12 @@ pub struct PrefixReport {
     pub prefix: String,
     pub layout: Layout,
     pub kind: PrefixKind,
-    /// "Just Me" (`.nonadmin`) rather than "All Users".
-    pub just_me: bool,
+    /// "Just Me" (`.nonadmin`) or "All Users".
+    pub scope: crate::discover::Scope,
+    /// The base install of an env, when known.
+    pub base: Option<String>,
+    /// How the prefix was found, most trusted first.
+    pub found_by: Vec<crate::discover::Origin>,
     pub python: Option<PythonInfo>,
     pub openssl: Option<PackageInfo>,
     pub modules: Vec<ModuleReport>,
@@ -97,6 +118,8 @@ pub struct PrefixReport {
     pub findings: Vec<Finding>,
     /// No error or warning.
     pub healthy: bool,
+    /// The TLS configuration that applies to this prefix.
+    pub tls: Option<crate::tls::TlsReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,10 +6,12 @@
 mod digest;
 mod envs;
 mod error;
+pub mod ini;
 mod layout;
 mod pe;
 mod record;
 mod record_pip;
+pub mod text;
 mod version;
 
 pub use digest::{Sha256, HASH_BUFFER_SIZE};

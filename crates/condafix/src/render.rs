@@ -2,13 +2,28 @@
 
 use std::fmt::Write as _;
 
-use condafix_detect::{PrefixKind, PrefixReport, Report, Severity};
+use condafix_detect::discover::{Origin, Scope};
+use condafix_detect::tls::TrustMode;
+use condafix_detect::{Finding, PrefixKind, PrefixReport, Report, Severity};
 
 pub fn detect_report(report: &Report) -> String {
     let mut out = String::new();
+    if report.prefixes.is_empty() {
+        out.push_str("No conda installation found.\n");
+        out.push_str("condafix looked at --prefix, PREFIX (installer step), CONDA_PREFIX, CONDA_EXE, CONDA, the registry (PEP 514 and Uninstall entries), the usual install folders (anaconda3, miniconda3, miniforge3, mambaforge under your profile, LOCALAPPDATA, PROGRAMDATA and C:\\) and ~/.conda/environments.txt.\n");
+        out.push_str("Point it at an install with --prefix <folder>, e.g. condafix detect --prefix D:\\tools\\anaconda3\n");
+    }
     for p in &report.prefixes {
         prefix_section(&mut out, p);
         out.push('\n');
+    }
+    if !report.machine.findings.is_empty() {
+        out.push_str("This machine (user and global settings, environment):\n");
+        findings(&mut out, &report.machine.findings);
+        out.push('\n');
+    }
+    if report.prefixes.is_empty() {
+        return out;
     }
     let s = &report.summary;
     let _ = writeln!(
@@ -39,8 +54,17 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
         PrefixKind::Base => "base install",
         PrefixKind::Env => "environment",
     };
-    let scope = if p.just_me { "Just Me" } else { "All Users" };
-    let _ = writeln!(out, "{}  ({kind}, {scope})", p.prefix);
+    let scope = match p.scope {
+        Scope::JustMe => ", Just Me",
+        Scope::AllUsers => ", All Users",
+        Scope::Unknown => "",
+    };
+    let found = p
+        .found_by
+        .first()
+        .map(|o| format!(", found by {}", origin_words(o)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{}  ({kind}{scope}{found})", p.prefix);
     if let Some(py) = &p.python {
         let mut details = vec![];
         if !py.build.is_empty() {
@@ -67,6 +91,15 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
     if let Some(o) = &p.openssl {
         let _ = writeln!(out, "  OpenSSL {} ({})", o.version, o.build);
     }
+    if let Some(pip) = p.tls.as_ref().and_then(|t| t.pip.as_ref()) {
+        let trust = match pip.trust {
+            TrustMode::TruststoreDefault => "uses the Windows trust store (truststore) and certifi",
+            TrustMode::TruststoreOptIn => "certifi; truststore only with --use-feature=truststore",
+            TrustMode::CertifiOnly => "certifi only (a corporate root needs `cert =`)",
+            TrustMode::Unknown => "unknown",
+        };
+        let _ = writeln!(out, "  pip {}: {trust}", pip.version);
+    }
     if p.python.is_some() && !p.modules.is_empty() {
         for (label, outcome) in [
             ("import ssl without activation", &p.prediction.unactivated),
@@ -92,13 +125,34 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
         return;
     }
     out.push('\n');
-    for f in &p.findings {
+    findings(out, &p.findings);
+}
+
+fn origin_words(o: &Origin) -> String {
+    match o {
+        Origin::Argument => "--prefix".into(),
+        Origin::InstallerPrefix => "the installer's PREFIX".into(),
+        Origin::EnvVar { name } => name.clone(),
+        Origin::Pep514 { key } | Origin::Uninstall { key } => format!("the registry ({key})"),
+        Origin::KnownFolder => "its usual install folder".into(),
+        Origin::EnvironmentsTxt { file, line } => format!("{file} line {line}"),
+        Origin::EnvsFolder => "its base's envs folder".into(),
+    }
+}
+
+fn findings(out: &mut String, list: &[Finding]) {
+    for f in list {
         let sev = match f.severity {
             Severity::Error => "error  ",
             Severity::Warning => "warning",
             Severity::Info => "info   ",
         };
         let _ = writeln!(out, "  {sev} {:?} {}: {}", f.code, f.name, f.message);
+        if let (Some(path), None) = (&f.path, f.line) {
+            if !f.message.contains(path.as_str()) {
+                let _ = writeln!(out, "          file: {path}");
+            }
+        }
         if let Some(fix) = &f.fix {
             let _ = writeln!(out, "          fix: {fix}");
         }

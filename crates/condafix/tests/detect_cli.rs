@@ -51,10 +51,10 @@ fn quiet_prints_nothing_and_keeps_the_exit_code() {
 }
 
 #[test]
-fn no_prefix_is_a_usage_error_that_says_what_to_pass() {
+fn no_conda_on_the_machine_says_so_and_how_to_point_at_one() {
     let ctx = TestContext::new();
     ctx.settings().bind(|| {
-        assert_cmd_snapshot!("cli_detect_no_prefix", ctx.command().arg("detect"));
+        assert_cmd_snapshot!("cli_detect_no_conda", ctx.command().arg("detect"));
     });
 }
 

@@ -1,7 +1,6 @@
-use std::path::PathBuf;
-
-use anyhow::{bail, Context as _};
-use condafix_detect::{split_windows_path_list, EnvSource, PathSource, ProcessEnv, SearchContext};
+use condafix_detect::discover::HostInfo;
+use condafix_detect::registry::Registry;
+use condafix_detect::{split_windows_path_list, PathSource, ProcessEnv, SearchContext};
 
 use crate::cli::DetectArgs;
 use crate::exit::ExitStatus;
@@ -9,7 +8,9 @@ use crate::render;
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
     let env = ProcessEnv;
-    let mut ctx = host_search_context(&env);
+    let registry = host_registry();
+    let host = HostInfo::new(&env, registry.as_ref(), cfg!(windows));
+    let mut ctx = host_search_context(&env, registry.as_ref());
     if let Some(root) = &args.system_root {
         ctx.system_root = Some(root.clone());
     }
@@ -25,8 +26,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
             raw: args.search_path.join(";"),
         }];
     }
-    let prefixes = prefixes_to_check(args, &env)?;
-    let report = condafix_detect::detect(&prefixes, &ctx).context("detection failed")?;
+    let report = condafix_detect::detect_with(&host, &args.prefixes, &ctx)?;
     if args.json {
         let text = serde_json::to_string_pretty(&report)?;
         println!("{text}");
@@ -40,36 +40,26 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// What an unactivated program on this machine sees: on Windows the machine and user `Path`
-/// from the registry (this process's PATH may be an activated shell's); elsewhere nothing.
-fn host_search_context(env: &ProcessEnv) -> SearchContext {
+/// The registry: the real one on Windows; none (an empty one) elsewhere.
+fn host_registry() -> Box<dyn Registry> {
     #[cfg(windows)]
     {
-        match SearchContext::from_registry(env, &condafix_detect::SystemRegistry) {
+        Box::new(condafix_detect::SystemRegistry)
+    }
+    #[cfg(not(windows))]
+    {
+        Box::new(condafix_detect::registry::FakeRegistry::empty())
+    }
+}
+
+/// What an unactivated program on this machine sees: on Windows the machine and user `Path`
+/// from the registry (this process's PATH may be an activated shell's); elsewhere nothing.
+fn host_search_context(env: &ProcessEnv, registry: &dyn Registry) -> SearchContext {
+    if cfg!(windows) {
+        match SearchContext::from_registry(env, registry) {
             Ok(ctx) => return ctx,
             Err(e) => eprintln!("condafix: warning: {e}; using this process's PATH instead"),
         }
     }
     SearchContext::from_env(env, cfg!(windows))
-}
-
-fn prefixes_to_check(args: &DetectArgs, env: &dyn EnvSource) -> anyhow::Result<Vec<PathBuf>> {
-    if !args.prefixes.is_empty() {
-        return Ok(args.prefixes.clone());
-    }
-    let installer_step =
-        env.var_os("INSTALLER_NAME").is_some() || env.var_os("INSTALLER_UNATTENDED").is_some();
-    let from_env = if installer_step {
-        env.var_os("PREFIX")
-    } else {
-        None
-    }
-    .or_else(|| env.var_os("CONDA_PREFIX"))
-    .filter(|v| !v.is_empty());
-    match from_env {
-        Some(p) => Ok(vec![PathBuf::from(p)]),
-        None => bail!(
-            "no conda prefix to check: pass --prefix <folder of the install>, e.g. --prefix \"%USERPROFILE%\\anaconda3\""
-        ),
-    }
 }
