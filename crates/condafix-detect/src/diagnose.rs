@@ -300,7 +300,7 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                 Finding::new(
                     Code::D060,
                     format!(
-                        "healthy: this build finds Library\\bin by itself ({}); nothing to do",
+                        "the OpenSSL DLLs load: this build finds Library\\bin by itself ({})",
                         python.loader.describe()
                     ),
                 )

@@ -266,6 +266,11 @@ pub fn discover(host: &HostInfo<'_>, explicit: &[PathBuf]) -> Discovery {
     }
     registry_entries(host, &mut c, &mut findings);
     for p in known_folders(host) {
+        let p = if host.windows {
+            resolve_case_insensitively(&p)
+        } else {
+            p
+        };
         if is_conda_prefix(&p) {
             c.add(&p, Origin::KnownFolder);
         }
@@ -398,6 +403,26 @@ fn stale_registry(key: &str, path: &Path) -> Finding {
     .evidence("key", key)
     .evidence("path", path.display().to_string())
     .fix("uninstall leftovers: remove the key (regedit), or reinstall to that folder")
+}
+
+/// `path` as it is spelled on disk when only its case differs (Windows names are
+/// case-insensitive; a Windows tree inspected from another OS needs the lookup done by hand).
+fn resolve_case_insensitively(path: &Path) -> PathBuf {
+    if path.exists() || cfg!(windows) {
+        return path.to_path_buf();
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return path.to_path_buf();
+    };
+    let wanted = name.to_string_lossy().to_lowercase();
+    fs_err::read_dir(parent)
+        .ok()
+        .and_then(|rd| {
+            rd.flatten()
+                .find(|e| e.file_name().to_string_lossy().to_lowercase() == wanted)
+                .map(|e| e.path())
+        })
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// The folders installers use by default, on this kind of host.

@@ -15,4 +15,7 @@ pub use openssl::{OpenSsl, OpenSslLib};
 pub use pe::{build_pe, Arch, Import, PeSpec};
 pub use python::{Python, SslLink};
 pub use scenarios::Scenario;
-pub use tree::{install_package, lfs_pointer, FakeMachine, Package, PrefixSpec, Tweak};
+pub use tree::{
+    install_package, lfs_pointer, FakeMachine, Package, PrefixSpec, Tweak, PUBLIC_ROOTS_PEM,
+    SESSIONS_PY, SESSIONS_PY_VERIFY_FALSE,
+};

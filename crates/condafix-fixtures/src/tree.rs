@@ -28,6 +28,10 @@ pub struct PrefixSpec {
     /// Files listed by the python record (about 2,000 in a real one); only the few that
     /// matter are written to disk.
     pub python_record_files: usize,
+    /// pip's version, when pip is installed (from conda, noarch, with its RECORD).
+    pub pip: Option<String>,
+    /// certifi installed (noarch).
+    pub certifi: bool,
     /// Changes made after the install: manual fixes, damage, other software.
     pub tweaks: Vec<Tweak>,
 }
@@ -58,6 +62,13 @@ impl PrefixSpec {
 
     pub fn base(mut self) -> Self {
         self.base = true;
+        self
+    }
+
+    /// Install pip `version` (and certifi) from conda.
+    pub fn with_pip(mut self, version: &str) -> Self {
+        self.pip = Some(version.to_string());
+        self.certifi = true;
         self
     }
 
@@ -168,6 +179,22 @@ impl RecordBuilder {
         self.listed(rel, bytes);
     }
 
+    /// Write a noarch: python file: installed under `site`, recorded inside the package as
+    /// `site-packages/...` (DOMAIN.md section 4).
+    fn noarch_file(&mut self, prefix: &Path, site: &str, pkg_rel: &str, bytes: &[u8]) {
+        let installed = format!("{site}/{pkg_rel}");
+        write_file(&join(prefix, &installed), bytes);
+        let h = sha256_hex(bytes);
+        self.files.push(installed);
+        self.paths.push(json!({
+            "_path": format!("site-packages/{pkg_rel}"),
+            "path_type": "hardlink",
+            "sha256": h,
+            "sha256_in_prefix": h,
+            "size_in_bytes": bytes.len(),
+        }));
+    }
+
     /// Record a file without writing it (the bulk of a big package).
     fn listed(&mut self, rel: &str, bytes: &[u8]) {
         let h = sha256_hex(bytes);
@@ -252,6 +279,38 @@ pub struct Package<'a> {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+impl RecordBuilder {
+    fn finish_noarch(
+        self,
+        prefix: &Path,
+        prefix_windows: &str,
+        name: &str,
+        version: &str,
+        build: &str,
+    ) {
+        let dist = format!("{name}-{version}-{build}");
+        self.finish(
+            prefix,
+            prefix_windows,
+            name,
+            version,
+            build,
+            "pkgs/main",
+            None,
+            &[],
+        );
+        let path = prefix.join("conda-meta").join(format!("{dist}.json"));
+        let mut v: Value =
+            serde_json::from_slice(&fs_err::read(&path).expect("record")).expect("json");
+        v["noarch"] = json!("python");
+        v["subdir"] = json!("noarch");
+        write_file(
+            &path,
+            serde_json::to_string_pretty(&v).expect("json").as_bytes(),
+        );
+    }
+}
+
 /// Write a package's files into `prefix` and its conda-meta record, with hashes of the bytes
 /// written; creates `conda-meta/history` when missing.
 pub fn install_package(prefix: &Path, pkg: &Package<'_>) {
@@ -277,6 +336,62 @@ pub fn install_package(prefix: &Path, pkg: &Package<'_>) {
         pkg.channel, pkg.name, pkg.version, pkg.build
     ));
     write_file(&history, text.as_bytes());
+}
+
+/// A stand-in for a public root bundle (PEM framing, fixture bytes).
+pub const PUBLIC_ROOTS_PEM: &str =
+    "-----BEGIN CERTIFICATE-----\nMIIBpublicrootfixture\n-----END CERTIFICATE-----\n";
+
+/// The requests code pip vendors, as shipped: certificate checks on.
+pub const SESSIONS_PY: &str =
+    "class Session:\n    def __init__(self):\n        self.verify = True\n";
+
+/// The same file after the blog fix: every certificate check off.
+pub const SESSIONS_PY_VERIFY_FALSE: &str =
+    "class Session:\n    def __init__(self):\n        self.verify = False\n";
+
+/// pip's files that matter for TLS, relative to site-packages.
+fn pip_files(version: &str) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            "pip/__init__.py".into(),
+            format!("__version__ = \"{version}\"\n").into_bytes(),
+        ),
+        (
+            "pip/_vendor/requests/sessions.py".into(),
+            SESSIONS_PY.as_bytes().to_vec(),
+        ),
+        (
+            "pip/_vendor/requests/adapters.py".into(),
+            b"DEFAULT_POOLBLOCK = False\n".to_vec(),
+        ),
+        (
+            "pip/_vendor/urllib3/__init__.py".into(),
+            b"__version__ = '1.26.18'\n".to_vec(),
+        ),
+        (
+            "pip/_vendor/urllib3/connectionpool.py".into(),
+            b"class HTTPSConnectionPool: cert_reqs = 'CERT_REQUIRED'\n".to_vec(),
+        ),
+        (
+            "pip/_vendor/certifi/cacert.pem".into(),
+            PUBLIC_ROOTS_PEM.as_bytes().to_vec(),
+        ),
+        (
+            "pip/_vendor/certifi/core.py".into(),
+            b"def where(): return 'cacert.pem'\n".to_vec(),
+        ),
+        (
+            format!("pip-{version}.dist-info/METADATA"),
+            format!("Name: pip\nVersion: {version}\n").into_bytes(),
+        ),
+    ]
+}
+
+/// `<urlsafe base64 of the sha256, no padding>`, as pip's RECORD writes it.
+fn record_hash(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(bytes))
 }
 
 fn join(prefix: &Path, rel: &str) -> PathBuf {
@@ -403,6 +518,46 @@ fn install_prefix(prefix: &Path, prefix_windows: &str, spec: &PrefixSpec) {
             &["openssl", "vc >=14.1", "vs2015_runtime >=14.16.27012"],
         );
         history.push_str(&format!("+defaults::{}\n", py.dist()));
+    }
+
+    if let Some(version) = &spec.pip {
+        let site = "Lib/site-packages";
+        let mut r = RecordBuilder::new();
+        let mut record_lines = String::new();
+        for (rel, bytes) in pip_files(version) {
+            r.noarch_file(prefix, site, &rel, &bytes);
+            record_lines.push_str(&format!(
+                "{rel},sha256={},{}\n",
+                record_hash(&bytes),
+                bytes.len()
+            ));
+        }
+        let dist_info = format!("pip-{version}.dist-info");
+        record_lines.push_str(&format!("{dist_info}/RECORD,,\n"));
+        r.noarch_file(
+            prefix,
+            site,
+            &format!("{dist_info}/RECORD"),
+            record_lines.as_bytes(),
+        );
+        r.finish_noarch(prefix, prefix_windows, "pip", version, "py_0");
+        history.push_str(&format!("+defaults::pip-{version}-py_0\n"));
+    }
+    if spec.certifi {
+        let mut r = RecordBuilder::new();
+        r.noarch_file(
+            prefix,
+            "Lib/site-packages",
+            "certifi/cacert.pem",
+            PUBLIC_ROOTS_PEM.as_bytes(),
+        );
+        r.noarch_file(
+            prefix,
+            "Lib/site-packages",
+            "certifi/core.py",
+            b"def where():\n    return 'cacert.pem'\n",
+        );
+        r.finish_noarch(prefix, prefix_windows, "certifi", "2024.8.30", "py_0");
     }
 
     for n in 0..spec.filler_records {

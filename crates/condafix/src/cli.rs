@@ -30,11 +30,16 @@ pub enum Command {
 const DETECT_LONG: &str = "\
 Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
 
+Without --prefix, every conda install and environment on the machine is found first.
+
 For each prefix, condafix reads the conda-meta records of python and openssl, the import tables
 of DLLs\\_ssl.pyd and DLLs\\_hashlib.pyd and of the OpenSSL DLLs they pull in, and walks the
 Windows loader's search order for that Python build twice: as a program started without
 `conda activate` (an IDE, Scripts\\pip.exe, a scheduled task, CI) and from an activated shell.
-Every copy found is hashed and compared with conda's record.
+Every copy found is hashed and compared with conda's record. It also reads pip's config files,
+the .condarc files, TLS environment variables (process, user and machine), and checks pip's
+vendored TLS code against its RECORD: insecure or dangling settings are reported, passwords in
+proxy URLs redacted.
 
 Findings have stable codes (D0xx), listed in the README. The report goes to stderr; with --json a
 versioned document goes to stdout instead.
@@ -48,7 +53,8 @@ Examples:
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     /// A conda prefix (base install or env) to check; repeat for several.
-    /// Defaults to $CONDA_PREFIX, or $PREFIX when run as an installer's post-install step.
+    /// Without it, every install and env on the machine is found: PREFIX (installer step),
+    /// CONDA_PREFIX, CONDA_EXE, CONDA, the registry, the usual folders, environments.txt.
     #[arg(long = "prefix", value_name = "DIR")]
     pub prefixes: Vec<PathBuf>,
 
