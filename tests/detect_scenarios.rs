@@ -206,3 +206,30 @@ fn every_scenario_is_covered_by_a_test_here() {
         );
     }
 }
+
+#[test]
+fn python_without_a_record_is_placed_from_its_dll_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", dir.path());
+    let meta = s.prefixes[0].join("conda-meta");
+    for e in fs_err::read_dir(&meta).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("python-")
+        {
+            fs_err::remove_file(p).unwrap();
+        }
+    }
+    let ctx = SearchContext {
+        system_root: Some(s.system_root()),
+        path: s.search_path.clone(),
+        ..SearchContext::default()
+    };
+    let r = detect(&s.prefixes, &ctx).unwrap();
+    let py = r.prefixes[0].python.as_ref().unwrap();
+    assert_eq!((py.version.as_str(), py.source), ("3.7", "pythonXY.dll"));
+    assert_eq!(py.loader, condafix_detect::LoaderClass::AlteredSearchPath);
+    assert_eq!(r.prefixes[0].prediction.unactivated.result, "fails");
+}

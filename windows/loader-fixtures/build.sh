@@ -4,7 +4,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../target/win/loader-fixtures}"
 mkdir -p "$out/new" "$out/old"
-CC=x86_64-w64-mingw32-gcc
+CC="${CC:-x86_64-w64-mingw32-gcc}"
 CFLAGS="-O2 -s -Wall -Werror"
 # The openssl the prefix records ("new") and a foreign build with fewer exports ("old").
 $CC $CFLAGS -shared -DFIXTURE_VERSION='"fixture libcrypto 3.0.15"' -o "$out/new/libcrypto-3-x64.dll" "$here/libcrypto.c" -Wl,--out-implib,"$out/new/libcrypto.a"
