@@ -1,0 +1,58 @@
+use std::path::PathBuf;
+
+use condafix_prefix::Sha256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is in use by another program (a running python.exe, an IDE, or antivirus scanning it); \
+         condafix retried for {seconds} s. Close the programs using this install and run condafix again",
+        path.display()
+    )]
+    InUse {
+        path: PathBuf,
+        seconds: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is read-only or you lack permission to change it; for an All Users install run condafix from an elevated prompt",
+        path.display()
+    )]
+    Denied {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid condafix {what}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("after writing {}, its bytes do not match:\n  expected sha256 {expected}\n  actual   sha256 {actual}", path.display())]
+    VerifyAfterWrite {
+        path: PathBuf,
+        expected: Sha256,
+        actual: Sha256,
+    },
+    #[error("a newer condafix wrote {} (schema {found}); this one understands up to {supported}", path.display())]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+}

@@ -1,0 +1,47 @@
+//! Fault injection for crash-safety tests: abort the process (no destructors, like a kill)
+//! right after step N of a transaction. Honoured only in debug builds.
+
+use std::cell::Cell;
+
+/// `CONDAFIX_FAULT_AFTER_STEP=N`: abort after the N-th step boundary (debug builds only).
+pub const ENV_FAULT_AFTER_STEP: &str = "CONDAFIX_FAULT_AFTER_STEP";
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    after: Option<u64>,
+    step: Cell<u64>,
+}
+
+impl Faults {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Read the switch from the environment (ignored in release builds).
+    pub fn from_env() -> Self {
+        let after = if cfg!(debug_assertions) {
+            std::env::var(ENV_FAULT_AFTER_STEP).ok().and_then(|v| v.parse().ok())
+        } else {
+            None
+        };
+        Self {
+            after,
+            step: Cell::new(0),
+        }
+    }
+
+    /// Mark a step boundary; aborts here when this is the chosen step.
+    pub fn step(&self, what: &str) {
+        let n = self.step.get() + 1;
+        self.step.set(n);
+        if self.after == Some(n) {
+            eprintln!("condafix: fault injected after step {n} ({what})");
+            std::process::abort();
+        }
+    }
+
+    /// Step boundaries passed so far.
+    pub fn steps(&self) -> u64 {
+        self.step.get()
+    }
+}

@@ -1,0 +1,26 @@
+//! Changes to a prefix, made safely: every write atomic (temp file in the destination folder,
+//! fsync, rename, retried on a Windows sharing violation), every replaced file backed up first,
+//! every step journalled on disk so that a run killed half-way is rolled back by the next one,
+//! and a receipt that says what condafix owns, for `undo` and for the next run.
+//!
+//! Layout, in the prefix: `.condafix/receipt.json`, `.condafix/journal.json` (only while a
+//! transaction runs), `.condafix/backup/<txn>/<path>`. Not in `conda-meta`: conda parses every
+//! `conda-meta/*.json` as a package record.
+
+mod atomic;
+mod error;
+mod fault;
+mod receipt;
+mod transaction;
+
+pub use atomic::{copy_atomic, remove_with_retry, rename_with_retry, write_atomic, RetryPolicy};
+pub use error::TxnError;
+pub use fault::{Faults, ENV_FAULT_AFTER_STEP};
+pub use receipt::{Action, Receipt, ReceiptEntry, HistoryEntry, RECEIPT_SCHEMA_VERSION};
+pub use transaction::{recover, Recovery, Transaction, UndoOutcome};
+
+/// The folder condafix keeps its state in, inside a prefix.
+pub const STATE_DIR: &str = ".condafix";
+pub const RECEIPT_FILE: &str = "receipt.json";
+pub const JOURNAL_FILE: &str = "journal.json";
+pub const BACKUP_DIR: &str = "backup";

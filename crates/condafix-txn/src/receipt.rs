@@ -1,0 +1,115 @@
+//! The receipt: what condafix changed in a prefix, relative to how it found it, so that `undo`
+//! can restore the exact previous bytes and the next run knows which files it owns.
+
+use std::path::{Path, PathBuf};
+
+use condafix_prefix::Sha256;
+use serde::{Deserialize, Serialize};
+
+use crate::{write_atomic, RetryPolicy, TxnError, RECEIPT_FILE, STATE_DIR};
+
+pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
+
+/// What condafix did to a path, relative to the state it found it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// The file did not exist; condafix created it.
+    Created,
+    /// A file existed; condafix backed it up and wrote other bytes (or took it over unchanged).
+    Replaced,
+    /// A file existed; condafix backed it up and removed it.
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptEntry {
+    /// Prefix-relative, `/`-separated.
+    pub path: String,
+    pub action: Action,
+    /// The bytes condafix left there (none after a removal).
+    pub sha256: Option<Sha256>,
+    pub size: Option<u64>,
+    /// The original file, kept under `.condafix/backup/` (none for a creation).
+    pub backup: Option<String>,
+    pub backup_sha256: Option<Sha256>,
+    /// Where the bytes came from and why (free text for people, e.g. a package and a path).
+    pub origin: String,
+    /// The transaction that first touched the path.
+    pub txn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub txn: String,
+    pub command: String,
+    pub changes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub schema_version: u32,
+    pub entries: Vec<ReceiptEntry>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Default for Receipt {
+    fn default() -> Self {
+        Self {
+            schema_version: RECEIPT_SCHEMA_VERSION,
+            entries: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
+impl Receipt {
+    pub fn path(prefix: &Path) -> PathBuf {
+        prefix.join(STATE_DIR).join(RECEIPT_FILE)
+    }
+
+    /// Load the receipt of `prefix`; none yet is an empty receipt.
+    pub fn load(prefix: &Path) -> Result<Self, TxnError> {
+        let path = Self::path(prefix);
+        let bytes = match fs_err::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(TxnError::Read { path, source }),
+        };
+        let r: Receipt = serde_json::from_slice(&bytes).map_err(|source| TxnError::Corrupt {
+            path: path.clone(),
+            what: "receipt",
+            source,
+        })?;
+        if r.schema_version > RECEIPT_SCHEMA_VERSION {
+            return Err(TxnError::NewerSchema {
+                path,
+                found: r.schema_version,
+                supported: RECEIPT_SCHEMA_VERSION,
+            });
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn save(&self, prefix: &Path) -> Result<(), TxnError> {
+        let text = serde_json::to_vec_pretty(self).expect("receipt serializes");
+        write_atomic(&Self::path(prefix), &text, RetryPolicy::default())
+    }
+
+    /// The entry for a prefix-relative path (compared case-insensitively: Windows paths).
+    pub fn entry(&self, rel: &str) -> Option<&ReceiptEntry> {
+        self.entries.iter().find(|e| e.path.eq_ignore_ascii_case(rel))
+    }
+
+    /// Whether condafix owns the file at `rel` with these bytes: it wrote them and nobody has
+    /// changed them since.
+    pub fn owns(&self, rel: &str, current: Option<Sha256>) -> bool {
+        self.entry(rel)
+            .is_some_and(|e| e.sha256.is_some() && e.sha256 == current)
+    }
+
+    /// The id the next transaction gets: `txn-0001`, `txn-0002`...
+    pub fn next_txn_id(&self) -> String {
+        format!("txn-{:04}", self.history.len() + 1)
+    }
+}
