@@ -6,8 +6,8 @@ use crate::report::{CopyStatus, DllOutcome, PrefixReport, RecordedFile};
 use crate::{Code, Finding, LaunchContext, LoaderClass, Location, Severity};
 
 /// An OpenSSL-looking DLL in `DLLs\` or the prefix root that no conda record owns.
-#[derive(Debug, Clone)]
-pub(crate) struct LooseCopy {
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LooseCopy {
     pub path: String,
     /// Prefix-relative, `/`-separated.
     pub rel: String,
@@ -17,6 +17,8 @@ pub(crate) struct LooseCopy {
     pub matches_record: Option<bool>,
     pub record: Option<RecordedFile>,
     pub machine: Option<Machine>,
+    /// condafix's receipt says condafix put these bytes there.
+    pub owned_by_condafix: bool,
 }
 
 const CONTEXTS: [LaunchContext; 2] = [LaunchContext::Unactivated, LaunchContext::Activated];
@@ -263,7 +265,31 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
 
     for copy in copies {
         let rel = copy.rel.replace('/', "\\");
-        let (code, message) = if !copy.needed {
+        if copy.owned_by_condafix
+            && copy.needed
+            && copy.matches_record == Some(true)
+            && copy.machine == python.machine
+        {
+            out.push(
+                Finding::new(Code::D023, format!("{rel} is condafix's verified copy of conda's DLL (recorded in .condafix\\receipt.json; `condafix undo` removes it)"))
+                    .path(copy.path.clone())
+                    .evidence("sha256", copy.sha256),
+            );
+            continue;
+        }
+        let (code, message) = if copy.owned_by_condafix {
+            (
+                Code::D021,
+                format!(
+                    "{rel} was staged by condafix but {}; `condafix stage` refreshes it",
+                    if copy.needed {
+                        "no longer matches the openssl record (openssl was updated)"
+                    } else {
+                        "no module needs it any more"
+                    }
+                ),
+            )
+        } else if !copy.needed {
             (Code::D021, format!("{} is a leftover copy no module imports any more (a manual fix from before an openssl update); conda does not track it", rel))
         } else if copy.machine.is_some() && copy.machine != python.machine {
             (
@@ -281,7 +307,9 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
                 .evidence("sha256", copy.sha256)
                 .evidence("recorded", &copy.record)
                 .evidence("machine", copy.machine)
-                .fix(if copy.needed {
+                .fix(if copy.owned_by_condafix {
+                    "run `condafix stage`: it replaces or removes the copies it owns"
+                } else if copy.needed {
                     "let `condafix stage` take it over: it backs up this copy, puts the verified one in its place and records it so updates refresh it"
                 } else {
                     "remove it, or let `condafix stage --replace-foreign` back it up and remove it"

@@ -31,6 +31,8 @@ pub enum Code {
     D021,
     /// An untracked copy with the recorded bytes: works today, goes stale at the next update.
     D022,
+    /// condafix's own verified copy (in its receipt): healthy.
+    D023,
     /// The recorded copy in `Library\bin` does not match its conda record.
     D030,
     /// A file the openssl record lists is missing from the prefix.
@@ -114,6 +116,7 @@ impl Code {
             Code::D020 => "dll-shadowed",
             Code::D021 => "stale-copy",
             Code::D022 => "untracked-copy",
+            Code::D023 => "staged-copy",
             Code::D030 => "dll-record-mismatch",
             Code::D031 => "dll-missing-from-prefix",
             Code::D040 => "dll-wrong-machine",
@@ -186,11 +189,13 @@ impl Code {
             Code::T050 => Severity::Error,
             Code::T051 => Severity::Info,
             Code::T060 => Severity::Warning,
-            Code::D060 | Code::D061 | Code::D062 | Code::D080 | Code::D081 => Severity::Info,
+            Code::D023 | Code::D060 | Code::D061 | Code::D062 | Code::D080 | Code::D081 => {
+                Severity::Info
+            }
         }
     }
 
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 43] = [
         Code::D001,
         Code::D002,
         Code::D003,
@@ -198,6 +203,7 @@ impl Code {
         Code::D020,
         Code::D021,
         Code::D022,
+        Code::D023,
         Code::D030,
         Code::D031,
         Code::D040,

@@ -124,6 +124,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Erro
         findings: Vec::new(),
         healthy: true,
         tls: None,
+        loose_copies: Vec::new(),
     };
     if layout != Layout::Windows || python.is_none() {
         report.python = python;
@@ -276,6 +277,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Erro
     )?;
     report.python = python;
     report.findings = diagnose(&report, &copies);
+    report.loose_copies = copies;
     report.healthy = is_healthy(&report);
     Ok(report)
 }
@@ -515,6 +517,7 @@ fn loose_copies(
         .as_ref()
         .map(|o| o.files.clone())
         .unwrap_or_default();
+    let receipt = condafix_txn::Receipt::load(prefix).unwrap_or_default();
     let mut out = Vec::new();
     for (lower, rel, path) in found {
         let owned = python_files
@@ -530,6 +533,7 @@ fn loose_copies(
             .iter()
             .any(|d| d.name.eq_ignore_ascii_case(&lower));
         let record = recorded.get(&lower);
+        let owned_by_condafix = receipt.owns(&rel, facts.sha256);
         out.push(LooseCopy {
             path: display_path(&path),
             rel,
@@ -541,6 +545,7 @@ fn loose_copies(
             },
             record: record.cloned(),
             machine: facts.pe.as_ref().ok().map(|i| i.machine),
+            owned_by_condafix,
         });
     }
     Ok(out)

@@ -24,6 +24,7 @@ pub use context::{
     expand_env_strings, split_windows_path_list, EnvSource, MapEnv, PathSource, ProcessEnv,
     SearchContext, ENV_DLL_SEARCH_MODIFICATION,
 };
+pub use diagnose::LooseCopy;
 pub use error::Error;
 pub use finding::{Code, Finding, Severity};
 pub use inspect::inspect_prefix;

@@ -120,6 +120,8 @@ pub struct PrefixReport {
     pub healthy: bool,
     /// The TLS configuration that applies to this prefix.
     pub tls: Option<crate::tls::TlsReport>,
+    /// OpenSSL-looking DLLs in `DLLs\` and the prefix root that no conda record owns.
+    pub loose_copies: Vec<crate::LooseCopy>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,6 +4,7 @@
 //! a fake `Windows\System32` and PATH folders. Nothing here depends on condafix's own parsers,
 //! so the tests read what an independent writer produced.
 
+pub mod archives;
 pub mod loader;
 mod openssl;
 mod pe;

@@ -1,1 +1,13 @@
+//! DLL staging: put the exact OpenSSL DLLs `_ssl.pyd` needs where the loader finds them first
+//! (`DLLs\`, beside the `.pyd`), verified against conda's own SHA-256 records, journalled and
+//! undoable, refreshed when openssl changes, without ever creating the stale shadows the manual
+//! fix leaves behind.
 
+pub mod archive;
+mod error;
+mod plan;
+mod source;
+
+pub use error::StageError;
+pub use plan::{apply, plan_prefix, ApplyOutcome, Plan, PlannedAction, StageOptions};
+pub use source::{SourceInfo, SourceKind};

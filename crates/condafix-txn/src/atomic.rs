@@ -45,7 +45,11 @@ fn in_use(e: &std::io::Error) -> bool {
     cfg!(windows) && matches!(e.raw_os_error(), Some(32) | Some(33) | Some(5))
 }
 
-fn with_retry<T>(path: &Path, policy: RetryPolicy, mut op: impl FnMut() -> std::io::Result<T>) -> Result<T, TxnError> {
+fn with_retry<T>(
+    path: &Path,
+    policy: RetryPolicy,
+    mut op: impl FnMut() -> std::io::Result<T>,
+) -> Result<T, TxnError> {
     let mut delay = policy.first_delay;
     let mut attempt = 1;
     loop {
@@ -114,23 +118,38 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<()
     let dir = dest.parent().unwrap_or(Path::new("."));
     if let Err(e) = fs_err::create_dir_all(dir) {
         return Err(if e.kind() == std::io::ErrorKind::PermissionDenied {
-            TxnError::Denied { path: dir.to_path_buf(), source: e }
+            TxnError::Denied {
+                path: dir.to_path_buf(),
+                source: e,
+            }
         } else {
-            TxnError::Write { path: dir.to_path_buf(), source: e }
+            TxnError::Write {
+                path: dir.to_path_buf(),
+                source: e,
+            }
         });
     }
     let tmp = temp_path(dest);
     let result = (|| {
         let mut f = fs_err::File::create(&tmp).map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
-                TxnError::Denied { path: dest.to_path_buf(), source: e }
+                TxnError::Denied {
+                    path: dest.to_path_buf(),
+                    source: e,
+                }
             } else {
-                TxnError::Write { path: tmp.clone(), source: e }
+                TxnError::Write {
+                    path: tmp.clone(),
+                    source: e,
+                }
             }
         })?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
-            .map_err(|source| TxnError::Write { path: tmp.clone(), source })?;
+            .map_err(|source| TxnError::Write {
+                path: tmp.clone(),
+                source,
+            })?;
         drop(f);
         rename_with_retry(&tmp, dest, policy)
     })();
@@ -142,7 +161,10 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<()
 
 /// Copy `from` to `to` atomically (read, then [`write_atomic`]).
 pub fn copy_atomic(from: &Path, to: &Path, policy: RetryPolicy) -> Result<Vec<u8>, TxnError> {
-    let bytes = fs_err::read(from).map_err(|source| TxnError::Read { path: from.to_path_buf(), source })?;
+    let bytes = fs_err::read(from).map_err(|source| TxnError::Read {
+        path: from.to_path_buf(),
+        source,
+    })?;
     write_atomic(to, &bytes, policy)?;
     Ok(bytes)
 }
@@ -158,13 +180,19 @@ mod tests {
         write_atomic(&p, b"one", RetryPolicy::default()).unwrap();
         write_atomic(&p, b"two", RetryPolicy::default()).unwrap();
         assert_eq!(fs_err::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs_err::read_dir(p.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs_err::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
     fn retry_budget_is_about_five_seconds() {
         let t = RetryPolicy::default().total();
-        assert!(t >= Duration::from_secs(3) && t <= Duration::from_secs(6), "{t:?}");
+        assert!(
+            t >= Duration::from_secs(3) && t <= Duration::from_secs(6),
+            "{t:?}"
+        );
     }
 }

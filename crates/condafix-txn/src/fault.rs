@@ -20,7 +20,9 @@ impl Faults {
     /// Read the switch from the environment (ignored in release builds).
     pub fn from_env() -> Self {
         let after = if cfg!(debug_assertions) {
-            std::env::var(ENV_FAULT_AFTER_STEP).ok().and_then(|v| v.parse().ok())
+            std::env::var(ENV_FAULT_AFTER_STEP)
+                .ok()
+                .and_then(|v| v.parse().ok())
         } else {
             None
         };

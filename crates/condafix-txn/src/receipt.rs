@@ -98,7 +98,9 @@ impl Receipt {
 
     /// The entry for a prefix-relative path (compared case-insensitively: Windows paths).
     pub fn entry(&self, rel: &str) -> Option<&ReceiptEntry> {
-        self.entries.iter().find(|e| e.path.eq_ignore_ascii_case(rel))
+        self.entries
+            .iter()
+            .find(|e| e.path.eq_ignore_ascii_case(rel))
     }
 
     /// Whether condafix owns the file at `rel` with these bytes: it wrote them and nobody has

@@ -60,6 +60,37 @@ fn journal_path(prefix: &Path) -> PathBuf {
     prefix.join(STATE_DIR).join(JOURNAL_FILE)
 }
 
+/// Remove condafix's state folders when a rollback left them empty, so that a transaction that
+/// changed nothing leaves nothing behind. Folders that still hold anything stay.
+fn prune_state_dirs(prefix: &Path, txn: &str) {
+    let state = prefix.join(STATE_DIR);
+    let backup = state.join(BACKUP_DIR);
+    let _ = fs_err::remove_dir_all(backup.join(txn));
+    let _ = fs_err::remove_dir(&backup);
+    let _ = fs_err::remove_dir(&state);
+}
+
+/// Temp files an interrupted atomic write left in the folders a journal touched.
+fn remove_stray_temp_files(prefix: &Path, ops: &[JournalOp]) {
+    let mut dirs: Vec<PathBuf> = ops
+        .iter()
+        .filter_map(|op| join_rel(prefix, &op.path).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.push(prefix.join(STATE_DIR));
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        let Ok(rd) = fs_err::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().contains(".condafix-tmp-") {
+                let _ = fs_err::remove_file(e.path());
+            }
+        }
+    }
+}
+
 fn hash_of(path: &Path) -> Option<Sha256> {
     Sha256::of_file(path).ok().map(|(h, _)| h)
 }
@@ -77,17 +108,21 @@ pub fn recover(prefix: &Path, policy: RetryPolicy) -> Result<Option<Recovery>, T
         what: "journal",
         source,
     })?;
-    let outcome = if journal.receipt_written {
+    // The receipt is written atomically; if it already records this transaction, the
+    // transaction completed and only its cleanup was interrupted.
+    let committed = journal.receipt_written
+        || Receipt::load(prefix).is_ok_and(|r| r.history.iter().any(|h| h.txn == journal.txn));
+    let outcome = if committed {
         "completed"
     } else {
         rollback_ops(prefix, &journal.ops, policy)?;
         "rolled-back"
     };
-    let rollback_dir = prefix.join(STATE_DIR).join(BACKUP_DIR).join(&journal.txn);
-    if !journal.receipt_written {
-        let _ = fs_err::remove_dir_all(&rollback_dir);
-    }
+    remove_stray_temp_files(prefix, &journal.ops);
     remove_with_retry(&path, policy)?;
+    if !committed {
+        prune_state_dirs(prefix, &journal.txn);
+    }
     Ok(Some(Recovery {
         txn: journal.txn,
         command: journal.command,
@@ -101,18 +136,15 @@ fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy) -> Result
     for op in ops.iter().rev() {
         let dest = join_rel(prefix, &op.path);
         let backup = op.backup.as_ref().map(|b| join_rel(prefix, b));
-        match (&backup, op.state >= OpState::BackedUp) {
-            (Some(b), true) if b.is_file() => {
-                if op.kind != OpKind::Adopt || !dest.is_file() {
-                    copy_atomic(b, &dest, policy)?;
-                }
+        let backed_up = op.state >= OpState::BackedUp;
+        if let (Some(b), true) = (&backup, backed_up) {
+            // The file as it was is in the backup (written atomically: whole or absent).
+            if b.is_file() && (op.kind != OpKind::Adopt || !dest.is_file()) {
+                copy_atomic(b, &dest, policy)?;
             }
-            _ if !op.existed => {
-                if dest.is_file() && hash_of(&dest) == op.new_sha256 {
-                    remove_with_retry(&dest, policy)?;
-                }
-            }
-            _ => {}
+        } else if !op.existed && dest.is_file() && hash_of(&dest) == op.new_sha256 {
+            // Created by this op: remove it.
+            remove_with_retry(&dest, policy)?;
         }
     }
     Ok(())
@@ -135,7 +167,11 @@ pub struct Transaction<'f> {
 
 impl<'f> Transaction<'f> {
     /// Start a transaction; an interrupted one is rolled back first (and reported).
-    pub fn begin(prefix: &Path, command: &str, faults: &'f Faults) -> Result<(Self, Option<Recovery>), TxnError> {
+    pub fn begin(
+        prefix: &Path,
+        command: &str,
+        faults: &'f Faults,
+    ) -> Result<(Self, Option<Recovery>), TxnError> {
         let policy = RetryPolicy::default();
         let recovery = recover(prefix, policy)?;
         let receipt = Receipt::load(prefix)?;
@@ -185,7 +221,12 @@ impl<'f> Transaction<'f> {
     }
 
     /// Journal an op, and back up the current file when there is one.
-    fn start_op(&mut self, rel: &str, kind: OpKind, new_sha256: Option<Sha256>) -> Result<(PathBuf, Option<(String, Sha256)>), TxnError> {
+    fn start_op(
+        &mut self,
+        rel: &str,
+        kind: OpKind,
+        new_sha256: Option<Sha256>,
+    ) -> Result<(PathBuf, Option<(String, Sha256)>), TxnError> {
         let dest = join_rel(&self.prefix, rel);
         let existed = dest.is_file();
         let backup = existed.then(|| self.backup_rel(rel));
@@ -215,9 +256,20 @@ impl<'f> Transaction<'f> {
     }
 
     /// Record in the receipt what an op did, relative to the original state.
-    fn track(&mut self, rel: &str, after: Option<(Sha256, u64)>, backup: Option<(String, Sha256)>, origin: &str) {
+    fn track(
+        &mut self,
+        rel: &str,
+        after: Option<(Sha256, u64)>,
+        backup: Option<(String, Sha256)>,
+        origin: &str,
+    ) {
         let txn = self.journal.txn.clone();
-        if let Some(i) = self.receipt.entries.iter().position(|e| e.path.eq_ignore_ascii_case(rel)) {
+        if let Some(i) = self
+            .receipt
+            .entries
+            .iter()
+            .position(|e| e.path.eq_ignore_ascii_case(rel))
+        {
             // condafix already changed this path: the original backup stays the one to undo to;
             // this transaction's backup (of condafix's own bytes) is only for rollback.
             if let Some((b, _)) = &backup {
@@ -235,7 +287,11 @@ impl<'f> Transaction<'f> {
                     e.origin = origin.to_string();
                 }
                 (action, Some((sha, size))) => {
-                    e.action = if action == Action::Removed { Action::Replaced } else { action };
+                    e.action = if action == Action::Removed {
+                        Action::Replaced
+                    } else {
+                        action
+                    };
                     e.sha256 = Some(sha);
                     e.size = Some(size);
                     e.origin = origin.to_string();
@@ -260,17 +316,28 @@ impl<'f> Transaction<'f> {
         });
     }
 
-    fn write_inner(&mut self, rel: &str, bytes: &[u8]) -> Result<(Sha256, Option<(String, Sha256)>), TxnError> {
+    fn write_inner(
+        &mut self,
+        rel: &str,
+        bytes: &[u8],
+    ) -> Result<(Sha256, Option<(String, Sha256)>), TxnError> {
         let sha = Sha256::of_bytes(bytes);
         let (dest, backup) = self.start_op(rel, OpKind::Write, Some(sha))?;
         write_atomic(&dest, bytes, self.policy)?;
         self.faults.step("file written");
         // Hash what is on disk now, not what we meant to write.
         let actual = Sha256::of_file(&dest)
-            .map_err(|_| TxnError::Read { path: dest.clone(), source: std::io::Error::other("re-read failed") })?
+            .map_err(|_| TxnError::Read {
+                path: dest.clone(),
+                source: std::io::Error::other("re-read failed"),
+            })?
             .0;
         if actual != sha {
-            return Err(TxnError::VerifyAfterWrite { path: dest, expected: sha, actual });
+            return Err(TxnError::VerifyAfterWrite {
+                path: dest,
+                expected: sha,
+                actual,
+            });
         }
         self.finish_op()?;
         Ok((sha, backup))
@@ -407,8 +474,9 @@ impl Drop for Transaction<'_> {
             eprintln!("condafix: rollback failed: {e}; the journal in {} is kept, the next run finishes the rollback", journal_path(&self.prefix).display());
             return;
         }
-        let _ = fs_err::remove_dir_all(self.prefix.join(STATE_DIR).join(BACKUP_DIR).join(&self.journal.txn));
+        remove_stray_temp_files(&self.prefix, &self.journal.ops);
         let _ = fs_err::remove_file(journal_path(&self.prefix));
+        prune_state_dirs(&self.prefix, &self.journal.txn);
     }
 }
 
@@ -427,7 +495,10 @@ mod tests {
                         stack.push(p);
                     }
                 } else {
-                    out.push((p.strip_prefix(dir).unwrap().display().to_string(), fs_err::read(&p).unwrap()));
+                    out.push((
+                        p.strip_prefix(dir).unwrap().display().to_string(),
+                        fs_err::read(&p).unwrap(),
+                    ));
                 }
             }
         }
@@ -476,7 +547,10 @@ mod tests {
         let out = t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(out.left_alone, vec!["DLLs/a.dll".to_string()]);
-        assert_eq!(fs_err::read(p.join("DLLs").join("a.dll")).unwrap(), b"theirs");
+        assert_eq!(
+            fs_err::read(p.join("DLLs").join("a.dll")).unwrap(),
+            b"theirs"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::machine::TargetArgs;
+
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str = "Makes a conda install on Windows able to do HTTPS, and proves it.";
@@ -25,7 +27,42 @@ pub enum Command {
     /// Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
     #[command(long_about = DETECT_LONG)]
     Detect(DetectArgs),
+    /// Put verified copies of the OpenSSL DLLs where Python's loader finds them (undoable).
+    #[command(long_about = STAGE_LONG)]
+    Stage(StageArgs),
+    /// Restore every file condafix changed in a prefix to its exact previous bytes.
+    #[command(long_about = UNDO_LONG)]
+    Undo(UndoArgs),
 }
+
+const STAGE_LONG: &str = "\
+Put verified copies of the OpenSSL DLLs where Python's loader finds them (undoable).
+
+For each DLL that _ssl.pyd or _hashlib.pyd needs and that Python cannot load without activation
+(or loads the wrong copy of), condafix places a copy in DLLs\\, beside the .pyd, which every
+loader mode searches first. The copy comes from the prefix's Library\\bin, else the package
+cache (pkgs\\<openssl>\\, or its .conda / .tar.bz2 archive, read by streaming), else an offline
+bundle given with --from; its SHA-256 must equal conda's record (or paths.json, or the bundle's
+SHA256SUMS), and is checked again after writing. On builds that find Library\\bin by themselves
+nothing is staged.
+
+Every change is atomic and journalled; a run that is killed is rolled back by the next one. What
+condafix changed is kept in <prefix>\\.condafix\\receipt.json, with backups of every replaced file:
+`condafix undo` restores the exact previous bytes, and later runs refresh the copies condafix owns
+when openssl changes (and remove those no longer needed). Copies condafix did not write are
+reported and kept unless --replace-foreign.
+
+Exit codes: 0 Python loads ssl without activation in every prefix, 1 a prefix still needs a fix,
+2 usage or I/O error, 3 needs elevation (an All Users install).";
+
+const UNDO_LONG: &str = "\
+Restore every file condafix changed in a prefix to its exact previous bytes.
+
+Reads <prefix>\\.condafix\\receipt.json: files condafix created are removed, files it replaced or
+removed are restored from their backups. A file someone else changed since condafix wrote it is
+not clobbered: it is reported and left alone. Undo of an undo changes nothing.
+
+Exit codes: 0 done (or nothing to undo), 1 some files were left alone, 2 usage or I/O error.";
 
 const DETECT_LONG: &str = "\
 Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
@@ -52,27 +89,66 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
-    /// A conda prefix (base install or env) to check; repeat for several.
-    /// Without it, every install and env on the machine is found: PREFIX (installer step),
-    /// CONDA_PREFIX, CONDA_EXE, CONDA, the registry, the usual folders, environments.txt.
-    #[arg(long = "prefix", value_name = "DIR")]
-    pub prefixes: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// Print a versioned JSON document on stdout instead of the report on stderr.
     #[arg(long)]
     pub json: bool,
 
-    /// The Windows folder whose System32 the loader searches (default: %SystemRoot%). Use it to
-    /// inspect an install on a mounted disk or in a fixture.
-    #[arg(long, value_name = "DIR")]
-    pub system_root: Option<PathBuf>,
-
-    /// The PATH an unactivated program gets, as `;`-separated folders (default: this process's
-    /// PATH on Windows, none elsewhere). Repeat to append.
-    #[arg(long = "search-path", value_name = "DIRS")]
-    pub search_path: Vec<String>,
-
     /// Print nothing; only the exit code tells.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Show the plan (what would be copied, replaced or removed, from where, verified how) and
+    /// change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (condafix never asks when not run from a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Print a versioned JSON document on stdout instead of the report on stderr.
+    #[arg(long)]
+    pub json: bool,
+
+    /// An offline bundle (a zip with a SHA256SUMS manifest, e.g. on an IT share) to take DLLs
+    /// from when neither the prefix nor its package cache has a verified copy.
+    #[arg(long = "from", value_name = "BUNDLE.ZIP")]
+    pub from_bundle: Option<PathBuf>,
+
+    /// Stage a DLL even when its bytes do not match conda's record. RISK: the bytes are then
+    /// whatever the source holds; a tampered OpenSSL sees every HTTPS connection of this Python.
+    #[arg(long)]
+    pub allow_unverified: bool,
+
+    /// Back up and replace (or remove) DLL copies condafix did not write, such as those a manual
+    /// fix left in DLLs\. Without it they are reported and kept.
+    #[arg(long)]
+    pub replace_foreign: bool,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Print a versioned JSON document on stdout instead of the report on stderr.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
 }

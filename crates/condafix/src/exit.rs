@@ -7,6 +7,25 @@ pub enum ExitStatus {
     NeedsFix = 1,
     /// Usage error, or condafix could not read what it needed.
     Error = 2,
+    /// The change needs elevation (an All Users install, a machine-wide setting).
+    NeedsElevation = 3,
+}
+
+/// The exit status for an error: elevation problems get their own code.
+pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
+    use condafix_txn::TxnError;
+    let denied = err.chain().any(|c| {
+        matches!(c.downcast_ref::<TxnError>(), Some(TxnError::Denied { .. }))
+            || matches!(
+                c.downcast_ref::<condafix_stage::StageError>(),
+                Some(condafix_stage::StageError::Txn(TxnError::Denied { .. }))
+            )
+    });
+    if denied {
+        ExitStatus::NeedsElevation
+    } else {
+        ExitStatus::Error
+    }
 }
 
 impl From<ExitStatus> for std::process::ExitCode {

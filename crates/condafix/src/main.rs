@@ -3,16 +3,17 @@
 mod cli;
 mod commands;
 mod exit;
+mod machine;
 mod render;
 
 use clap::Parser;
-
-use crate::exit::ExitStatus;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Detect(args) => commands::detect::run(&args),
+        cli::Command::Stage(args) => commands::stage::run(&args),
+        cli::Command::Undo(args) => commands::undo::run(&args),
     };
     match result {
         Ok(status) => status.into(),
@@ -21,7 +22,7 @@ fn main() -> std::process::ExitCode {
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitStatus::Error.into()
+            exit::status_for_error(&err).into()
         }
     }
 }

@@ -168,3 +168,142 @@ fn short_channel(channel: &str) -> String {
         channel.to_string()
     }
 }
+
+/// The staging plans, as a person reads them.
+pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
+    use condafix_stage::PlannedAction;
+    let mut out = String::new();
+    for plan in plans {
+        let _ = writeln!(out, "{}", plan.prefix);
+        let win = |s: &str| s.replace('/', "\\");
+        for a in &plan.actions {
+            match a {
+                PlannedAction::Place {
+                    dest,
+                    source,
+                    reason,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  place    {}  <- {}{}  [{reason}]",
+                        win(dest),
+                        source.path,
+                        source
+                            .member
+                            .as_ref()
+                            .map(|m| format!(" :: {m}"))
+                            .unwrap_or_default()
+                    );
+                    let _ = writeln!(
+                        out,
+                        "           sha256 {} (checked against {})",
+                        source.sha256, source.verified_against
+                    );
+                }
+                PlannedAction::Replace {
+                    dest,
+                    source,
+                    reason,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  replace  {}  <- {}{}  [{reason}]",
+                        win(dest),
+                        source.path,
+                        source
+                            .member
+                            .as_ref()
+                            .map(|m| format!(" :: {m}"))
+                            .unwrap_or_default()
+                    );
+                    let _ = writeln!(
+                        out,
+                        "           sha256 {} (checked against {})",
+                        source.sha256, source.verified_against
+                    );
+                }
+                PlannedAction::Remove { dest, reason, .. } => {
+                    let _ = writeln!(out, "  remove   {}  [{reason}]", win(dest));
+                }
+                PlannedAction::KeepForeign { dest, reason, .. } => {
+                    let _ = writeln!(out, "  keep     {}  [{reason}]", win(dest));
+                }
+            }
+        }
+        for n in &plan.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        for b in &plan.blocked {
+            for (i, line) in b.lines().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {}{line}",
+                    if i == 0 { "cannot stage: " } else { "  " }
+                );
+            }
+        }
+    }
+    let total: usize = plans.iter().map(condafix_stage::Plan::changes).sum();
+    if total == 0 {
+        out.push_str("Nothing to change.\n");
+    } else if dry_run {
+        let _ = writeln!(
+            out,
+            "Dry run: {total} change{} would be made; nothing was changed.",
+            if total == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+pub fn apply_outcome(o: &condafix_stage::ApplyOutcome) -> String {
+    let mut out = String::new();
+    if let Some(r) = &o.recovered {
+        let _ = writeln!(
+            out,
+            "{}: an interrupted run ({}, {}) was {} first",
+            o.prefix,
+            r.txn,
+            r.command,
+            r.outcome.replace('-', " ")
+        );
+    }
+    if o.changes > 0 {
+        let _ = writeln!(
+            out,
+            "{}: applied {} change{} ({}); `condafix undo --prefix \"{}\"` restores the previous files",
+            o.prefix,
+            o.changes,
+            if o.changes == 1 { "" } else { "s" },
+            o.txn.as_deref().unwrap_or(""),
+            o.prefix
+        );
+    }
+    out
+}
+
+pub fn stage_after(after: &Report, changed: bool) -> String {
+    let mut out = String::new();
+    if changed {
+        out.push_str("After staging:\n");
+    }
+    for p in &after.prefixes {
+        if p.python.is_none() || p.modules.is_empty() {
+            continue;
+        }
+        let u = &p.prediction.unactivated;
+        let _ = writeln!(
+            out,
+            "  {}: import ssl without activation: {}{}",
+            p.prefix,
+            u.result,
+            u.error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    out
+}

@@ -1,0 +1,324 @@
+//! From a detection report to a plan (data: printed by `--dry-run`, the only input of apply),
+//! and its application inside one transaction.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use condafix_detect::{CopyStatus, DllOutcome, Location, PrefixKind, PrefixReport};
+use condafix_prefix::{join_rel, Layout, Sha256};
+use condafix_txn::{Faults, Receipt, Recovery, Transaction};
+use serde::Serialize;
+
+use crate::archive::Bundle;
+use crate::source::{SourceInfo, SourceSearch};
+use crate::StageError;
+
+#[derive(Debug, Clone, Default)]
+pub struct StageOptions {
+    /// An offline bundle (zip with SHA256SUMS), e.g. on an IT share.
+    pub from_bundle: Option<PathBuf>,
+    /// Stage bytes that do not match conda's record (says what it risks).
+    pub allow_unverified: bool,
+    /// Back up and replace (or remove) copies condafix did not write.
+    pub replace_foreign: bool,
+}
+
+/// One change, or one thing deliberately left alone.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum PlannedAction {
+    /// Put a verified copy where there is none.
+    Place {
+        dll: String,
+        dest: String,
+        source: SourceInfo,
+        reason: String,
+    },
+    /// Replace a copy: condafix's own after an openssl update, or a foreign one with
+    /// `--replace-foreign` (backed up either way).
+    Replace {
+        dll: String,
+        dest: String,
+        source: SourceInfo,
+        current_sha256: Option<Sha256>,
+        owned_by_condafix: bool,
+        reason: String,
+    },
+    /// Remove a copy no module needs (backed up).
+    Remove {
+        dest: String,
+        current_sha256: Option<Sha256>,
+        owned_by_condafix: bool,
+        reason: String,
+    },
+    /// A copy condafix did not write: reported, left alone.
+    KeepForeign {
+        dest: String,
+        current_sha256: Option<Sha256>,
+        reason: String,
+    },
+}
+
+impl PlannedAction {
+    pub fn changes_something(&self) -> bool {
+        !matches!(self, PlannedAction::KeepForeign { .. })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub prefix: String,
+    pub actions: Vec<PlannedAction>,
+    /// Why nothing (more) is needed, in words.
+    pub notes: Vec<String>,
+    /// Why staging cannot proceed for this prefix (nothing is changed then).
+    pub blocked: Vec<String>,
+    #[serde(skip)]
+    prefix_path: PathBuf,
+    #[serde(skip)]
+    payloads: BTreeMap<String, Vec<u8>>,
+}
+
+impl Plan {
+    pub fn changes(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| a.changes_something())
+            .count()
+    }
+}
+
+/// Plan staging for one inspected prefix.
+pub fn plan_prefix(
+    report: &PrefixReport,
+    opts: &StageOptions,
+    bundle: Option<&mut Bundle>,
+) -> Result<Plan, StageError> {
+    let prefix = PathBuf::from(&report.prefix);
+    let mut plan = Plan {
+        prefix: report.prefix.clone(),
+        actions: Vec::new(),
+        notes: Vec::new(),
+        blocked: Vec::new(),
+        prefix_path: prefix.clone(),
+        payloads: BTreeMap::new(),
+    };
+    if report.layout != Layout::Windows {
+        plan.notes
+            .push("a Unix-layout prefix: there are no DLLs to stage".into());
+        return Ok(plan);
+    }
+    let Some(python) = &report.python else {
+        plan.notes
+            .push("no Python in this prefix: nothing to stage".into());
+        return Ok(plan);
+    };
+    if report.modules.first().is_some_and(|m| !m.present) {
+        plan.blocked.push("DLLs\\_ssl.pyd is missing: staging DLLs cannot help; reinstall Python (`conda install --offline --force-reinstall python`)".into());
+        return Ok(plan);
+    }
+    let receipt = Receipt::load(&prefix)?;
+    let base = match report.kind {
+        PrefixKind::Base => prefix.clone(),
+        PrefixKind::Env => report
+            .base
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| prefix.clone()),
+    };
+    let mut search = SourceSearch {
+        prefix: &prefix,
+        base: &base,
+        bundle,
+        allow_unverified: opts.allow_unverified,
+    };
+    let mut said_by_itself = false;
+    for dll in &report.dlls {
+        let rel = format!("DLLs/{}", dll.name);
+        let dest = join_rel(&prefix, &rel);
+        let current = dest
+            .is_file()
+            .then(|| Sha256::of_file(&dest).ok().map(|(h, _)| h))
+            .flatten();
+        let owned = receipt.owns(&rel, current);
+        let winner = dll.unactivated.winner();
+        if dll.unactivated.outcome == DllOutcome::Loads {
+            if winner.is_some_and(|w| w.location == Location::ModuleDir) && owned {
+                plan.notes.push(format!(
+                    "{}: condafix's verified copy is in place",
+                    rel.replace('/', "\\")
+                ));
+            } else if python.loader.finds_library_bin_by_itself() && !said_by_itself {
+                plan.notes.push(format!(
+                    "nothing to stage: this build finds Library\\bin by itself ({})",
+                    python.loader.describe()
+                ));
+                said_by_itself = true;
+            } else if !python.loader.finds_library_bin_by_itself() {
+                let at = winner.map(|w| w.path.clone()).unwrap_or_default();
+                plan.notes.push(format!(
+                    "{}: already loads without activation (from {at})",
+                    dll.name
+                ));
+            }
+            continue;
+        }
+        let found = match search.find(dll) {
+            Ok(f) => f,
+            // A hostile archive refuses the whole run, not just this DLL.
+            Err(e @ StageError::Hostile { .. }) => return Err(e),
+            Err(e) => {
+                plan.blocked.push(e.to_string());
+                continue;
+            }
+        };
+        let reason = match (dll.unactivated.outcome, winner) {
+            (DllOutcome::NotFound, _) => "not found without activation".to_string(),
+            (_, Some(w)) if w.status == CopyStatus::WrongMachine => {
+                format!("the loader takes {} (built for another CPU)", w.path)
+            }
+            (_, Some(w)) => format!(
+                "the loader takes {} ({:?}) before conda's copy",
+                w.path, w.location
+            ),
+            _ => "the loader gets no usable copy".to_string(),
+        };
+        if found.info.verified_against == "unverified" {
+            plan.notes.push(format!(
+                "WARNING: {} is staged WITHOUT verification (--allow-unverified): these bytes are not conda's; if they were tampered with, every HTTPS connection of this Python depends on them",
+                dll.name
+            ));
+        }
+        let action = match current {
+            None => Some(PlannedAction::Place { dll: dll.name.clone(), dest: rel.clone(), source: found.info, reason }),
+            Some(c) if c == found.info.sha256 => {
+                plan.notes.push(format!("{}: already holds the verified bytes", rel.replace('/', "\\")));
+                None
+            }
+            Some(c) if owned => Some(PlannedAction::Replace {
+                dll: dll.name.clone(),
+                dest: rel.clone(),
+                source: found.info,
+                current_sha256: Some(c),
+                owned_by_condafix: true,
+                reason: format!("{reason}; condafix's earlier copy is stale (openssl changed)"),
+            }),
+            Some(c) if opts.replace_foreign => Some(PlannedAction::Replace {
+                dll: dll.name.clone(),
+                dest: rel.clone(),
+                source: found.info,
+                current_sha256: Some(c),
+                owned_by_condafix: false,
+                reason: format!("{reason}; the copy there was not written by condafix: it is backed up (--replace-foreign)"),
+            }),
+            Some(c) => Some(PlannedAction::KeepForeign {
+                dest: rel.clone(),
+                current_sha256: Some(c),
+                reason: format!("{reason}; condafix did not write this copy, so it is kept: pass --replace-foreign to back it up and replace it"),
+            }),
+        };
+        if let Some(a) = action {
+            if a.changes_something() {
+                plan.payloads.insert(rel.clone(), found.bytes);
+            }
+            plan.actions.push(a);
+        }
+    }
+    for copy in &report.loose_copies {
+        let planned = plan.actions.iter().any(|a| match a {
+            PlannedAction::Place { dest, .. }
+            | PlannedAction::Replace { dest, .. }
+            | PlannedAction::KeepForeign { dest, .. }
+            | PlannedAction::Remove { dest, .. } => dest.eq_ignore_ascii_case(&copy.rel),
+        });
+        let in_root = !copy.rel.contains('/');
+        let shadows = copy.needed && in_root && copy.matches_record != Some(true);
+        if planned || (copy.needed && !shadows) {
+            continue;
+        }
+        let why = if copy.needed {
+            "a copy in the prefix root shadows conda's when activated".to_string()
+        } else {
+            "no module imports it any more (left over from before an openssl update)".to_string()
+        };
+        if copy.owned_by_condafix {
+            plan.actions.push(PlannedAction::Remove {
+                dest: copy.rel.clone(),
+                current_sha256: copy.sha256,
+                owned_by_condafix: true,
+                reason: why,
+            });
+        } else if opts.replace_foreign {
+            plan.actions.push(PlannedAction::Remove {
+                dest: copy.rel.clone(),
+                current_sha256: copy.sha256,
+                owned_by_condafix: false,
+                reason: format!("{why}; backed up (--replace-foreign)"),
+            });
+        } else {
+            plan.actions.push(PlannedAction::KeepForeign { dest: copy.rel.clone(), current_sha256: copy.sha256, reason: format!("{why}; condafix did not write it, so it is kept: pass --replace-foreign to back it up and remove it") });
+        }
+    }
+    if plan.changes() == 0 && plan.blocked.is_empty() && plan.notes.is_empty() {
+        plan.notes.push("nothing to stage".into());
+    }
+    Ok(plan)
+}
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyOutcome {
+    pub prefix: String,
+    pub changes: usize,
+    /// An interrupted earlier run that was rolled back (or finished) first.
+    pub recovered: Option<Recovery>,
+    pub txn: Option<String>,
+}
+
+/// Apply a plan inside one transaction: all of it, or (on any failure) none of it.
+pub fn apply(plan: &Plan, faults: &Faults) -> Result<ApplyOutcome, StageError> {
+    let (mut t, recovered) = Transaction::begin(&plan.prefix_path, "stage", faults)?;
+    let txn = t.txn().to_string();
+    if plan.blocked.is_empty() {
+        for a in &plan.actions {
+            match a {
+                PlannedAction::Place { dest, source, .. }
+                | PlannedAction::Replace { dest, source, .. } => {
+                    let bytes = plan
+                        .payloads
+                        .get(dest)
+                        .expect("payload for a planned write");
+                    let origin = format!(
+                        "{:?} {}{} (sha256 checked against {})",
+                        source.kind,
+                        source.path,
+                        source
+                            .member
+                            .as_ref()
+                            .map(|m| format!(" :: {m}"))
+                            .unwrap_or_default(),
+                        source.verified_against
+                    );
+                    t.write(dest, bytes, &origin)?;
+                }
+                PlannedAction::Remove { dest, reason, .. } => t.remove(dest, reason)?,
+                PlannedAction::KeepForeign { .. } => {}
+            }
+        }
+    }
+    let changes = t.changes();
+    t.commit()?;
+    Ok(ApplyOutcome {
+        prefix: plan.prefix.clone(),
+        changes,
+        recovered,
+        txn: (changes > 0).then_some(txn),
+    })
+}
+
+/// The prefix a plan is for.
+impl Plan {
+    pub fn prefix_path(&self) -> &Path {
+        &self.prefix_path
+    }
+}

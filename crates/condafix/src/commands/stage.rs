@@ -1,0 +1,166 @@
+use std::io::IsTerminal as _;
+
+use anyhow::Context as _;
+use condafix_detect::{Code, PrefixReport, Severity};
+use condafix_stage::archive::Bundle;
+use condafix_stage::{apply, plan_prefix, ApplyOutcome, Plan, StageOptions};
+use condafix_txn::Faults;
+use serde::Serialize;
+
+use crate::cli::StageArgs;
+use crate::exit::ExitStatus;
+use crate::machine::Machine;
+use crate::render;
+
+#[derive(Serialize)]
+struct PrefixResult<'a> {
+    plan: &'a Plan,
+    applied: Option<&'a ApplyOutcome>,
+    /// After applying (or, with --dry-run, now): does `import ssl` load without activation?
+    import_ssl_unactivated: &'static str,
+    /// DLL findings left (errors and warnings).
+    remaining: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct StageReport<'a> {
+    schema_version: u32,
+    dry_run: bool,
+    changed: bool,
+    prefixes: Vec<PrefixResult<'a>>,
+}
+
+/// DLL-side problems staging is about (D0xx errors and warnings).
+fn dll_problems(p: &PrefixReport) -> Vec<String> {
+    p.findings
+        .iter()
+        .filter(|f| {
+            f.severity > Severity::Info
+                && format!("{:?}", f.code).starts_with('D')
+                && f.code != Code::D070
+        })
+        .map(|f| format!("{:?} {}", f.code, f.message))
+        .collect()
+}
+
+pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
+    let machine = Machine::new();
+    // An earlier run that was killed half-way is rolled back before anything is planned.
+    let host = machine.host();
+    for d in condafix_detect::discover::discover(&host, &args.target.prefixes).prefixes {
+        if let Some(r) = condafix_txn::recover(&d.path, condafix_txn::RetryPolicy::default())? {
+            if !args.quiet && !args.json {
+                eprintln!(
+                    "{}: an interrupted run ({}, {}) was {} first",
+                    d.prefix,
+                    r.txn,
+                    r.command,
+                    r.outcome.replace('-', " ")
+                );
+            }
+        }
+    }
+    let before = machine.detect(&args.target)?;
+    let opts = StageOptions {
+        from_bundle: args.from_bundle.clone(),
+        allow_unverified: args.allow_unverified,
+        replace_foreign: args.replace_foreign,
+    };
+    let mut bundle = match &opts.from_bundle {
+        Some(p) => Some(
+            Bundle::open(p).with_context(|| format!("the bundle {} is refused", p.display()))?,
+        ),
+        None => None,
+    };
+    let plans = before
+        .prefixes
+        .iter()
+        .map(|p| plan_prefix(p, &opts, bundle.as_mut()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total: usize = plans.iter().map(Plan::changes).sum();
+    let human = !args.json && !args.quiet;
+    if human {
+        eprint!("{}", render::stage_plans(&plans, args.dry_run));
+    }
+    let mut outcomes: Vec<Option<ApplyOutcome>> = vec![None; plans.len()];
+    if !args.dry_run {
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if total > 0 && interactive && !args.yes && !args.json && !confirm(total)? {
+            eprintln!("Nothing changed.");
+            return Ok(ExitStatus::NeedsFix);
+        }
+        let faults = Faults::from_env();
+        for (i, plan) in plans.iter().enumerate() {
+            let outcome = apply(plan, &faults).with_context(|| {
+                format!(
+                    "staging failed for {}; nothing was changed there",
+                    plan.prefix
+                )
+            })?;
+            if human {
+                eprint!("{}", render::apply_outcome(&outcome));
+            }
+            outcomes[i] = Some(outcome);
+        }
+    }
+    // Prove it: detect again (after applying) and report what is left.
+    let after = if args.dry_run {
+        before.clone()
+    } else {
+        machine.detect(&args.target)?
+    };
+    let results: Vec<PrefixResult> = plans
+        .iter()
+        .zip(&outcomes)
+        .map(|(plan, outcome)| {
+            let p = after.prefixes.iter().find(|p| p.prefix == plan.prefix);
+            PrefixResult {
+                plan,
+                applied: outcome.as_ref(),
+                import_ssl_unactivated: p
+                    .map(|p| p.prediction.unactivated.result)
+                    .unwrap_or("not-applicable"),
+                remaining: p.map(dll_problems).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let changed = outcomes.iter().flatten().any(|o| o.changes > 0);
+    // Still needs a fix: `import ssl` would not load without activation, staging was blocked,
+    // or a copy was deliberately left alone.
+    let still_broken = results.iter().any(|r| {
+        !matches!(r.import_ssl_unactivated, "ok" | "not-applicable")
+            || !r.plan.blocked.is_empty()
+            || r.plan.actions.iter().any(|a| !a.changes_something())
+    });
+    if args.json {
+        let doc = StageReport {
+            schema_version: 1,
+            dry_run: args.dry_run,
+            changed,
+            prefixes: results,
+        };
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else if human && !args.dry_run {
+        eprint!("{}", render::stage_after(&after, changed));
+    }
+    let needs_fix = if args.dry_run {
+        total > 0 || still_broken
+    } else {
+        still_broken
+    };
+    Ok(if needs_fix {
+        ExitStatus::NeedsFix
+    } else {
+        ExitStatus::Healthy
+    })
+}
+
+fn confirm(changes: usize) -> anyhow::Result<bool> {
+    eprint!(
+        "Apply {changes} change{}? [y/N] ",
+        if changes == 1 { "" } else { "s" }
+    );
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
