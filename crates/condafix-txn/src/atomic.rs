@@ -88,7 +88,25 @@ fn with_retry<T>(
 // the error returned names the path.
 #[allow(clippy::disallowed_methods)]
 pub fn rename_with_retry(from: &Path, to: &Path, policy: RetryPolicy) -> Result<(), TxnError> {
-    with_retry(to, policy, || std::fs::rename(from, to))
+    match with_retry(to, policy, || std::fs::rename(from, to)) {
+        // Windows answers "access denied" both for a read-only file and for one another process
+        // holds open without FILE_SHARE_DELETE. The temp file beside it was created, so the
+        // folder is writable: unless the file is read-only, it is in use.
+        Err(TxnError::Denied { path, source })
+            if cfg!(windows) && to.is_file() && !is_read_only(to) =>
+        {
+            Err(TxnError::InUse {
+                path,
+                seconds: policy.total().as_secs().max(1),
+                source,
+            })
+        }
+        other => other,
+    }
+}
+
+fn is_read_only(path: &Path) -> bool {
+    fs_err::metadata(path).is_ok_and(|m| m.permissions().readonly())
 }
 
 /// Remove a file, retrying while it is in use. A missing file is not an error.

@@ -138,8 +138,11 @@ fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy) -> Result
         let backup = op.backup.as_ref().map(|b| join_rel(prefix, b));
         let backed_up = op.state >= OpState::BackedUp;
         if let (Some(b), true) = (&backup, backed_up) {
-            // The file as it was is in the backup (written atomically: whole or absent).
-            if b.is_file() && (op.kind != OpKind::Adopt || !dest.is_file()) {
+            // The file as it was is in the backup (written atomically: whole or absent). When the
+            // destination still holds those bytes (the write never happened), leave it be: the
+            // copy would fail for the same reason the write did.
+            let unchanged = dest.is_file() && hash_of(&dest) == hash_of(b);
+            if b.is_file() && !unchanged && (op.kind != OpKind::Adopt || !dest.is_file()) {
                 copy_atomic(b, &dest, policy)?;
             }
         } else if !op.existed && dest.is_file() && hash_of(&dest) == op.new_sha256 {

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::TestContext;
@@ -451,7 +451,7 @@ fn a_foreign_same_name_dll_in_dlls_is_kept_unless_replace_foreign_and_then_backe
 
 /// Makes a folder unwritable even for root (immutable), and writable again on drop.
 #[cfg(unix)]
-struct ReadOnly(PathBuf);
+struct ReadOnly(std::path::PathBuf);
 
 #[cfg(unix)]
 impl ReadOnly {

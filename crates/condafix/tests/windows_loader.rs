@@ -8,20 +8,15 @@
 //! is set (the lane sets it) and otherwise says it did not run.
 #![cfg(windows)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::windows::{
+    activation, base_path, fixtures, is_wine, key, run_python, system_root, Real,
+};
 use condafix_fixtures::loader::{LoaderFixtures, LoaderVariant, LIBCRYPTO, LIBSSL};
-
-/// What the fake interpreter printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Real {
-    Loaded { libssl: String },
-    ModuleNotFound,
-    ProcedureNotFound,
-    BadImage,
-    Other(String),
-}
 
 /// What detect predicted, in the same terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,56 +30,6 @@ enum Predicted {
     },
     ModuleNotFound,
     BadImage,
-}
-
-fn key(p: &str) -> String {
-    p.replace('/', "\\").to_lowercase()
-}
-
-fn windows_path(p: PathBuf) -> PathBuf {
-    // A Unix path handed in by the lane script is on Wine's Z: drive.
-    let s = p.display().to_string();
-    if s.starts_with('/') {
-        PathBuf::from(format!("Z:{}", s.replace('/', "\\")))
-    } else {
-        p
-    }
-}
-
-fn system_root() -> PathBuf {
-    PathBuf::from(std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\windows".into()))
-}
-
-fn run_python(prefix: &Path, path: &[PathBuf]) -> Real {
-    let joined = std::env::join_paths(path).unwrap();
-    let out = Command::new(prefix.join("python.exe"))
-        .env("PATH", &joined)
-        .env_remove("CONDA_DLL_SEARCH_MODIFICATION_ENABLE")
-        .current_dir(system_root())
-        .output()
-        .expect("run fake python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("RESULT "))
-        .unwrap_or("")
-        .to_string();
-    if let Some(rest) = line.strip_prefix("RESULT ok ") {
-        let libssl = rest.split('|').next().unwrap_or("").to_string();
-        return Real::Loaded {
-            libssl: key(&libssl),
-        };
-    }
-    match line.strip_prefix("RESULT error ").map(str::trim) {
-        Some("126") => Real::ModuleNotFound,
-        Some("127") => Real::ProcedureNotFound,
-        Some("193") => Real::BadImage,
-        _ => Real::Other(format!(
-            "{stdout} / {}",
-            String::from_utf8_lossy(&out.stderr)
-        )),
-    }
 }
 
 fn predict(prefix: &Path, path: &[PathBuf], activated: bool) -> Predicted {
@@ -147,32 +92,6 @@ struct Case {
     arrange: fn(&Path, &LoaderFixtures, &Path) -> Vec<PathBuf>,
     /// The documented Windows behaviour; asserted so that the check cannot pass vacuously.
     expect: fn(&Path) -> Real,
-}
-
-fn base_path() -> Vec<PathBuf> {
-    let sr = system_root();
-    vec![sr.join("system32"), sr.clone()]
-}
-
-fn activation(prefix: &Path) -> Vec<PathBuf> {
-    let mut v = vec![prefix.to_path_buf()];
-    for d in [
-        "Library\\mingw-w64\\bin",
-        "Library\\usr\\bin",
-        "Library\\bin",
-        "Scripts",
-        "bin",
-    ] {
-        v.push(prefix.join(d));
-    }
-    v
-}
-
-/// Wine's loader resolves an import the DLL does not export to a stub that faults when called
-/// ("No implementation for libssl-3-x64.dll.SSL_CTX_new ..., setting to 0xdeadbeef") instead of
-/// failing the load with ERROR_PROC_NOT_FOUND as Windows does.
-fn is_wine() -> bool {
-    system_root().join("system32").join("winecfg.exe").is_file()
 }
 
 /// A foreign libssl lacking `SSL_CTX_new` wins the search: Windows refuses it ("The specified
@@ -316,20 +235,6 @@ impl Drop for System32Guard {
     fn drop(&mut self) {
         for p in &self.0 {
             let _ = fs_err::remove_file(p);
-        }
-    }
-}
-
-fn fixtures() -> Option<LoaderFixtures> {
-    let dir = std::env::var_os(condafix_fixtures::loader::ENV_LOADER_FIXTURES).map(PathBuf::from);
-    match dir.map(windows_path).map(LoaderFixtures::new) {
-        Some(f) if f.recorded_dlls().join(LIBSSL).is_file() => Some(f),
-        _ if std::env::var_os("CONDAFIX_REQUIRE_LOADER_FIXTURES").is_some() => {
-            panic!("CONDAFIX_LOADER_FIXTURES does not point at built loader fixtures")
-        }
-        _ => {
-            eprintln!("loader model check did not run: build the fixtures with windows/loader-fixtures/build.sh and set CONDAFIX_LOADER_FIXTURES");
-            None
         }
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod windows;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,7 +71,7 @@ impl TestContext {
         s.set_prepend_module_to_snapshot(false);
         let root = self.path().display().to_string();
         for variant in [
-            root.replace('\\', "\\\\\\\\"),
+            root.replace('\\', "\\\\"),
             root.clone(),
             root.replace('\\', "/"),
         ] {
