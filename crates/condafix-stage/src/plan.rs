@@ -13,8 +13,10 @@ use crate::archive::Bundle;
 use crate::source::{SourceInfo, SourceSearch};
 use crate::StageError;
 
-#[derive(Debug, Clone, Default)]
-pub struct StageOptions {
+#[derive(Clone, Default)]
+pub struct StageOptions<'a> {
+    /// Told before an archive is read (a progress display); not part of the plan.
+    pub on_archive: Option<&'a dyn Fn(&Path)>,
     /// An offline bundle (zip with SHA256SUMS), e.g. on an IT share.
     pub from_bundle: Option<PathBuf>,
     /// Stage bytes that do not match conda's record (says what it risks).
@@ -127,6 +129,7 @@ pub fn plan_prefix(
             .unwrap_or_else(|| prefix.clone()),
     };
     let mut search = SourceSearch {
+        on_archive: opts.on_archive,
         prefix: &prefix,
         base: &base,
         bundle,

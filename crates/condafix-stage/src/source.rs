@@ -49,6 +49,8 @@ struct Candidate {
 }
 
 pub(crate) struct SourceSearch<'a> {
+    /// Told before an archive is read (for a progress display).
+    pub on_archive: Option<&'a dyn Fn(&Path)>,
     pub prefix: &'a Path,
     /// The base install whose `pkgs\` holds the package cache.
     pub base: &'a Path,
@@ -114,6 +116,9 @@ impl SourceSearch<'_> {
                 tried.push(format!("{} ({member})", display_path(&archive)));
                 if !archive.is_file() {
                     continue;
+                }
+                if let Some(f) = self.on_archive {
+                    f(&archive);
                 }
                 let m = if ext == ".conda" {
                     conda_member(&archive, &member)?

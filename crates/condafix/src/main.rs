@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod exit;
 mod machine;
+mod progress;
 mod render;
 
 use clap::Parser;

@@ -61,7 +61,11 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let before = machine.detect(&args.target)?;
+    let progress =
+        crate::progress::Progress::new(before.prefixes.len() as u64, args.json || args.quiet);
+    let on_archive = |p: &std::path::Path| progress.message(format!("reading {}", p.display()));
     let opts = StageOptions {
+        on_archive: Some(&on_archive),
         from_bundle: args.from_bundle.clone(),
         allow_unverified: args.allow_unverified,
         replace_foreign: args.replace_foreign,
@@ -75,8 +79,14 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     let plans = before
         .prefixes
         .iter()
-        .map(|p| plan_prefix(p, &opts, bundle.as_mut()))
+        .map(|p| {
+            progress.message(format!("planning {}", p.prefix));
+            let plan = plan_prefix(p, &opts, bundle.as_mut());
+            progress.inc();
+            plan
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    progress.finish();
     let total: usize = plans.iter().map(Plan::changes).sum();
     let human = !args.json && !args.quiet;
     if human {
