@@ -13,8 +13,6 @@ mod finding;
 mod inspect;
 mod loader;
 pub mod redact;
-pub mod registry;
-mod registry_windows;
 mod report;
 mod system_dlls;
 pub mod tls;
@@ -29,8 +27,9 @@ pub use error::Error;
 pub use finding::{Code, Finding, Severity};
 pub use inspect::inspect_prefix;
 pub use loader::{LaunchContext, LoaderClass, Location};
+pub use condafix_prefix::registry;
 #[cfg(windows)]
-pub use registry_windows::SystemRegistry;
+pub use condafix_prefix::SystemRegistry;
 pub use report::{
     display_path, Candidate, CopyStatus, DllOutcome, DllReport, ModuleReport, PackageInfo,
     Prediction, PrefixKind, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,
@@ -39,14 +38,14 @@ pub use report::{
 pub use system_dlls::is_system_dll;
 
 static NO_ENV: MapEnv = MapEnv(std::collections::BTreeMap::new());
-static NO_REGISTRY: registry::FakeRegistry = registry::FakeRegistry::empty();
 
 /// Inspect and diagnose these prefixes with nothing from the machine but `ctx`: no home, no
 /// environment, no registry (fixtures, benchmarks).
 pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Report, Error> {
+    let no_registry = registry::FakeRegistry::empty();
     let host = discover::HostInfo {
         env: &NO_ENV,
-        registry: &NO_REGISTRY,
+        registry: &no_registry,
         windows: true,
         unix_system_dirs: Vec::new(),
         etc_dir: std::path::PathBuf::new(),

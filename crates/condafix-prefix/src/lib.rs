@@ -11,6 +11,8 @@ mod layout;
 mod pe;
 mod record;
 mod record_pip;
+pub mod registry;
+mod registry_windows;
 pub mod text;
 mod version;
 
@@ -25,6 +27,8 @@ pub use record::{
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 pub use version::Version;
+#[cfg(windows)]
+pub use registry_windows::SystemRegistry;
 
 /// The folder, under a prefix, that marks it as a conda prefix.
 pub const CONDA_META: &str = "conda-meta";

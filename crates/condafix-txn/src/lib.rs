@@ -16,8 +16,10 @@ mod transaction;
 pub use atomic::{copy_atomic, remove_with_retry, rename_with_retry, write_atomic, RetryPolicy};
 pub use error::TxnError;
 pub use fault::{Faults, ENV_FAULT_AFTER_STEP};
-pub use receipt::{Action, HistoryEntry, Receipt, ReceiptEntry, RECEIPT_SCHEMA_VERSION};
-pub use transaction::{recover, Recovery, Transaction, UndoOutcome};
+pub use receipt::{
+    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, RECEIPT_SCHEMA_VERSION,
+};
+pub use transaction::{recover, recover_with, Recovery, Transaction, UndoOutcome};
 
 /// The folder condafix keeps its state in, inside a prefix.
 pub const STATE_DIR: &str = ".condafix";

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use condafix_prefix::registry::{Hive, RegValue};
 use condafix_prefix::Sha256;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,26 @@ pub struct ReceiptEntry {
     pub txn: String,
 }
 
+/// A registry value condafix changed: what it was and what condafix left, with their types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryEntry {
+    pub hive: Hive,
+    pub key: String,
+    pub name: String,
+    /// `None`: the value did not exist.
+    pub before: Option<RegValue>,
+    /// `None`: condafix deleted it.
+    pub after: Option<RegValue>,
+    pub origin: String,
+    pub txn: String,
+}
+
+impl RegistryEntry {
+    pub fn same_value(&self, hive: Hive, key: &str, name: &str) -> bool {
+        self.hive == hive && self.key.eq_ignore_ascii_case(key) && self.name.eq_ignore_ascii_case(name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub txn: String,
@@ -50,6 +71,8 @@ pub struct HistoryEntry {
 pub struct Receipt {
     pub schema_version: u32,
     pub entries: Vec<ReceiptEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<RegistryEntry>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -58,6 +81,7 @@ impl Default for Receipt {
         Self {
             schema_version: RECEIPT_SCHEMA_VERSION,
             entries: Vec::new(),
+            registry: Vec::new(),
             history: Vec::new(),
         }
     }

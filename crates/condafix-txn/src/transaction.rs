@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use condafix_prefix::registry::{Hive, RegValue, RegistryWrite};
 use condafix_prefix::{join_rel, Sha256};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ enum OpKind {
     Write,
     Remove,
     Adopt,
+    Registry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -36,6 +38,18 @@ struct JournalOp {
     backup: Option<String>,
     existed: bool,
     state: OpState,
+    /// For registry ops: the value and what it held before (`None`: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registry: Option<RegistryOp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RegistryOp {
+    hive: Hive,
+    key: String,
+    name: String,
+    before: Option<RegValue>,
+    after: Option<RegValue>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +70,17 @@ pub struct Recovery {
     pub ops: usize,
 }
 
+/// Where an op's path points: prefix-relative (`DLLs/x.dll`), or absolute for files outside
+/// the prefix (a user's pip.ini or .condarc).
+fn target(prefix: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() || path.starts_with('/') || path.as_bytes().get(1) == Some(&b':') {
+        p.to_path_buf()
+    } else {
+        join_rel(prefix, path)
+    }
+}
+
 fn journal_path(prefix: &Path) -> PathBuf {
     prefix.join(STATE_DIR).join(JOURNAL_FILE)
 }
@@ -74,7 +99,8 @@ fn prune_state_dirs(prefix: &Path, txn: &str) {
 fn remove_stray_temp_files(prefix: &Path, ops: &[JournalOp]) {
     let mut dirs: Vec<PathBuf> = ops
         .iter()
-        .filter_map(|op| join_rel(prefix, &op.path).parent().map(Path::to_path_buf))
+        .filter(|op| op.registry.is_none())
+        .filter_map(|op| target(prefix, &op.path).parent().map(Path::to_path_buf))
         .collect();
     dirs.push(prefix.join(STATE_DIR));
     dirs.sort();
@@ -96,7 +122,13 @@ fn hash_of(path: &Path) -> Option<Sha256> {
 }
 
 /// Finish what an interrupted run left: roll it back unless its receipt was already written.
+/// Registry changes in the journal are rolled back through `registry` when given.
 pub fn recover(prefix: &Path, policy: RetryPolicy) -> Result<Option<Recovery>, TxnError> {
+    recover_with(prefix, policy, None)
+}
+
+/// [`recover`], with the registry to roll registry changes back in.
+pub fn recover_with(prefix: &Path, policy: RetryPolicy, registry: Option<&dyn RegistryWrite>) -> Result<Option<Recovery>, TxnError> {
     let path = journal_path(prefix);
     let bytes = match fs_err::read(&path) {
         Ok(b) => b,
@@ -115,7 +147,7 @@ pub fn recover(prefix: &Path, policy: RetryPolicy) -> Result<Option<Recovery>, T
     let outcome = if committed {
         "completed"
     } else {
-        rollback_ops(prefix, &journal.ops, policy)?;
+        rollback_ops(prefix, &journal.ops, policy, registry)?;
         "rolled-back"
     };
     remove_stray_temp_files(prefix, &journal.ops);
@@ -132,9 +164,15 @@ pub fn recover(prefix: &Path, policy: RetryPolicy) -> Result<Option<Recovery>, T
 }
 
 /// Undo `ops` in reverse: restore backups, remove what was created.
-fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy) -> Result<(), TxnError> {
+fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy, registry: Option<&dyn RegistryWrite>) -> Result<(), TxnError> {
     for op in ops.iter().rev() {
-        let dest = join_rel(prefix, &op.path);
+        if let Some(r) = &op.registry {
+            if let Some(reg) = registry {
+                restore_registry(reg, r.hive, &r.key, &r.name, r.before.as_ref())?;
+            }
+            continue;
+        }
+        let dest = target(prefix, &op.path);
         let backup = op.backup.as_ref().map(|b| join_rel(prefix, b));
         let backed_up = op.state >= OpState::BackedUp;
         if let (Some(b), true) = (&backup, backed_up) {
@@ -153,6 +191,23 @@ fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy) -> Result
     Ok(())
 }
 
+fn registry_error(e: condafix_prefix::registry::RegistryError) -> TxnError {
+    let path = PathBuf::from(format!("{}\\{}\\{}", e.hive.short(), e.key, e.name));
+    if e.source.kind() == std::io::ErrorKind::PermissionDenied {
+        TxnError::Denied { path, source: e.source }
+    } else {
+        TxnError::Write { path, source: e.source }
+    }
+}
+
+fn restore_registry(reg: &dyn RegistryWrite, hive: Hive, key: &str, name: &str, value: Option<&RegValue>) -> Result<(), TxnError> {
+    match value {
+        Some(v) => reg.set_value(hive, key, name, v),
+        None => reg.delete_value(hive, key, name),
+    }
+    .map_err(registry_error)
+}
+
 /// One transaction over one prefix.
 pub struct Transaction<'f> {
     prefix: PathBuf,
@@ -166,6 +221,9 @@ pub struct Transaction<'f> {
     rollback_only: Vec<PathBuf>,
     /// The receipt's entries as loaded, to tell whether this transaction changed them.
     loaded_entries: Vec<ReceiptEntry>,
+    loaded_registry: Vec<crate::RegistryEntry>,
+    /// Where registry changes go (and are rolled back).
+    registry: Option<&'f dyn RegistryWrite>,
 }
 
 impl<'f> Transaction<'f> {
@@ -189,6 +247,8 @@ impl<'f> Transaction<'f> {
                     receipt_written: false,
                 },
                 loaded_entries: receipt.entries.clone(),
+                loaded_registry: receipt.registry.clone(),
+                registry: None,
                 receipt,
                 faults,
                 policy,
@@ -197,6 +257,56 @@ impl<'f> Transaction<'f> {
             },
             recovery,
         ))
+    }
+
+    /// Registry changes of this transaction go to `registry`.
+    pub fn with_registry(mut self, registry: &'f dyn RegistryWrite) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Set (`Some`) or delete (`None`) a registry value, journalled; the receipt keeps the
+    /// value as it was before condafix first changed it, with its type.
+    pub fn set_registry(&mut self, hive: Hive, key: &str, name: &str, after: Option<RegValue>, origin: &str) -> Result<(), TxnError> {
+        let reg = self.registry.expect("a registry for registry changes");
+        let before = reg.value(hive, key, name).map_err(registry_error)?;
+        if before == after {
+            return Ok(());
+        }
+        self.journal.ops.push(JournalOp {
+            path: format!("{}\\{key}\\{name}", hive.short()),
+            kind: OpKind::Registry,
+            new_sha256: None,
+            backup: None,
+            existed: before.is_some(),
+            state: OpState::Pending,
+            registry: Some(RegistryOp { hive, key: key.to_string(), name: name.to_string(), before: before.clone(), after: after.clone() }),
+        });
+        self.persist("journal: registry change planned")?;
+        restore_registry(reg, hive, key, name, after.as_ref())?;
+        self.faults.step("registry written");
+        self.finish_op()?;
+        let txn = self.journal.txn.clone();
+        match self.receipt.registry.iter().position(|e| e.same_value(hive, key, name)) {
+            Some(i) => {
+                if self.receipt.registry[i].before == after {
+                    self.receipt.registry.remove(i);
+                } else {
+                    self.receipt.registry[i].after = after;
+                    self.receipt.registry[i].origin = origin.to_string();
+                }
+            }
+            None => self.receipt.registry.push(crate::RegistryEntry {
+                hive,
+                key: key.to_string(),
+                name: name.to_string(),
+                before,
+                after,
+                origin: origin.to_string(),
+                txn,
+            }),
+        }
+        Ok(())
     }
 
     pub fn receipt(&self) -> &Receipt {
@@ -220,7 +330,13 @@ impl<'f> Transaction<'f> {
     }
 
     fn backup_rel(&self, rel: &str) -> String {
-        format!("{STATE_DIR}/{BACKUP_DIR}/{}/{rel}", self.journal.txn)
+        // An absolute path is kept under `abs/`, its drive colon and separators flattened.
+        let inner = if Path::new(rel).is_absolute() || rel.as_bytes().get(1) == Some(&b':') {
+            format!("abs/{}", rel.replace(':', "").replace('\\', "/").trim_start_matches('/'))
+        } else {
+            rel.to_string()
+        };
+        format!("{STATE_DIR}/{BACKUP_DIR}/{}/{inner}", self.journal.txn)
     }
 
     /// Journal an op, and back up the current file when there is one.
@@ -230,7 +346,7 @@ impl<'f> Transaction<'f> {
         kind: OpKind,
         new_sha256: Option<Sha256>,
     ) -> Result<(PathBuf, Option<(String, Sha256)>), TxnError> {
-        let dest = join_rel(&self.prefix, rel);
+        let dest = target(&self.prefix, rel);
         let existed = dest.is_file();
         let backup = existed.then(|| self.backup_rel(rel));
         self.journal.ops.push(JournalOp {
@@ -240,6 +356,7 @@ impl<'f> Transaction<'f> {
             backup: backup.clone(),
             existed,
             state: OpState::Pending,
+            registry: None,
         });
         self.persist("journal: op planned")?;
         let mut backed_up = None;
@@ -387,7 +504,7 @@ impl<'f> Transaction<'f> {
         let mut outcome = UndoOutcome::default();
         let entries: Vec<ReceiptEntry> = self.receipt.entries.iter().rev().cloned().collect();
         for e in entries {
-            let dest = join_rel(&self.prefix, &e.path);
+            let dest = target(&self.prefix, &e.path);
             let current = if dest.is_file() { hash_of(&dest) } else { None };
             let original = match (&e.backup, e.backup_sha256) {
                 (Some(b), Some(sha)) => {
@@ -429,12 +546,43 @@ impl<'f> Transaction<'f> {
             }
         }
         self.receipt.entries.clear();
+        let values: Vec<crate::RegistryEntry> = self.receipt.registry.iter().rev().cloned().collect();
+        for e in values {
+            let shown = format!("{}\\{}\\{}", e.hive.short(), e.key, e.name);
+            let Some(reg) = self.registry else {
+                outcome.left_alone.push(shown);
+                continue;
+            };
+            let current = reg.value(e.hive, &e.key, &e.name).map_err(registry_error)?;
+            if current == e.before {
+                outcome.restored.push(shown);
+            } else if current == e.after {
+                self.journal.ops.push(JournalOp {
+                    path: shown.clone(),
+                    kind: OpKind::Registry,
+                    new_sha256: None,
+                    backup: None,
+                    existed: current.is_some(),
+                    state: OpState::Pending,
+                    registry: Some(RegistryOp { hive: e.hive, key: e.key.clone(), name: e.name.clone(), before: current.clone(), after: e.before.clone() }),
+                });
+                self.persist("journal: registry restore planned")?;
+                restore_registry(reg, e.hive, &e.key, &e.name, e.before.as_ref())?;
+                self.finish_op()?;
+                outcome.restored.push(shown);
+            } else {
+                outcome.left_alone.push(shown);
+            }
+        }
+        self.receipt.registry.clear();
         Ok(outcome)
     }
 
     /// Persist the receipt and end the transaction. With no change, nothing is written.
     pub fn commit(mut self) -> Result<Receipt, TxnError> {
-        let changed = !self.journal.ops.is_empty() || self.receipt.entries != self.loaded_entries;
+        let changed = !self.journal.ops.is_empty()
+            || self.receipt.entries != self.loaded_entries
+            || self.receipt.registry != self.loaded_registry;
         if changed {
             self.receipt.history.push(HistoryEntry {
                 txn: self.journal.txn.clone(),
@@ -473,7 +621,7 @@ impl Drop for Transaction<'_> {
         if self.committed || self.journal.ops.is_empty() {
             return;
         }
-        if let Err(e) = rollback_ops(&self.prefix, &self.journal.ops, self.policy) {
+        if let Err(e) = rollback_ops(&self.prefix, &self.journal.ops, self.policy, self.registry) {
             eprintln!("condafix: rollback failed: {e}; the journal in {} is kept, the next run finishes the rollback", journal_path(&self.prefix).display());
             return;
         }
@@ -571,6 +719,26 @@ mod tests {
         assert!(!p.join("y.dll").exists());
         assert!(!journal_path(p).exists());
         assert!(!Receipt::path(p).exists());
+    }
+
+    #[test]
+    fn registry_values_are_undone_with_their_exact_type() {
+        use condafix_prefix::registry::{FakeRegistry, Registry};
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = FakeRegistry::default();
+        reg.set(Hive::CurrentUser, "Environment", "Path", RegValue::ExpandSz("%USERPROFILE%\\bin".into()));
+        let faults = Faults::none();
+        let (t, _) = Transaction::begin(dir.path(), "config", &faults).unwrap();
+        let mut t = t.with_registry(&reg);
+        t.set_registry(Hive::CurrentUser, "Environment", "Path", Some(RegValue::ExpandSz("C:\\p;%USERPROFILE%\\bin".into())), "test").unwrap();
+        t.set_registry(Hive::CurrentUser, "Environment", "SSL_CERT_FILE", None, "test").unwrap();
+        t.commit().unwrap();
+        let (t, _) = Transaction::begin(dir.path(), "undo", &faults).unwrap();
+        let mut t = t.with_registry(&reg);
+        let out = t.undo_all().unwrap();
+        t.commit().unwrap();
+        assert_eq!(out.restored.len(), 1);
+        assert_eq!(reg.value(Hive::CurrentUser, "Environment", "Path").unwrap(), Some(RegValue::ExpandSz("%USERPROFILE%\\bin".into())));
     }
 
     #[test]

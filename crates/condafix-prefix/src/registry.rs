@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `HKCU\Environment`: the user's environment, `Path` among it.
 pub const USER_ENVIRONMENT_KEY: &str = "Environment";
@@ -11,7 +11,7 @@ pub const USER_ENVIRONMENT_KEY: &str = "Environment";
 pub const MACHINE_ENVIRONMENT_KEY: &str =
     r"SYSTEM\CurrentControlSet\Control\Session Manager\Environment";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Hive {
     #[serde(rename = "HKCU")]
     CurrentUser,
@@ -29,7 +29,7 @@ impl Hive {
 }
 
 /// A registry value with its type, as stored (`REG_EXPAND_SZ` is not expanded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum RegValue {
     #[serde(rename = "REG_SZ")]
@@ -65,6 +65,26 @@ impl RegValue {
         match self {
             RegValue::Sz(s) | RegValue::ExpandSz(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// The registry type code and bytes (UTF-16LE strings with their NUL), the inverse of
+    /// [`RegValue::from_raw`].
+    pub fn to_raw(&self) -> (u32, Vec<u8>) {
+        let utf16 = |s: &str| -> Vec<u8> {
+            s.encode_utf16().chain([0]).flat_map(|u| u.to_le_bytes()).collect()
+        };
+        match self {
+            RegValue::Sz(s) => (1, utf16(s)),
+            RegValue::ExpandSz(s) => (2, utf16(s)),
+            RegValue::Dword(d) => (4, d.to_le_bytes().to_vec()),
+            RegValue::MultiSz(v) => {
+                let mut b: Vec<u8> = v.iter().flat_map(|s| utf16(s)).collect();
+                b.extend([0, 0]);
+                (7, b)
+            }
+            RegValue::Qword(q) => (11, q.to_le_bytes().to_vec()),
+            RegValue::Other { kind, bytes } => (*kind, bytes.clone()),
         }
     }
 
@@ -130,22 +150,73 @@ pub trait Registry {
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError>;
 }
 
-/// An in-memory registry with Windows' case-insensitive key and value names.
-#[derive(Debug, Clone, Default)]
+/// Write access to the registry.
+pub trait RegistryWrite: Registry {
+    /// Set a value, creating the key if needed; the type is the value's own.
+    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError>;
+    /// Delete a value; a missing one is not an error.
+    fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError>;
+    /// Tell running programs (Explorer) that the environment changed: `WM_SETTINGCHANGE` with
+    /// "Environment", `SMTO_ABORTIFHUNG`, 5 s.
+    fn broadcast_environment_change(&self);
+}
+
+/// An in-memory registry with Windows' case-insensitive key and value names. It records the
+/// writes made to it, for tests that show what the real one would have been asked.
+#[derive(Debug, Default)]
 pub struct FakeRegistry {
-    values: BTreeMap<(Hive, String, String), RegValue>,
+    values: std::cell::RefCell<BTreeMap<(Hive, String, String), RegValue>>,
+    /// Every write, in order, as text.
+    pub calls: std::cell::RefCell<Vec<String>>,
+}
+
+impl Clone for FakeRegistry {
+    fn clone(&self) -> Self {
+        Self {
+            values: std::cell::RefCell::new(self.values.borrow().clone()),
+            calls: std::cell::RefCell::new(self.calls.borrow().clone()),
+        }
+    }
 }
 
 impl FakeRegistry {
     pub const fn empty() -> Self {
         Self {
-            values: BTreeMap::new(),
+            values: std::cell::RefCell::new(BTreeMap::new()),
+            calls: std::cell::RefCell::new(Vec::new()),
         }
     }
 
     pub fn set(&mut self, hive: Hive, key: &str, name: &str, value: RegValue) {
         self.values
+            .borrow_mut()
             .insert((hive, key.to_lowercase(), name.to_lowercase()), value);
+    }
+}
+
+impl RegistryWrite for FakeRegistry {
+    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError> {
+        self.calls
+            .borrow_mut()
+            .push(format!("set {}\\{key}\\{name} = {value:?}", hive.short()));
+        self.values
+            .borrow_mut()
+            .insert((hive, key.to_lowercase(), name.to_lowercase()), value.clone());
+        Ok(())
+    }
+
+    fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError> {
+        self.calls
+            .borrow_mut()
+            .push(format!("delete {}\\{key}\\{name}", hive.short()));
+        self.values
+            .borrow_mut()
+            .remove(&(hive, key.to_lowercase(), name.to_lowercase()));
+        Ok(())
+    }
+
+    fn broadcast_environment_change(&self) {
+        self.calls.borrow_mut().push("broadcast WM_SETTINGCHANGE Environment".into());
     }
 }
 
@@ -153,6 +224,7 @@ impl Registry for FakeRegistry {
     fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
         Ok(self
             .values
+            .borrow()
             .get(&(hive, key.to_lowercase(), name.to_lowercase()))
             .cloned())
     }
@@ -161,6 +233,7 @@ impl Registry for FakeRegistry {
         let prefix = format!("{}\\", key.to_lowercase());
         let mut out: Vec<String> = self
             .values
+            .borrow()
             .keys()
             .filter(|(h, k, _)| *h == hive && k.starts_with(&prefix))
             .filter_map(|(_, k, _)| k[prefix.len()..].split('\\').next().map(str::to_string))

@@ -1,0 +1,111 @@
+//! The real registry, through `winreg`.
+#![cfg(windows)]
+
+use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ};
+use winreg::RegKey;
+
+use crate::registry::{Hive, RegValue, Registry, RegistryError, RegistryWrite};
+
+/// The registry of this Windows machine (read-only here).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemRegistry;
+
+fn root(hive: Hive) -> RegKey {
+    RegKey::predef(match hive {
+        Hive::CurrentUser => HKEY_CURRENT_USER,
+        Hive::LocalMachine => HKEY_LOCAL_MACHINE,
+    })
+}
+
+fn not_found(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+}
+
+impl Registry for SystemRegistry {
+    fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
+        let err = |source| RegistryError {
+            hive,
+            key: key.to_string(),
+            name: name.to_string(),
+            source,
+        };
+        let k = match root(hive).open_subkey_with_flags(key, KEY_READ) {
+            Ok(k) => k,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        match k.get_raw_value(name) {
+            Ok(raw) => Ok(Some(RegValue::from_raw(raw.vtype as u32, &raw.bytes))),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
+        let k = match root(hive).open_subkey_with_flags(key, KEY_READ) {
+            Ok(k) => k,
+            Err(e) if not_found(&e) => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(RegistryError {
+                    hive,
+                    key: key.to_string(),
+                    name: String::new(),
+                    source,
+                })
+            }
+        };
+        Ok(k.enum_keys().filter_map(Result::ok).collect())
+    }
+}
+
+impl RegistryWrite for SystemRegistry {
+    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError> {
+        let err = |source| RegistryError { hive, key: key.to_string(), name: name.to_string(), source };
+        let (k, _) = root(hive).create_subkey(key).map_err(err)?;
+        let (kind, bytes) = value.to_raw();
+        let vtype = match kind {
+            1 => winreg::enums::RegType::REG_SZ,
+            2 => winreg::enums::RegType::REG_EXPAND_SZ,
+            4 => winreg::enums::RegType::REG_DWORD,
+            7 => winreg::enums::RegType::REG_MULTI_SZ,
+            11 => winreg::enums::RegType::REG_QWORD,
+            _ => winreg::enums::RegType::REG_BINARY,
+        };
+        k.set_raw_value(name, &winreg::RegValue { bytes: bytes.into(), vtype }).map_err(err)
+    }
+
+    fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError> {
+        let err = |source| RegistryError { hive, key: key.to_string(), name: name.to_string(), source };
+        let k = match root(hive).open_subkey_with_flags(key, winreg::enums::KEY_ALL_ACCESS) {
+            Ok(k) => k,
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(err(e)),
+        };
+        match k.delete_value(name) {
+            Err(e) if not_found(&e) => Ok(()),
+            other => other.map_err(err),
+        }
+    }
+
+    #[allow(unsafe_code)]
+    fn broadcast_environment_change(&self) {
+        use windows_sys::Win32::UI::WindowsAndMessaging::{
+            SendMessageTimeoutW, HWND_BROADCAST, SMTO_ABORTIFHUNG, WM_SETTINGCHANGE,
+        };
+        let text: Vec<u16> = "Environment".encode_utf16().chain([0]).collect();
+        let mut result = 0usize;
+        // SAFETY: `text` is a NUL-terminated UTF-16 string that outlives the call; the result
+        // pointer is a valid usize. SMTO_ABORTIFHUNG with a 5 s timeout cannot block forever.
+        unsafe {
+            SendMessageTimeoutW(
+                HWND_BROADCAST,
+                WM_SETTINGCHANGE,
+                0,
+                text.as_ptr() as isize,
+                SMTO_ABORTIFHUNG,
+                5000,
+                &mut result,
+            );
+        }
+    }
+}
