@@ -4,7 +4,7 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("{} does not exist", path.display())]
     PrefixMissing { path: PathBuf },
-    #[error("{} is not a conda prefix (no conda-meta{}history)", path.display(), std::path::MAIN_SEPARATOR)]
+    #[error("{} is not a conda prefix (no conda-meta{}history) nor a venv (no pyvenv.cfg)", path.display(), std::path::MAIN_SEPARATOR)]
     NotAPrefix { path: PathBuf },
     #[error(transparent)]
     Prefix(#[from] condafix_prefix::Error),

@@ -83,7 +83,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Erro
             path: prefix.to_path_buf(),
         });
     }
-    if !is_conda_prefix(prefix) {
+    if !is_conda_prefix(prefix) && !prefix.join("pyvenv.cfg").is_file() {
         return Err(Error::NotAPrefix {
             path: prefix.to_path_buf(),
         });
@@ -308,6 +308,25 @@ fn python_info(
             loader_reason,
             machine: None,
         });
+    }
+    // A venv: its pyvenv.cfg names the version.
+    if let Ok(cfg) = fs_err::read_to_string(prefix.join("pyvenv.cfg")) {
+        let version = cfg.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_string())
+        });
+        if let Some(v) = version {
+            return Some(PythonInfo {
+                version: v,
+                build: String::new(),
+                channel: None,
+                build_date: None,
+                source: "pyvenv.cfg",
+                loader: LoaderClass::Upstream,
+                loader_reason: "a venv: its interpreter's loader".into(),
+                machine: None,
+            });
+        }
     }
     // No record: the version is in the name of pythonXY.dll.
     let mut names: Vec<String> = disk

@@ -18,6 +18,9 @@ mod system_dlls;
 pub mod tls;
 pub mod tls_env;
 
+pub use condafix_prefix::registry;
+#[cfg(windows)]
+pub use condafix_prefix::SystemRegistry;
 pub use context::{
     expand_env_strings, split_windows_path_list, EnvSource, MapEnv, PathSource, ProcessEnv,
     SearchContext, ENV_DLL_SEARCH_MODIFICATION,
@@ -27,9 +30,6 @@ pub use error::Error;
 pub use finding::{Code, Finding, Severity};
 pub use inspect::inspect_prefix;
 pub use loader::{LaunchContext, LoaderClass, Location};
-pub use condafix_prefix::registry;
-#[cfg(windows)]
-pub use condafix_prefix::SystemRegistry;
 pub use report::{
     display_path, Candidate, CopyStatus, DllOutcome, DllReport, ModuleReport, PackageInfo,
     Prediction, PrefixKind, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,

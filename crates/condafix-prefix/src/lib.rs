@@ -26,9 +26,9 @@ pub use record::{
     PathsJson, PrefixRecord, RecordHeader,
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
-pub use version::Version;
 #[cfg(windows)]
 pub use registry_windows::SystemRegistry;
+pub use version::Version;
 
 /// The folder, under a prefix, that marks it as a conda prefix.
 pub const CONDA_META: &str = "conda-meta";

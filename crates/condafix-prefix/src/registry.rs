@@ -72,7 +72,10 @@ impl RegValue {
     /// [`RegValue::from_raw`].
     pub fn to_raw(&self) -> (u32, Vec<u8>) {
         let utf16 = |s: &str| -> Vec<u8> {
-            s.encode_utf16().chain([0]).flat_map(|u| u.to_le_bytes()).collect()
+            s.encode_utf16()
+                .chain([0])
+                .flat_map(|u| u.to_le_bytes())
+                .collect()
         };
         match self {
             RegValue::Sz(s) => (1, utf16(s)),
@@ -153,7 +156,13 @@ pub trait Registry {
 /// Write access to the registry.
 pub trait RegistryWrite: Registry {
     /// Set a value, creating the key if needed; the type is the value's own.
-    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError>;
+    fn set_value(
+        &self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        value: &RegValue,
+    ) -> Result<(), RegistryError>;
     /// Delete a value; a missing one is not an error.
     fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError>;
     /// Tell running programs (Explorer) that the environment changed: `WM_SETTINGCHANGE` with
@@ -195,13 +204,20 @@ impl FakeRegistry {
 }
 
 impl RegistryWrite for FakeRegistry {
-    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError> {
+    fn set_value(
+        &self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        value: &RegValue,
+    ) -> Result<(), RegistryError> {
         self.calls
             .borrow_mut()
             .push(format!("set {}\\{key}\\{name} = {value:?}", hive.short()));
-        self.values
-            .borrow_mut()
-            .insert((hive, key.to_lowercase(), name.to_lowercase()), value.clone());
+        self.values.borrow_mut().insert(
+            (hive, key.to_lowercase(), name.to_lowercase()),
+            value.clone(),
+        );
         Ok(())
     }
 
@@ -216,7 +232,9 @@ impl RegistryWrite for FakeRegistry {
     }
 
     fn broadcast_environment_change(&self) {
-        self.calls.borrow_mut().push("broadcast WM_SETTINGCHANGE Environment".into());
+        self.calls
+            .borrow_mut()
+            .push("broadcast WM_SETTINGCHANGE Environment".into());
     }
 }
 

@@ -59,8 +59,19 @@ impl Registry for SystemRegistry {
 }
 
 impl RegistryWrite for SystemRegistry {
-    fn set_value(&self, hive: Hive, key: &str, name: &str, value: &RegValue) -> Result<(), RegistryError> {
-        let err = |source| RegistryError { hive, key: key.to_string(), name: name.to_string(), source };
+    fn set_value(
+        &self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        value: &RegValue,
+    ) -> Result<(), RegistryError> {
+        let err = |source| RegistryError {
+            hive,
+            key: key.to_string(),
+            name: name.to_string(),
+            source,
+        };
         let (k, _) = root(hive).create_subkey(key).map_err(err)?;
         let (kind, bytes) = value.to_raw();
         let vtype = match kind {
@@ -71,11 +82,23 @@ impl RegistryWrite for SystemRegistry {
             11 => winreg::enums::RegType::REG_QWORD,
             _ => winreg::enums::RegType::REG_BINARY,
         };
-        k.set_raw_value(name, &winreg::RegValue { bytes: bytes.into(), vtype }).map_err(err)
+        k.set_raw_value(
+            name,
+            &winreg::RegValue {
+                bytes: bytes.into(),
+                vtype,
+            },
+        )
+        .map_err(err)
     }
 
     fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError> {
-        let err = |source| RegistryError { hive, key: key.to_string(), name: name.to_string(), source };
+        let err = |source| RegistryError {
+            hive,
+            key: key.to_string(),
+            name: name.to_string(),
+            source,
+        };
         let k = match root(hive).open_subkey_with_flags(key, winreg::enums::KEY_ALL_ACCESS) {
             Ok(k) => k,
             Err(e) if not_found(&e) => return Ok(()),

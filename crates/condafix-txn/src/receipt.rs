@@ -56,7 +56,9 @@ pub struct RegistryEntry {
 
 impl RegistryEntry {
     pub fn same_value(&self, hive: Hive, key: &str, name: &str) -> bool {
-        self.hive == hive && self.key.eq_ignore_ascii_case(key) && self.name.eq_ignore_ascii_case(name)
+        self.hive == hive
+            && self.key.eq_ignore_ascii_case(key)
+            && self.name.eq_ignore_ascii_case(name)
     }
 }
 

@@ -128,7 +128,11 @@ pub fn recover(prefix: &Path, policy: RetryPolicy) -> Result<Option<Recovery>, T
 }
 
 /// [`recover`], with the registry to roll registry changes back in.
-pub fn recover_with(prefix: &Path, policy: RetryPolicy, registry: Option<&dyn RegistryWrite>) -> Result<Option<Recovery>, TxnError> {
+pub fn recover_with(
+    prefix: &Path,
+    policy: RetryPolicy,
+    registry: Option<&dyn RegistryWrite>,
+) -> Result<Option<Recovery>, TxnError> {
     let path = journal_path(prefix);
     let bytes = match fs_err::read(&path) {
         Ok(b) => b,
@@ -164,7 +168,12 @@ pub fn recover_with(prefix: &Path, policy: RetryPolicy, registry: Option<&dyn Re
 }
 
 /// Undo `ops` in reverse: restore backups, remove what was created.
-fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy, registry: Option<&dyn RegistryWrite>) -> Result<(), TxnError> {
+fn rollback_ops(
+    prefix: &Path,
+    ops: &[JournalOp],
+    policy: RetryPolicy,
+    registry: Option<&dyn RegistryWrite>,
+) -> Result<(), TxnError> {
     for op in ops.iter().rev() {
         if let Some(r) = &op.registry {
             if let Some(reg) = registry {
@@ -194,13 +203,25 @@ fn rollback_ops(prefix: &Path, ops: &[JournalOp], policy: RetryPolicy, registry:
 fn registry_error(e: condafix_prefix::registry::RegistryError) -> TxnError {
     let path = PathBuf::from(format!("{}\\{}\\{}", e.hive.short(), e.key, e.name));
     if e.source.kind() == std::io::ErrorKind::PermissionDenied {
-        TxnError::Denied { path, source: e.source }
+        TxnError::Denied {
+            path,
+            source: e.source,
+        }
     } else {
-        TxnError::Write { path, source: e.source }
+        TxnError::Write {
+            path,
+            source: e.source,
+        }
     }
 }
 
-fn restore_registry(reg: &dyn RegistryWrite, hive: Hive, key: &str, name: &str, value: Option<&RegValue>) -> Result<(), TxnError> {
+fn restore_registry(
+    reg: &dyn RegistryWrite,
+    hive: Hive,
+    key: &str,
+    name: &str,
+    value: Option<&RegValue>,
+) -> Result<(), TxnError> {
     match value {
         Some(v) => reg.set_value(hive, key, name, v),
         None => reg.delete_value(hive, key, name),
@@ -267,7 +288,14 @@ impl<'f> Transaction<'f> {
 
     /// Set (`Some`) or delete (`None`) a registry value, journalled; the receipt keeps the
     /// value as it was before condafix first changed it, with its type.
-    pub fn set_registry(&mut self, hive: Hive, key: &str, name: &str, after: Option<RegValue>, origin: &str) -> Result<(), TxnError> {
+    pub fn set_registry(
+        &mut self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        after: Option<RegValue>,
+        origin: &str,
+    ) -> Result<(), TxnError> {
         let reg = self.registry.expect("a registry for registry changes");
         let before = reg.value(hive, key, name).map_err(registry_error)?;
         if before == after {
@@ -280,14 +308,25 @@ impl<'f> Transaction<'f> {
             backup: None,
             existed: before.is_some(),
             state: OpState::Pending,
-            registry: Some(RegistryOp { hive, key: key.to_string(), name: name.to_string(), before: before.clone(), after: after.clone() }),
+            registry: Some(RegistryOp {
+                hive,
+                key: key.to_string(),
+                name: name.to_string(),
+                before: before.clone(),
+                after: after.clone(),
+            }),
         });
         self.persist("journal: registry change planned")?;
         restore_registry(reg, hive, key, name, after.as_ref())?;
         self.faults.step("registry written");
         self.finish_op()?;
         let txn = self.journal.txn.clone();
-        match self.receipt.registry.iter().position(|e| e.same_value(hive, key, name)) {
+        match self
+            .receipt
+            .registry
+            .iter()
+            .position(|e| e.same_value(hive, key, name))
+        {
             Some(i) => {
                 if self.receipt.registry[i].before == after {
                     self.receipt.registry.remove(i);
@@ -332,7 +371,12 @@ impl<'f> Transaction<'f> {
     fn backup_rel(&self, rel: &str) -> String {
         // An absolute path is kept under `abs/`, its drive colon and separators flattened.
         let inner = if Path::new(rel).is_absolute() || rel.as_bytes().get(1) == Some(&b':') {
-            format!("abs/{}", rel.replace(':', "").replace('\\', "/").trim_start_matches('/'))
+            format!(
+                "abs/{}",
+                rel.replace(':', "")
+                    .replace('\\', "/")
+                    .trim_start_matches('/')
+            )
         } else {
             rel.to_string()
         };
@@ -546,7 +590,8 @@ impl<'f> Transaction<'f> {
             }
         }
         self.receipt.entries.clear();
-        let values: Vec<crate::RegistryEntry> = self.receipt.registry.iter().rev().cloned().collect();
+        let values: Vec<crate::RegistryEntry> =
+            self.receipt.registry.iter().rev().cloned().collect();
         for e in values {
             let shown = format!("{}\\{}\\{}", e.hive.short(), e.key, e.name);
             let Some(reg) = self.registry else {
@@ -564,7 +609,13 @@ impl<'f> Transaction<'f> {
                     backup: None,
                     existed: current.is_some(),
                     state: OpState::Pending,
-                    registry: Some(RegistryOp { hive: e.hive, key: e.key.clone(), name: e.name.clone(), before: current.clone(), after: e.before.clone() }),
+                    registry: Some(RegistryOp {
+                        hive: e.hive,
+                        key: e.key.clone(),
+                        name: e.name.clone(),
+                        before: current.clone(),
+                        after: e.before.clone(),
+                    }),
                 });
                 self.persist("journal: registry restore planned")?;
                 restore_registry(reg, e.hive, &e.key, &e.name, e.before.as_ref())?;
@@ -726,19 +777,41 @@ mod tests {
         use condafix_prefix::registry::{FakeRegistry, Registry};
         let dir = tempfile::tempdir().unwrap();
         let mut reg = FakeRegistry::default();
-        reg.set(Hive::CurrentUser, "Environment", "Path", RegValue::ExpandSz("%USERPROFILE%\\bin".into()));
+        reg.set(
+            Hive::CurrentUser,
+            "Environment",
+            "Path",
+            RegValue::ExpandSz("%USERPROFILE%\\bin".into()),
+        );
         let faults = Faults::none();
         let (t, _) = Transaction::begin(dir.path(), "config", &faults).unwrap();
         let mut t = t.with_registry(&reg);
-        t.set_registry(Hive::CurrentUser, "Environment", "Path", Some(RegValue::ExpandSz("C:\\p;%USERPROFILE%\\bin".into())), "test").unwrap();
-        t.set_registry(Hive::CurrentUser, "Environment", "SSL_CERT_FILE", None, "test").unwrap();
+        t.set_registry(
+            Hive::CurrentUser,
+            "Environment",
+            "Path",
+            Some(RegValue::ExpandSz("C:\\p;%USERPROFILE%\\bin".into())),
+            "test",
+        )
+        .unwrap();
+        t.set_registry(
+            Hive::CurrentUser,
+            "Environment",
+            "SSL_CERT_FILE",
+            None,
+            "test",
+        )
+        .unwrap();
         t.commit().unwrap();
         let (t, _) = Transaction::begin(dir.path(), "undo", &faults).unwrap();
         let mut t = t.with_registry(&reg);
         let out = t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(out.restored.len(), 1);
-        assert_eq!(reg.value(Hive::CurrentUser, "Environment", "Path").unwrap(), Some(RegValue::ExpandSz("%USERPROFILE%\\bin".into())));
+        assert_eq!(
+            reg.value(Hive::CurrentUser, "Environment", "Path").unwrap(),
+            Some(RegValue::ExpandSz("%USERPROFILE%\\bin".into()))
+        );
     }
 
     #[test]

@@ -30,10 +30,35 @@ pub enum Command {
     /// Put verified copies of the OpenSSL DLLs where Python's loader finds them (undoable).
     #[command(long_about = STAGE_LONG)]
     Stage(StageArgs),
-    /// Restore every file condafix changed in a prefix to its exact previous bytes.
+    /// Make pip and conda trust the right certificates, the secure way (undoable).
+    #[command(long_about = CONFIG_LONG)]
+    Config(ConfigArgs),
+    /// Restore every file and registry value condafix changed in a prefix to its previous state.
     #[command(long_about = UNDO_LONG)]
     Undo(UndoArgs),
 }
+
+const CONFIG_LONG: &str = "\
+Make pip and conda trust the right certificates, the secure way (undoable).
+
+With --ca-file (a corporate root, PEM or DER) and/or --trust-system-store, condafix builds one PEM
+bundle: the prefix's public roots (Library\\ssl\\cacert.pem, certifi) + the given certificates +
+the OS trust store's roots, de-duplicated; expired and non-CA certificates are reported and left
+out. It is written to <prefix>\\.condafix\\ca-bundle.pem (--scope user: %LOCALAPPDATA%\\condafix\\).
+pip gets `cert = <bundle>` (none where pip >= 24.2 on Python >= 3.10 already uses the OS store and
+only the OS store is wanted); conda gets `ssl_verify: truststore` (conda >= 23.9, Python >= 3.10,
+no proxy before conda 26.7) or `ssl_verify: <bundle>`. Edits keep every other line, comment and
+line ending; a file pip or conda could not parse is left untouched.
+
+TLS verification is never weakened unless a flag says so: --remove-insecure takes out
+trusted-host, `ssl_verify: false`, PIP_TRUSTED_HOST and a `verify=False` edit of pip's vendored
+requests; --insecure-trusted-host adds a trusted-host entry, loudly.
+
+Every change goes through the receipt: `condafix undo` restores each file's exact bytes and each
+registry value's exact type and data.
+
+Exit codes: 0 done (or nothing to do), 1 something was left untouched, 2 usage or I/O error,
+3 needs elevation.";
 
 const STAGE_LONG: &str = "\
 Put verified copies of the OpenSSL DLLs where Python's loader finds them (undoable).
@@ -133,6 +158,87 @@ pub struct StageArgs {
     /// fix left in DLLs\. Without it they are reported and kept.
     #[arg(long)]
     pub replace_foreign: bool,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    Site,
+    User,
+    Global,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// A corporate CA certificate (PEM or DER) to trust; repeat for several.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_files: Vec<PathBuf>,
+
+    /// Trust the OS trust store's roots too (Windows: the ROOT store, where group policy puts
+    /// corporate roots).
+    #[arg(long)]
+    pub trust_system_store: bool,
+
+    /// Where to write: site (the prefix), user, or global (needs elevation).
+    #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
+    pub scope: ScopeArg,
+
+    /// The .condarc to write (default: the one that wins for the prefix).
+    #[arg(long, value_name = "FILE")]
+    pub condarc: Option<PathBuf>,
+
+    /// pip's index URL (credentials in it are never printed).
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// The proxy for pip and conda, e.g. http://user:password@proxy:8080 (never printed with the
+    /// password).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Remove insecure settings: pip's trusted-host, `ssl_verify: false`, PIP_TRUSTED_HOST in the
+    /// user environment, and a `verify=False` edit of pip's vendored requests (restored from the
+    /// package cache).
+    #[arg(long)]
+    pub remove_insecure: bool,
+
+    /// INSECURE: turn pip's certificate checks off for HOST (the blog fix), knowingly. Recorded in
+    /// the receipt; `condafix undo` removes it.
+    #[arg(long = "insecure-trusted-host", value_name = "HOST")]
+    pub insecure_trusted_hosts: Vec<String>,
+
+    /// Put the prefix's folders first on the user PATH (HKCU\Environment, REG_EXPAND_SZ), or on
+    /// $GITHUB_PATH under GitHub Actions.
+    #[arg(long)]
+    pub add_to_path: bool,
+
+    /// Allow machine-wide changes (the machine PATH of an All Users install, machine variables);
+    /// needs an elevated prompt.
+    #[arg(long)]
+    pub system: bool,
+
+    /// Remove (or repoint at the bundle) user environment variables such as SSL_CERT_FILE and
+    /// REQUESTS_CA_BUNDLE that point at missing files.
+    #[arg(long)]
+    pub fix_env: bool,
+
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (condafix never asks when not run from a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Print a versioned JSON document on stdout instead of the report on stderr.
+    #[arg(long)]
+    pub json: bool,
 
     /// Print nothing but errors.
     #[arg(short, long)]

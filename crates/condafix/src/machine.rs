@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use condafix_detect::discover::HostInfo;
-use condafix_detect::registry::Registry;
+use condafix_detect::registry::RegistryWrite;
 use condafix_detect::{split_windows_path_list, PathSource, ProcessEnv, Report, SearchContext};
 
 /// Options shared by the commands that look at prefixes.
@@ -29,7 +29,7 @@ pub struct TargetArgs {
 }
 
 /// The registry: the real one on Windows; none (an empty one) elsewhere.
-pub fn host_registry() -> Box<dyn Registry> {
+pub fn host_registry() -> Box<dyn RegistryWrite> {
     #[cfg(windows)]
     {
         Box::new(condafix_detect::SystemRegistry)
@@ -42,7 +42,7 @@ pub fn host_registry() -> Box<dyn Registry> {
 
 pub struct Machine {
     pub env: ProcessEnv,
-    pub registry: Box<dyn Registry>,
+    pub registry: Box<dyn RegistryWrite>,
 }
 
 impl Machine {

@@ -14,6 +14,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         cli::Command::Detect(args) => commands::detect::run(&args),
         cli::Command::Stage(args) => commands::stage::run(&args),
+        cli::Command::Config(args) => commands::config::run(&args),
         cli::Command::Undo(args) => commands::undo::run(&args),
     };
     match result {

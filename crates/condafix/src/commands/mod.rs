@@ -1,3 +1,4 @@
+pub mod config;
 pub mod detect;
 pub mod stage;
 pub mod undo;

@@ -22,7 +22,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let mut results = Vec::new();
     for d in &discovery.prefixes {
         let receipt = Receipt::load(&d.path)?;
-        if receipt.entries.is_empty() {
+        if receipt.entries.is_empty() && receipt.registry.is_empty() {
             // Still finish an interrupted run, if one was left.
             let (t, _) = Transaction::begin(&d.path, "undo", &faults)?;
             t.commit()?;
@@ -33,7 +33,8 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
             });
             continue;
         }
-        let (mut t, _) = Transaction::begin(&d.path, "undo", &faults)?;
+        let (t, _) = Transaction::begin(&d.path, "undo", &faults)?;
+        let mut t = t.with_registry(machine.registry.as_ref());
         let outcome = t.undo_all()?;
         t.commit()?;
         results.push(PrefixUndo {
@@ -41,6 +42,12 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
             result: "undone",
             outcome,
         });
+    }
+    if results
+        .iter()
+        .any(|r| r.outcome.restored.iter().any(|p| p.starts_with("HK")))
+    {
+        machine.registry.broadcast_environment_change();
     }
     let left_alone = results
         .iter()

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod https_index;
 pub mod windows;
 
 use std::path::{Path, PathBuf};
