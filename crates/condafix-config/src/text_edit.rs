@@ -189,7 +189,7 @@ pub enum YamlValue {
 fn yaml_scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         && !["true", "false", "yes", "no", "null", "on", "off"]
             .contains(&s.to_lowercase().as_str());
     if plain || s == "truststore" || s == "true" || s == "false" {
