@@ -133,3 +133,50 @@ pub fn condafix(args: &[&str], prefix: &Path, path: &[PathBuf]) -> std::process:
         .output()
         .expect("run condafix")
 }
+
+/// Restores `HKCU\Environment\<name>` exactly (bytes and type), or deletes it if it was absent,
+/// even when the test panics.
+pub struct EnvValueGuard {
+    name: String,
+    saved: Option<winreg::RegValue>,
+}
+
+impl EnvValueGuard {
+    pub fn save(name: &str) -> Self {
+        let env = winreg::RegKey::predef(winreg::enums::HKEY_CURRENT_USER)
+            .open_subkey("Environment")
+            .unwrap();
+        Self {
+            name: name.to_string(),
+            saved: env.get_raw_value(name).ok(),
+        }
+    }
+}
+
+impl Drop for EnvValueGuard {
+    fn drop(&mut self) {
+        let env = winreg::RegKey::predef(winreg::enums::HKEY_CURRENT_USER)
+            .open_subkey_with_flags("Environment", winreg::enums::KEY_ALL_ACCESS)
+            .unwrap();
+        match &self.saved {
+            Some(v) => env.set_raw_value(&self.name, v).unwrap(),
+            None => {
+                let _ = env.delete_value(&self.name);
+            }
+        }
+    }
+}
+
+/// The registry may be changed: under Wine (a scratch registry), or where CI opted in.
+pub fn registry_tests_allowed() -> bool {
+    is_wine() || std::env::var_os("CONDAFIX_TEST_REAL_REGISTRY").is_some()
+}
+
+/// `HKCU\Environment\<name>` as stored: type and bytes.
+pub fn raw_user_env(name: &str) -> Option<winreg::RegValue> {
+    winreg::RegKey::predef(winreg::enums::HKEY_CURRENT_USER)
+        .open_subkey("Environment")
+        .ok()?
+        .get_raw_value(name)
+        .ok()
+}
