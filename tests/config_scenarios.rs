@@ -480,3 +480,47 @@ fn without_a_source_the_plan_says_how_to_reinstall_pip() {
     );
     let _ = Scope::User;
 }
+
+#[test]
+fn a_tampered_sessions_py_is_restored_from_pips_own_wheel() {
+    use std::io::Write as _;
+    let m = Machine::new();
+    let installed = m
+        .prefix
+        .join("Lib")
+        .join("site-packages")
+        .join("pip")
+        .join("_vendor")
+        .join("requests")
+        .join("sessions.py");
+    fs_err::write(&installed, condafix_fixtures::SESSIONS_PY_VERIFY_FALSE).unwrap();
+    let wheel = m
+        .prefix
+        .join("Lib")
+        .join("ensurepip")
+        .join("_bundled")
+        .join("pip-23.2.1-py3-none-any.whl");
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file(
+        "pip/_vendor/requests/sessions.py",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    z.write_all(condafix_fixtures::SESSIONS_PY.as_bytes())
+        .unwrap();
+    write(&wheel, &z.finish().unwrap().into_inner());
+    m.apply(&ConfigOptions {
+        remove_insecure: true,
+        ..ConfigOptions::default()
+    });
+    assert_eq!(
+        fs_err::read_to_string(&installed).unwrap(),
+        condafix_fixtures::SESSIONS_PY
+    );
+    m.undo();
+    assert_eq!(
+        fs_err::read_to_string(&installed).unwrap(),
+        condafix_fixtures::SESSIONS_PY_VERIFY_FALSE,
+        "undo restores even this"
+    );
+}

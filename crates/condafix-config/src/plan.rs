@@ -579,8 +579,10 @@ fn restore_sessions_py(p: &mut Planner<'_>) {
             .and_then(|t| t.pip.as_ref())
             .map(|x| x.version.clone())
             .unwrap_or_default();
-        // The package cache's extracted pip (noarch: files under site-packages/).
-        let mut found = None;
+        // The package cache's extracted pip (noarch: files under site-packages/), its .conda
+        // archive, and pip's own wheel (ensurepip bundles one).
+        let mut found: Option<(PathBuf, Vec<u8>)> = None;
+        let good = |bytes: &[u8]| expected.is_some_and(|h| h == Sha256::of_bytes(bytes));
         if let Ok(rd) = fs_err::read_dir(base.join("pkgs")) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
@@ -589,8 +591,53 @@ fn restore_sessions_py(p: &mut Planner<'_>) {
                 }
                 let candidate = join_rel(&e.path(), &format!("site-packages/{rel}"));
                 if let Ok(bytes) = fs_err::read(&candidate) {
-                    if expected.is_some_and(|h| h == Sha256::of_bytes(&bytes)) {
+                    if good(&bytes) {
                         found = Some((candidate, bytes));
+                        break;
+                    }
+                }
+            }
+        }
+        if found.is_none() {
+            let mut archives: Vec<(PathBuf, String)> = Vec::new();
+            if let Ok(rd) = fs_err::read_dir(base.join("pkgs")) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.starts_with(&format!("pip-{version}-")) && name.ends_with(".conda") {
+                        archives.push((e.path(), format!("site-packages/{rel}")));
+                    }
+                }
+            }
+            if let Some(mm) = p
+                .report
+                .python
+                .as_ref()
+                .map(|py| Version::parse(&py.version).major_minor())
+            {
+                let lib = if p.report.layout == Layout::Windows {
+                    "Lib".to_string()
+                } else {
+                    format!("lib/python{}.{}", mm.0, mm.1)
+                };
+                let bundled = join_rel(&p.prefix, &format!("{lib}/ensurepip/_bundled"));
+                if let Ok(rd) = fs_err::read_dir(&bundled) {
+                    for e in rd.flatten() {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if name.starts_with(&format!("pip-{version}-")) && name.ends_with(".whl") {
+                            archives.push((e.path(), rel.clone()));
+                        }
+                    }
+                }
+            }
+            for (archive, member) in archives {
+                let m = if archive.extension().is_some_and(|x| x == "conda") {
+                    condafix_stage::archive::conda_member(&archive, &member)
+                } else {
+                    condafix_stage::archive::zip_member(&archive, &member)
+                };
+                if let Ok(Some(m)) = m {
+                    if good(&m.bytes) {
+                        found = Some((archive, m.bytes));
                         break;
                     }
                 }

@@ -194,6 +194,43 @@ pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, StageEr
     tar_member(zst, path, member)
 }
 
+/// Read `member` from a plain zip (a wheel), streaming, with the same refusals.
+pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, StageError> {
+    let file = fs_err::File::open(path).map_err(io(path, "zip archive"))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(zip_err(path, "zip archive"))?;
+    check_zip_names(&zip, path)?;
+    let Some(i) = (0..zip.len()).find(|&i| {
+        zip.by_index(i)
+            .ok()
+            .and_then(|f| f.name().ok().map(|n| n.eq_ignore_ascii_case(member)))
+            .unwrap_or(false)
+    }) else {
+        return Ok(None);
+    };
+    let f = zip.by_index(i).map_err(zip_err(path, "zip archive"))?;
+    if f.is_symlink() {
+        return Err(StageError::Hostile {
+            archive: path.to_path_buf(),
+            entry: member.to_string(),
+            reason: "is a link, not a file",
+        });
+    }
+    if f.size() > MAX_MEMBER_BYTES {
+        return Err(StageError::Hostile {
+            archive: path.to_path_buf(),
+            entry: member.to_string(),
+            reason: "is larger than any DLL (a decompression bomb?)",
+        });
+    }
+    let bytes = read_limited(f, path, member)?;
+    Ok(Some(Member {
+        sha256: Sha256::of_bytes(&bytes),
+        name: member.to_string(),
+        bytes,
+    }))
+}
+
 /// Read `member` from a `.tar.bz2` package.
 pub fn tar_bz2_member(path: &Path, member: &str) -> Result<Option<Member>, StageError> {
     let file = fs_err::File::open(path).map_err(io(path, ".tar.bz2 package"))?;

@@ -20,6 +20,10 @@ pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
                 c.downcast_ref::<condafix_stage::StageError>(),
                 Some(condafix_stage::StageError::Txn(TxnError::Denied { .. }))
             )
+            || matches!(
+                c.downcast_ref::<condafix_config::ConfigError>(),
+                Some(condafix_config::ConfigError::Txn(TxnError::Denied { .. }))
+            )
     });
     if denied {
         ExitStatus::NeedsElevation
