@@ -55,6 +55,24 @@ pub enum Code {
     D080,
     /// No Python in this prefix.
     D081,
+    /// `import ssl` failed in the real interpreter for another reason (the exception is given).
+    V001,
+    /// pip's HTTPS request failed certificate verification (family D).
+    V030,
+    /// pip's HTTPS request failed at the proxy.
+    V031,
+    /// pip's HTTPS request failed to resolve the host.
+    V032,
+    /// pip's HTTPS request timed out.
+    V033,
+    /// pip's HTTPS request failed otherwise (the error is given).
+    V034,
+    /// the interpreter did not finish in time and was killed with its children.
+    V040,
+    /// the interpreter could not be started, or printed no result.
+    V041,
+    /// detection's prediction differs from what the interpreter did: the loader model is wrong for this build.
+    V090,
     /// `environments.txt` names a folder that is gone or not a conda prefix.
     P001,
     /// A registry entry (PEP 514 or Uninstall) names an install folder that is gone.
@@ -128,6 +146,15 @@ impl Code {
             Code::D070 => "build-mode-unknown",
             Code::D080 => "not-windows-layout",
             Code::D081 => "no-python",
+            Code::V001 => "ssl-import-failed",
+            Code::V030 => "https-certificate-verify-failed",
+            Code::V031 => "https-proxy-error",
+            Code::V032 => "https-dns-error",
+            Code::V033 => "https-timeout",
+            Code::V034 => "https-failed",
+            Code::V040 => "interpreter-timed-out",
+            Code::V041 => "interpreter-did-not-run",
+            Code::V090 => "prediction-mismatch",
             Code::P001 => "stale-environments-entry",
             Code::P002 => "stale-registry-entry",
             Code::T001 => "pip-trusted-host",
@@ -166,6 +193,15 @@ impl Code {
             | Code::D040
             | Code::D041 => Severity::Error,
             Code::D003 | Code::D021 | Code::D022 | Code::D050 | Code::D070 => Severity::Warning,
+            Code::V001 => Severity::Error,
+            Code::V030 => Severity::Error,
+            Code::V031 => Severity::Error,
+            Code::V032 => Severity::Error,
+            Code::V033 => Severity::Error,
+            Code::V034 => Severity::Error,
+            Code::V040 => Severity::Error,
+            Code::V041 => Severity::Error,
+            Code::V090 => Severity::Warning,
             Code::P001 | Code::P002 => Severity::Info,
             Code::T001 => Severity::Warning,
             Code::T002 => Severity::Error,
@@ -195,7 +231,16 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 43] = [
+    pub const ALL: [Code; 52] = [
+        Code::V001,
+        Code::V030,
+        Code::V031,
+        Code::V032,
+        Code::V033,
+        Code::V034,
+        Code::V040,
+        Code::V041,
+        Code::V090,
         Code::D001,
         Code::D002,
         Code::D003,

@@ -184,9 +184,22 @@ impl PrefixRecord {
         layout: Layout,
         python: Option<(u64, u64)>,
     ) -> BTreeMap<String, &PathEntry> {
+        self.installed_entries(layout, python)
+            .into_iter()
+            .map(|(installed, entry)| (normalize_key(&installed, layout), entry))
+            .collect()
+    }
+
+    /// Every recorded entry with the prefix-relative path it was installed at (as written,
+    /// `/`-separated), noarch: python paths mapped.
+    pub fn installed_entries(
+        &self,
+        layout: Layout,
+        python: Option<(u64, u64)>,
+    ) -> Vec<(String, &PathEntry)> {
         let noarch = self.is_noarch_python();
         let Some(paths_data) = &self.paths_data else {
-            return BTreeMap::new();
+            return Vec::new();
         };
         paths_data
             .paths
@@ -197,7 +210,7 @@ impl PrefixRecord {
                 } else {
                     entry.path.clone()
                 };
-                (normalize_key(&installed, layout), entry)
+                (installed, entry)
             })
             .collect()
     }

@@ -33,6 +33,13 @@ pub enum Command {
     /// Make pip and conda trust the right certificates, the secure way (undoable).
     #[command(long_about = CONFIG_LONG)]
     Config(ConfigArgs),
+    /// Run each prefix's real interpreter the way an unactivated shell does: does `import ssl`
+    /// load, which OpenSSL, and (with --online) does HTTPS work through pip's own stack?
+    #[command(long_about = VERIFY_LONG)]
+    Verify(VerifyArgs),
+    /// Hash the TLS chain files (or, with --all, every file) against conda's and pip's records.
+    #[command(long_about = AUDIT_LONG)]
+    Audit(AuditArgs),
     /// Restore every file and registry value condafix changed in a prefix to its previous state.
     #[command(long_about = UNDO_LONG)]
     Undo(UndoArgs),
@@ -79,6 +86,30 @@ reported and kept unless --replace-foreign.
 
 Exit codes: 0 Python loads ssl without activation in every prefix, 1 a prefix still needs a fix,
 2 usage or I/O error, 3 needs elevation (an All Users install).";
+
+const VERIFY_LONG: &str = "\
+Run each prefix's real interpreter the way an unactivated shell does, and the way an activated
+one does: `python -I -B -c <probe>` with only the system folders on PATH, no CONDA_* or PYTHON*
+variables, from a folder outside the prefix. It reports whether `import ssl` loads (and the exact
+error if not), which OpenSSL was loaded and from which file, the default verify paths, certifi,
+pip's version and effective config; and compares that with `detect`'s prediction (a
+disagreement is reported as V090). With --online, it makes an HTTPS request through pip's own
+network stack to the index pip is configured for (or URL), with pip's cert and proxy settings and
+no trusted-host shortcut, and reports the TLS error class.
+
+Every interpreter run has a timeout; a hung one is killed with its children and reported.
+
+Exit codes: 0 `import ssl` works without activation (and HTTPS, with --online) in every prefix,
+1 not, 2 usage or I/O error.";
+
+const AUDIT_LONG: &str = "\
+Hash the files TLS rests on (the OpenSSL DLLs, _ssl/_hashlib, the CA bundles, pip's vendored
+requests/urllib3/certifi/truststore) against conda's records (sha256_in_prefix, else sha256; noarch
+paths mapped to where they were installed) and pip's RECORD. With --all, every file of every
+conda record, in parallel. Files whose hash is not recorded are reported as unverifiable, text
+files that differ only by CRLF line endings as crlf-only.
+
+Exit codes: 0 nothing altered or missing, 1 something is, 2 usage or I/O error.";
 
 const UNDO_LONG: &str = "\
 Restore every file condafix changed in a prefix to its exact previous bytes.
@@ -241,6 +272,47 @@ pub struct ConfigArgs {
     pub json: bool,
 
     /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Also make an HTTPS request through pip's own stack: to URL, or to pip's configured index
+    /// (PyPI when none).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub online: Option<String>,
+
+    /// Seconds each interpreter run may take before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Print a versioned JSON document on stdout instead of the report on stderr.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing; only the exit code tells.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Every file of every conda record, not only the TLS chain.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Print a versioned JSON document on stdout instead of the report on stderr.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing; only the exit code tells.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -15,6 +15,8 @@ fn main() -> std::process::ExitCode {
         cli::Command::Detect(args) => commands::detect::run(&args),
         cli::Command::Stage(args) => commands::stage::run(&args),
         cli::Command::Config(args) => commands::config::run(&args),
+        cli::Command::Verify(args) => commands::verify::run(&args),
+        cli::Command::Audit(args) => commands::audit::run(&args),
         cli::Command::Undo(args) => commands::undo::run(&args),
     };
     match result {

@@ -1,4 +1,6 @@
+pub mod audit;
 pub mod config;
 pub mod detect;
 pub mod stage;
 pub mod undo;
+pub mod verify;

@@ -1,0 +1,261 @@
+//! `condafix audit`: hash the files TLS rests on (or, with `--all`, every file of every conda
+//! record) against conda's records and pip's RECORD, in parallel and streaming. Unlike `conda
+//! doctor altered-files`, noarch: python files are mapped to where they were installed, so pip's
+//! vendored code is checked too; missing hashes are "unverifiable", not "ok"; and a text file that
+//! differs only by CRLF line endings is reported as such.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, PrefixRecord, Sha256, Version};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileStatus {
+    Ok,
+    /// Differs from the record only by CRLF line endings (a git checkout).
+    CrlfOnly,
+    Altered,
+    Missing,
+    /// No hash recorded.
+    Unverifiable,
+}
+
+impl FileStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            FileStatus::Ok => "ok",
+            FileStatus::CrlfOnly => "crlf-only",
+            FileStatus::Altered => "altered",
+            FileStatus::Missing => "missing",
+            FileStatus::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub path: String,
+    /// `conda:<dist>` or `pip RECORD`.
+    pub recorded_by: String,
+    pub status: FileStatus,
+    pub expected: Option<Sha256>,
+    pub actual: Option<Sha256>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub prefix: String,
+    /// `tls-chain` or `all`.
+    pub scope: &'static str,
+    pub files: usize,
+    pub bytes: u64,
+    pub counts: BTreeMap<String, usize>,
+    /// Every entry that is not `ok`.
+    pub problems: Vec<AuditEntry>,
+    pub records_parsed: usize,
+    pub parse_ms: u64,
+    pub hash_ms: u64,
+}
+
+struct Job {
+    rel: String,
+    abs: PathBuf,
+    recorded_by: String,
+    expected: Option<Sha256>,
+}
+
+/// Whether `rel` (prefix-relative) is one of the files TLS rests on.
+fn tls_chain(rel: &str) -> bool {
+    let l = rel.to_lowercase();
+    let name = l.rsplit('/').next().unwrap_or(&l);
+    (name.starts_with("libssl") || name.starts_with("libcrypto"))
+        && (name.ends_with(".dll") || name.contains(".so") || name.ends_with(".dylib"))
+        || name.starts_with("_ssl.")
+        || name.starts_with("_hashlib.")
+        || name == "cacert.pem"
+        || l.contains("site-packages/certifi/")
+        || l.contains("pip/_vendor/requests/")
+        || l.contains("pip/_vendor/urllib3/")
+        || l.contains("pip/_vendor/certifi/")
+        || l.contains("pip/_vendor/truststore/")
+}
+
+fn is_text(rel: &str) -> bool {
+    let l = rel.to_lowercase();
+    [
+        ".py", ".pem", ".txt", ".cfg", ".json", ".bat", ".sh", ".md", ".toml", ".yml", ".yaml",
+        ".ini", ".ps1",
+    ]
+    .iter()
+    .any(|e| l.ends_with(e))
+}
+
+/// Audit a prefix. `all`: every file of every record; else the TLS chain only. `progress` is
+/// told (files done, bytes hashed) as work goes.
+pub fn audit_prefix(
+    prefix: &Path,
+    all: bool,
+    progress: &(dyn Fn(usize, usize, u64) + Sync),
+) -> Result<AuditReport, condafix_prefix::Error> {
+    let layout = Layout::detect(prefix);
+    let started = Instant::now();
+    let meta = CondaMeta::scan(prefix)?;
+    let py = meta
+        .find("python")
+        .map(|e| Version::parse(&e.version).major_minor());
+    let wanted: Vec<&str> = if all {
+        Vec::new()
+    } else {
+        vec!["openssl", "python", "ca-certificates", "certifi", "pip"]
+    };
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut records_parsed = 0;
+    for entry in meta.entries() {
+        if !all && !wanted.contains(&entry.name.as_str()) {
+            continue;
+        }
+        let rec = PrefixRecord::from_path(&entry.path)?;
+        records_parsed += 1;
+        let dist = format!("conda:{}", rec.dist_name());
+        let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (rel, e) in rec.installed_entries(layout, py) {
+            if e.path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&rel)) {
+                continue;
+            }
+            recorded.insert(rel.to_lowercase());
+            jobs.push(Job {
+                abs: join_rel(prefix, &rel),
+                rel,
+                recorded_by: dist.clone(),
+                expected: e.expected_sha256(),
+            });
+        }
+        // Files listed without paths_data: unverifiable, but still checked for presence.
+        for f in rec
+            .files
+            .iter()
+            .filter(|f| !recorded.contains(&f.to_lowercase()))
+        {
+            if all || tls_chain(f) {
+                jobs.push(Job {
+                    abs: join_rel(prefix, f),
+                    rel: f.clone(),
+                    recorded_by: dist.clone(),
+                    expected: None,
+                });
+            }
+        }
+    }
+    // pip installed by pip (no conda record): its RECORD.
+    if meta.find("pip").is_none() {
+        if let Some(mm) = py {
+            let site = join_rel(prefix, &layout.site_packages(mm));
+            if let Ok(rd) = fs_err::read_dir(&site) {
+                for e in rd.flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    if n.starts_with("pip-") && n.ends_with(".dist-info") {
+                        if let Ok(r) = PipRecord::from_path(&e.path().join("RECORD")) {
+                            for re in r.entries.iter().filter(|re| {
+                                all || tls_chain(&format!("site-packages/{}", re.path))
+                            }) {
+                                let rel = format!("{}/{}", layout.site_packages(mm), re.path);
+                                jobs.push(Job {
+                                    abs: join_rel(prefix, &rel),
+                                    rel,
+                                    recorded_by: "pip RECORD".into(),
+                                    expected: re.sha256,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let parse_ms = started.elapsed().as_millis() as u64;
+    let hash_started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
+    let results: Mutex<Vec<AuditEntry>> = Mutex::new(Vec::with_capacity(jobs.len()));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let total = jobs.len();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let (status, actual) = match Sha256::of_file(&job.abs) {
+                        Err(_) => (FileStatus::Missing, None),
+                        Ok((actual, n)) => {
+                            bytes.fetch_add(n, Ordering::Relaxed);
+                            let status = match job.expected {
+                                None => FileStatus::Unverifiable,
+                                Some(e) if e == actual => FileStatus::Ok,
+                                Some(e) if is_text(&job.rel) => {
+                                    let lf = fs_err::read(&job.abs).map(|b| {
+                                        let text =
+                                            String::from_utf8_lossy(&b).replace("\r\n", "\n");
+                                        Sha256::of_bytes(text.as_bytes())
+                                    });
+                                    if lf.is_ok_and(|h| h == e) {
+                                        FileStatus::CrlfOnly
+                                    } else {
+                                        FileStatus::Altered
+                                    }
+                                }
+                                Some(_) => FileStatus::Altered,
+                            };
+                            (status, Some(actual))
+                        }
+                    };
+                    local.push(AuditEntry {
+                        path: job.rel.clone(),
+                        recorded_by: job.recorded_by.clone(),
+                        status,
+                        expected: job.expected,
+                        actual,
+                    });
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if d % 256 == 0 || d == total {
+                        progress(d, total, bytes.load(Ordering::Relaxed));
+                    }
+                }
+                results.lock().expect("results").extend(local);
+            });
+        }
+    });
+    let hash_ms = hash_started.elapsed().as_millis() as u64;
+    let mut entries = results.into_inner().expect("results");
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut counts = BTreeMap::new();
+    for e in &entries {
+        *counts.entry(e.status.label().to_string()).or_insert(0) += 1;
+    }
+    let problems: Vec<AuditEntry> = entries
+        .iter()
+        .filter(|e| e.status != FileStatus::Ok)
+        .cloned()
+        .collect();
+    Ok(AuditReport {
+        prefix: dunce::simplified(prefix).display().to_string(),
+        scope: if all { "all" } else { "tls-chain" },
+        files: entries.len(),
+        bytes: bytes.load(Ordering::Relaxed),
+        counts,
+        problems,
+        records_parsed,
+        parse_ms,
+        hash_ms,
+    })
+}

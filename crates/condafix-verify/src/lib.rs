@@ -1,0 +1,10 @@
+//! Verification: detection predicts, this proves. The prefix's own interpreter is run the way an
+//! unactivated shell runs it and the way an activated one does; optionally it goes online through
+//! pip's own stack; and `audit` hashes the TLS chain files against conda's and pip's records.
+
+pub mod audit;
+mod run;
+mod verify;
+
+pub use run::{python_of, run_with_timeout, ExitKind, RunOutput};
+pub use verify::{verify_prefix, Launch, OnlineResult, PrefixVerify, VerifyOptions, PROBE};

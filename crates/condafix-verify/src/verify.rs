@@ -1,0 +1,347 @@
+//! Run the real interpreter in two launch contexts and classify what happened.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use condafix_detect::redact::redact_credentials;
+use condafix_detect::{Code, Finding, LaunchContext, PrefixReport};
+use condafix_prefix::Layout;
+use serde::Serialize;
+
+use crate::run::{python_of, run_with_timeout, ExitKind};
+
+/// The probe the interpreter runs (`python -I -B -c PROBE [URL]`).
+pub const PROBE: &str = include_str!("probe.py");
+
+pub struct VerifyOptions {
+    /// `--online`: `Some(None)` probes pip's configured index (or PyPI), `Some(Some(url))` a URL.
+    pub online: Option<Option<String>>,
+    /// For each interpreter run.
+    pub timeout: Duration,
+    /// The environment the runs start from (this process's); PATH, CONDA_* and PYTHON* are
+    /// replaced or dropped.
+    pub env: Vec<(OsString, OsString)>,
+    /// A folder outside the prefix to run in.
+    pub cwd: PathBuf,
+}
+
+/// One run of the interpreter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Launch {
+    pub context: LaunchContext,
+    /// `ok`, `fails`, `timed-out`, `did-not-run`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub openssl_version: Option<String>,
+    /// The file `_ssl` was loaded from.
+    pub ssl_file: Option<String>,
+    pub duration_ms: u64,
+    /// Everything the probe printed (credentials redacted).
+    pub probe: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineResult {
+    pub url: String,
+    pub ok: bool,
+    /// `certificate-verify-failed`, `proxy`, `dns`, `timeout`, `ssl-unavailable`, ...
+    pub error_class: Option<String>,
+    pub error: Option<String>,
+    /// How pip checked certificates: `certifi`, `truststore`, `cert=<file>`.
+    pub mechanism: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrefixVerify {
+    pub prefix: String,
+    pub unactivated: Launch,
+    pub activated: Launch,
+    pub online: Option<OnlineResult>,
+    /// What detection predicted, per context.
+    pub predicted_unactivated: &'static str,
+    pub predicted_activated: &'static str,
+    /// Whether the prediction held.
+    pub agrees: bool,
+    pub findings: Vec<Finding>,
+    pub healthy: bool,
+}
+
+fn redact_value(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => *s = redact_credentials(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact_value),
+        serde_json::Value::Object(o) => o.values_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+fn dropped(name: &str) -> bool {
+    let u = name.to_ascii_uppercase();
+    u == "PATH"
+        || u.starts_with("CONDA_")
+        || u.starts_with("_CONDA")
+        || u.starts_with("__CONDA")
+        || u.starts_with("PYTHON")
+        || u == "VIRTUAL_ENV"
+}
+
+/// The environment of a launch context: the base environment minus PATH, CONDA_* and PYTHON*,
+/// with the PATH an unactivated shell has (system folders) or an activated one.
+fn launch_env(
+    report: &PrefixReport,
+    prefix: &Path,
+    ctx: LaunchContext,
+    base: &[(OsString, OsString)],
+) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = base
+        .iter()
+        .filter(|(k, _)| !dropped(&k.to_string_lossy()))
+        .cloned()
+        .collect();
+    let windows = report.layout == Layout::Windows;
+    let system: Vec<PathBuf> = if windows {
+        let root = base
+            .iter()
+            .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| PathBuf::from("C:\\Windows"));
+        vec![root.join("System32"), root]
+    } else {
+        vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")]
+    };
+    let path: Vec<PathBuf> = match ctx {
+        LaunchContext::Unactivated => system,
+        LaunchContext::Activated => report
+            .layout
+            .activation_dirs(prefix)
+            .into_iter()
+            .chain(system)
+            .collect(),
+    };
+    let joined = std::env::join_paths(&path).unwrap_or_default();
+    env.push(("PATH".into(), joined));
+    if ctx == LaunchContext::Activated {
+        env.push(("CONDA_PREFIX".into(), prefix.as_os_str().to_owned()));
+        env.push(("CONDA_SHLVL".into(), "1".into()));
+        env.push((
+            "CONDA_DEFAULT_ENV".into(),
+            prefix.file_name().map(|n| n.to_owned()).unwrap_or_default(),
+        ));
+        // What openssl's activate.d script does.
+        let bundle = prefix.join(if windows {
+            "Library\\ssl\\cacert.pem"
+        } else {
+            "ssl/cacert.pem"
+        });
+        let has = env
+            .iter()
+            .any(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SSL_CERT_FILE"));
+        if !has && bundle.is_file() {
+            env.push(("SSL_CERT_FILE".into(), bundle.into_os_string()));
+        }
+    }
+    env
+}
+
+fn launch(
+    report: &PrefixReport,
+    prefix: &Path,
+    ctx: LaunchContext,
+    opts: &VerifyOptions,
+    url: Option<&str>,
+) -> Launch {
+    let python = python_of(prefix, report.layout == Layout::Windows);
+    let mut cmd = Command::new(&python);
+    cmd.args(["-I", "-B", "-c", PROBE]);
+    if let Some(u) = url {
+        cmd.arg(u);
+    }
+    cmd.env_clear()
+        .envs(launch_env(report, prefix, ctx, &opts.env))
+        .current_dir(&opts.cwd);
+    let out = run_with_timeout(cmd, opts.timeout);
+    let mut l = Launch {
+        context: ctx,
+        result: "did-not-run",
+        code: None,
+        error: None,
+        openssl_version: None,
+        ssl_file: None,
+        duration_ms: out.duration_ms,
+        probe: None,
+        stderr: redact_credentials(out.stderr.trim()),
+    };
+    match &out.exit {
+        ExitKind::SpawnFailed { error } => {
+            l.code = Some(Code::V041);
+            l.error = Some(format!(
+                "{} could not be started: {error}",
+                python.display()
+            ));
+            return l;
+        }
+        ExitKind::TimedOut { after_ms } => {
+            l.result = "timed-out";
+            l.code = Some(Code::V040);
+            l.error = Some(format!(
+                "{} did not finish within {} s; it was killed with its children",
+                python.display(),
+                after_ms / 1000
+            ));
+            return l;
+        }
+        ExitKind::Exited { .. } => {}
+    }
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out.stdout.trim()) else {
+        l.code = Some(Code::V041);
+        l.error = Some(format!(
+            "{} printed no result (exit {:?}): {}",
+            python.display(),
+            out.exit,
+            out.stderr.lines().last().unwrap_or("")
+        ));
+        return l;
+    };
+    redact_value(&mut v);
+    let ssl = &v["ssl"];
+    if ssl["ok"].as_bool() == Some(true) {
+        l.result = "ok";
+        l.openssl_version = ssl["openssl_version"].as_str().map(str::to_string);
+        l.ssl_file = ssl["file"].as_str().map(str::to_string);
+        // The OpenSSL loaded should be the prefix's own (conda records it).
+        if let (Some(loaded), Some(rec)) = (&l.openssl_version, report.openssl.as_ref()) {
+            let version = rec
+                .version
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            if !loaded.contains(&rec.version) && !loaded.contains(version) {
+                l.result = "fails";
+                l.code = Some(Code::D020);
+                l.error = Some(format!("loaded {loaded}, but the prefix's openssl record is {} (another copy shadows it)", rec.version));
+            }
+        }
+    } else {
+        l.result = "fails";
+        let error = format!(
+            "{}: {}",
+            ssl["error_type"].as_str().unwrap_or("Error"),
+            ssl["error"].as_str().unwrap_or("")
+        );
+        let low = error.to_lowercase();
+        l.code = Some(if low.contains("specified module could not be found") {
+            Code::D010
+        } else if low.contains("specified procedure could not be found") {
+            Code::D020
+        } else if low.contains("not a valid win32 application") {
+            Code::D040
+        } else if low.contains("no module named '_ssl'") {
+            Code::D001
+        } else {
+            Code::V001
+        });
+        l.error = Some(error);
+    }
+    l.probe = Some(v);
+    l
+}
+
+fn predicted_agrees(predicted: &str, launch: &Launch) -> bool {
+    match (predicted, launch.result) {
+        ("not-applicable", _) | (_, "timed-out") | (_, "did-not-run") => true,
+        ("ok", r) => r == "ok",
+        ("fails", r) => r == "fails",
+        // A foreign copy: it fails, or it loads another OpenSSL than the record's.
+        ("at-risk", r) => r == "fails",
+        _ => true,
+    }
+}
+
+/// Verify one prefix.
+pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerify {
+    let prefix = PathBuf::from(&report.prefix);
+    let unactivated = launch(report, &prefix, LaunchContext::Unactivated, opts, None);
+    let activated = launch(report, &prefix, LaunchContext::Activated, opts, None);
+    let mut findings = Vec::new();
+    for l in [&unactivated, &activated] {
+        if let (Some(code), Some(error)) = (l.code, &l.error) {
+            let words = match l.context {
+                LaunchContext::Unactivated => "without activation",
+                LaunchContext::Activated => "in an activated environment",
+            };
+            findings.push(
+                Finding::new(code, format!("verified {words}: {error}"))
+                    .contexts(vec![l.context])
+                    .evidence("openssl_version", &l.openssl_version)
+                    .evidence("ssl_file", &l.ssl_file),
+            );
+        }
+    }
+    let (pu, pa) = (
+        report.prediction.unactivated.result,
+        report.prediction.activated.result,
+    );
+    let agrees = predicted_agrees(pu, &unactivated) && predicted_agrees(pa, &activated);
+    if !agrees {
+        findings.push(
+            Finding::new(
+                Code::V090,
+                format!(
+                    "detect predicted `import ssl` {pu} without activation and {pa} when activated; the interpreter gave {} and {}: condafix's loader model is wrong for this build, please report it",
+                    unactivated.result, activated.result
+                ),
+            )
+            .evidence("python", report.python.as_ref().map(|p| format!("{} {}", p.version, p.build))),
+        );
+    }
+    let online = opts.online.as_ref().map(|target| {
+        let configured = unactivated.probe.as_ref().and_then(|p| p["pip"]["config"]["global.index-url"].as_str().map(str::to_string));
+        let url = target.clone().or(configured).unwrap_or_else(|| "https://pypi.org/simple/".into());
+        let run = launch(report, &prefix, LaunchContext::Unactivated, opts, Some(&url));
+        let o = run.probe.as_ref().map(|p| p["online"].clone()).unwrap_or(serde_json::Value::Null);
+        let result = OnlineResult {
+            url: redact_credentials(&url),
+            ok: o["ok"].as_bool().unwrap_or(false),
+            error_class: o["error_class"].as_str().map(str::to_string).or_else(|| run.code.map(|_| "ssl-unavailable".to_string())),
+            error: o["error"].as_str().map(str::to_string).or(run.error.clone()),
+            mechanism: o["mechanism"].as_str().map(str::to_string),
+        };
+        if !result.ok {
+            let code = match result.error_class.as_deref() {
+                Some("certificate-verify-failed") => Code::V030,
+                Some("proxy") => Code::V031,
+                Some("dns") => Code::V032,
+                Some("timeout") => Code::V033,
+                _ => Code::V034,
+            };
+            let fix = if code == Code::V030 {
+                " (a TLS-intercepting proxy's root is missing: `condafix config --ca-file corp.pem` or `--trust-system-store`)"
+            } else {
+                ""
+            };
+            findings.push(
+                Finding::new(code, format!("pip could not reach {}: {}{fix}", result.url, result.error.clone().unwrap_or_default()))
+                    .evidence("error_class", &result.error_class)
+                    .evidence("mechanism", &result.mechanism),
+            );
+        }
+        result
+    });
+    let healthy = unactivated.result == "ok" && online.as_ref().is_none_or(|o| o.ok);
+    PrefixVerify {
+        prefix: report.prefix.clone(),
+        unactivated,
+        activated,
+        online,
+        predicted_unactivated: pu,
+        predicted_activated: pa,
+        agrees,
+        findings,
+        healthy,
+    }
+}

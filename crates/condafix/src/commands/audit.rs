@@ -1,0 +1,73 @@
+use condafix_verify::audit::{audit_prefix, AuditReport, FileStatus};
+use serde::Serialize;
+
+use crate::cli::AuditArgs;
+use crate::exit::ExitStatus;
+use crate::machine::Machine;
+
+pub fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let machine = Machine::new();
+    let host = machine.host();
+    let discovery = condafix_detect::discover::discover(&host, &args.target.prefixes);
+    let mut reports: Vec<AuditReport> = Vec::new();
+    for d in &discovery.prefixes {
+        let progress = crate::progress::Progress::new(0, args.json || args.quiet);
+        let r = audit_prefix(&d.path, args.all, &|done, total, bytes| {
+            progress.message(format!(
+                "{}: {done}/{total} files, {} MiB",
+                d.prefix,
+                bytes >> 20
+            ));
+        })?;
+        progress.finish();
+        reports.push(r);
+    }
+    let bad = reports.iter().any(|r| {
+        r.problems
+            .iter()
+            .any(|p| matches!(p.status, FileStatus::Altered | FileStatus::Missing))
+    });
+    if args.json {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            prefixes: &'a [AuditReport],
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Doc {
+                schema_version: 1,
+                prefixes: &reports
+            })?
+        );
+    } else if !args.quiet {
+        for r in &reports {
+            let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            eprintln!(
+                "{} ({}): {} files, {} MiB: {}",
+                r.prefix,
+                r.scope,
+                r.files,
+                r.bytes >> 20,
+                counts.join(", ")
+            );
+            for p in r
+                .problems
+                .iter()
+                .filter(|p| p.status != FileStatus::Unverifiable)
+            {
+                eprintln!("  {:<12} {}  ({})", p.status.label(), p.path, p.recorded_by);
+                if let (Some(e), Some(a)) = (p.expected, p.actual) {
+                    eprintln!(
+                        "               expected sha256 {e}\n               actual   sha256 {a}"
+                    );
+                }
+            }
+        }
+    }
+    Ok(if bad {
+        ExitStatus::NeedsFix
+    } else {
+        ExitStatus::Healthy
+    })
+}

@@ -1,0 +1,100 @@
+use std::time::Duration;
+
+use condafix_verify::{verify_prefix, PrefixVerify, VerifyOptions};
+use serde::Serialize;
+
+use crate::cli::VerifyArgs;
+use crate::exit::ExitStatus;
+use crate::machine::Machine;
+
+#[derive(Serialize)]
+struct VerifyReport<'a> {
+    schema_version: u32,
+    prefixes: &'a [PrefixVerify],
+    healthy: bool,
+}
+
+pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let machine = Machine::new();
+    let report = machine.detect(&args.target)?;
+    if report.prefixes.is_empty() {
+        anyhow::bail!("no conda installation found: pass --prefix <folder>");
+    }
+    let opts = VerifyOptions {
+        online: args
+            .online
+            .as_ref()
+            .map(|u| (!u.is_empty()).then(|| u.clone())),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        env: std::env::vars_os().collect(),
+        cwd: std::env::temp_dir(),
+    };
+    let progress =
+        crate::progress::Progress::new(report.prefixes.len() as u64, args.json || args.quiet);
+    let results: Vec<PrefixVerify> = report
+        .prefixes
+        .iter()
+        .map(|p| {
+            progress.message(format!("running {}", p.prefix));
+            let r = verify_prefix(p, &opts);
+            progress.inc();
+            r
+        })
+        .collect();
+    progress.finish();
+    let healthy = results.iter().all(|r| r.healthy);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&VerifyReport {
+                schema_version: 1,
+                prefixes: &results,
+                healthy
+            })?
+        );
+    } else if !args.quiet {
+        for r in &results {
+            eprintln!("{}", r.prefix);
+            for l in [&r.unactivated, &r.activated] {
+                let ctx = match l.context {
+                    condafix_detect::LaunchContext::Unactivated => "without activation",
+                    condafix_detect::LaunchContext::Activated => "when activated    ",
+                };
+                let detail = match (&l.openssl_version, &l.error) {
+                    (_, Some(e)) => e.clone(),
+                    (Some(v), None) => format!("{v} from {}", l.ssl_file.as_deref().unwrap_or("?")),
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "  import ssl {ctx}: {} ({} ms) {detail}",
+                    l.result, l.duration_ms
+                );
+            }
+            if let Some(o) = &r.online {
+                eprintln!(
+                    "  HTTPS to {} through pip: {}{}",
+                    o.url,
+                    if o.ok { "ok" } else { "FAILS" },
+                    o.error_class
+                        .as_ref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
+                );
+            }
+            eprintln!(
+                "  detect's prediction: {} / {} ({})",
+                r.predicted_unactivated,
+                r.predicted_activated,
+                if r.agrees { "confirmed" } else { "WRONG" }
+            );
+            for f in &r.findings {
+                eprintln!("  {:?} {:?} {}: {}", f.severity, f.code, f.name, f.message);
+            }
+        }
+    }
+    Ok(if healthy {
+        ExitStatus::Healthy
+    } else {
+        ExitStatus::NeedsFix
+    })
+}
