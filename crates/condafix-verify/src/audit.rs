@@ -227,7 +227,7 @@ pub fn audit_prefix(
                         actual,
                     });
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if d % 256 == 0 || d == total {
+                    if d.is_multiple_of(256) || d == total {
                         progress(d, total, bytes.load(Ordering::Relaxed));
                     }
                 }
