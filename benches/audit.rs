@@ -13,13 +13,21 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Peak resident memory of this process, from /proc (Linux).
 fn peak_rss_kib() -> Option<u64> {
     let s = fs_err::read_to_string("/proc/self/status").ok()?;
-    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn child_audit(prefix: &Path) {
@@ -59,7 +67,11 @@ fn generate(prefix: &Path, files: u64, total_mb: u64) -> Vec<String> {
         "name": "bigpkg", "version": "1.0", "build": "0", "files": rels, "paths_data": {"paths": paths, "paths_version": 1}
     });
     fs_err::create_dir_all(prefix.join("conda-meta")).unwrap();
-    fs_err::write(prefix.join("conda-meta").join("bigpkg-1.0-0.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    fs_err::write(
+        prefix.join("conda-meta").join("bigpkg-1.0-0.json"),
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
     fs_err::write(prefix.join("conda-meta").join("history"), b"").unwrap();
     rels
 }
@@ -96,17 +108,30 @@ fn main() {
     let prefix = dir.path().join("big");
     let t = Instant::now();
     let rels = generate(&prefix, files, mb);
-    eprintln!("generated {files} files, {mb} MiB in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {files} files, {mb} MiB in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     // Warm the page cache the same way for both.
     let _ = openssl_dgst(&prefix, &rels);
     let dgst = openssl_dgst(&prefix, &rels);
     let t = Instant::now();
-    let out = Command::new(std::env::current_exe().unwrap()).arg("--child-audit").arg(&prefix).output().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("--child-audit")
+        .arg(&prefix)
+        .output()
+        .unwrap();
     let audit_wall = t.elapsed();
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<u64> = text.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    let nums: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
     let [nfiles, bytes, parse_ms, hash_ms, peak_kib] = nums[..] else {
-        panic!("child audit printed {text:?} / {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "child audit printed {text:?} / {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let mib = bytes as f64 / (1u64 << 20) as f64;
     let audit_tp = mib / audit_wall.as_secs_f64();
@@ -134,7 +159,12 @@ fn main() {
 /// against the same probe run through verify (two launches), medians of 5.
 fn verify_overhead(dir: &Path) {
     let venv = dir.join("venv");
-    if !Command::new("python3").args(["-m", "venv", "--without-pip"]).arg(&venv).status().is_ok_and(|s| s.success()) {
+    if !Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         println!("verify overhead: no python3 here");
         return;
     }
@@ -147,7 +177,9 @@ fn verify_overhead(dir: &Path) {
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                let _ = Command::new(&python).args(["-I", "-B", "-c", condafix_verify::PROBE]).output();
+                let _ = Command::new(&python)
+                    .args(["-I", "-B", "-c", condafix_verify::PROBE])
+                    .output();
                 t.elapsed()
             })
             .collect(),
@@ -155,8 +187,18 @@ fn verify_overhead(dir: &Path) {
     let env = condafix_detect::MapEnv::default();
     let reg = condafix_detect::registry::FakeRegistry::empty();
     let host = condafix_detect::discover::HostInfo::new(&env, &reg, false);
-    let report = condafix_detect::detect_with(&host, std::slice::from_ref(&venv), &condafix_detect::SearchContext::default()).unwrap();
-    let opts = condafix_verify::VerifyOptions { online: None, timeout: Duration::from_secs(60), env: Vec::new(), cwd: std::env::temp_dir() };
+    let report = condafix_detect::detect_with(
+        &host,
+        std::slice::from_ref(&venv),
+        &condafix_detect::SearchContext::default(),
+    )
+    .unwrap();
+    let opts = condafix_verify::VerifyOptions {
+        online: None,
+        timeout: Duration::from_secs(60),
+        env: Vec::new(),
+        cwd: std::env::temp_dir(),
+    };
     let through = median(
         (0..5)
             .map(|_| {

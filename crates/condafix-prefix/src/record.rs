@@ -48,6 +48,77 @@ pub struct PrefixRecord {
     pub package_tarball_full_path: Option<String>,
 }
 
+/// Only what an integrity check needs from a record, borrowed from the bytes: the file lists
+/// and their hashes. Several times cheaper than [`PrefixRecord`] on a 40,000-file record.
+#[derive(Debug, Deserialize)]
+pub struct RecordFiles<'a> {
+    #[serde(borrow)]
+    pub name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub version: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub build: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    pub noarch: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    pub files: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub paths_data: Option<PathsDataRef<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathsDataRef<'a> {
+    #[serde(default, borrow)]
+    pub paths: Vec<PathEntryRef<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathEntryRef<'a> {
+    #[serde(rename = "_path", borrow)]
+    pub path: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    pub path_type: PathType,
+    #[serde(default, deserialize_with = "lenient_sha256")]
+    pub sha256: Option<Sha256>,
+    #[serde(default, deserialize_with = "lenient_sha256")]
+    pub sha256_in_prefix: Option<Sha256>,
+}
+
+impl RecordFiles<'_> {
+    pub fn is_noarch_python(&self) -> bool {
+        match &self.noarch {
+            Some(serde_json::Value::String(s)) => s == "python",
+            Some(serde_json::Value::Object(o)) => {
+                o.get("type").and_then(|t| t.as_str()) == Some("python")
+            }
+            _ => false,
+        }
+    }
+
+    /// `(installed path, path type, expected hash)` for every recorded entry, noarch mapped.
+    pub fn installed(
+        &self,
+        layout: Layout,
+        python: Option<(u64, u64)>,
+    ) -> Vec<(String, PathType, Option<Sha256>)> {
+        let noarch = self.is_noarch_python();
+        self.paths_data
+            .as_ref()
+            .map(|p| p.paths.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let installed = if noarch {
+                    installed_noarch_path(&e.path, layout, python)
+                } else {
+                    e.path.to_string()
+                };
+                (installed, e.path_type, e.sha256_in_prefix.or(e.sha256))
+            })
+            .collect()
+    }
+}
+
 /// The package fields of a record without its file lists: enough to place a Python build, and
 /// cheap on a 2,000-file python record (the lists are skipped, not built).
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -5,12 +5,12 @@
 //! differs only by CRLF line endings is reported as such.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, PrefixRecord, Sha256, Version};
+use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, RecordFiles, Sha256, Version};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -64,8 +64,8 @@ pub struct AuditReport {
 
 struct Job {
     rel: String,
-    abs: PathBuf,
-    recorded_by: String,
+    /// Index into the list of package names.
+    recorded_by: usize,
     expected: Option<Sha256>,
 }
 
@@ -114,40 +114,55 @@ pub fn audit_prefix(
         vec!["openssl", "python", "ca-certificates", "certifi", "pip"]
     };
     let mut jobs: Vec<Job> = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
     let mut records_parsed = 0;
     for entry in meta.entries() {
         if !all && !wanted.contains(&entry.name.as_str()) {
             continue;
         }
-        let rec = PrefixRecord::from_path(&entry.path)?;
+        let bytes = fs_err::read(&entry.path).map_err(|source| condafix_prefix::Error::Read {
+            path: entry.path.clone(),
+            source,
+        })?;
+        let rec: RecordFiles<'_> =
+            serde_json::from_slice(&bytes).map_err(|source| condafix_prefix::Error::Json {
+                path: entry.path.clone(),
+                what: "conda-meta record",
+                source,
+            })?;
         records_parsed += 1;
-        let dist = format!("conda:{}", rec.dist_name());
+        sources.push(format!("conda:{}-{}-{}", rec.name, rec.version, rec.build));
+        let src = sources.len() - 1;
+        let installed = rec.installed(layout, py);
+        let complete = installed.len() >= rec.files.len();
         let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (rel, e) in rec.installed_entries(layout, py) {
-            if e.path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&rel)) {
+        for (rel, path_type, expected) in installed {
+            if path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&rel)) {
                 continue;
             }
-            recorded.insert(rel.to_lowercase());
+            if !complete {
+                recorded.insert(rel.to_lowercase());
+            }
             jobs.push(Job {
-                abs: join_rel(prefix, &rel),
                 rel,
-                recorded_by: dist.clone(),
-                expected: e.expected_sha256(),
+                recorded_by: src,
+                expected,
             });
         }
         // Files listed without paths_data: unverifiable, but still checked for presence.
-        for f in rec
-            .files
-            .iter()
-            .filter(|f| !recorded.contains(&f.to_lowercase()))
-        {
-            if all || tls_chain(f) {
-                jobs.push(Job {
-                    abs: join_rel(prefix, f),
-                    rel: f.clone(),
-                    recorded_by: dist.clone(),
-                    expected: None,
-                });
+        if !complete {
+            for f in rec
+                .files
+                .iter()
+                .filter(|f| !recorded.contains(&f.to_lowercase()))
+            {
+                if all || tls_chain(f) {
+                    jobs.push(Job {
+                        rel: f.to_string(),
+                        recorded_by: src,
+                        expected: None,
+                    });
+                }
             }
         }
     }
@@ -160,14 +175,15 @@ pub fn audit_prefix(
                     let n = e.file_name().to_string_lossy().into_owned();
                     if n.starts_with("pip-") && n.ends_with(".dist-info") {
                         if let Ok(r) = PipRecord::from_path(&e.path().join("RECORD")) {
+                            sources.push("pip RECORD".into());
+                            let src = sources.len() - 1;
                             for re in r.entries.iter().filter(|re| {
                                 all || tls_chain(&format!("site-packages/{}", re.path))
                             }) {
                                 let rel = format!("{}/{}", layout.site_packages(mm), re.path);
                                 jobs.push(Job {
-                                    abs: join_rel(prefix, &rel),
                                     rel,
-                                    recorded_by: "pip RECORD".into(),
+                                    recorded_by: src,
                                     expected: re.sha256,
                                 });
                             }
@@ -195,7 +211,8 @@ pub fn audit_prefix(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let (status, actual) = match Sha256::of_file(&job.abs) {
+                    let abs = join_rel(prefix, &job.rel);
+                    let (status, actual) = match Sha256::of_file(&abs) {
                         Err(_) => (FileStatus::Missing, None),
                         Ok((actual, n)) => {
                             bytes.fetch_add(n, Ordering::Relaxed);
@@ -203,7 +220,7 @@ pub fn audit_prefix(
                                 None => FileStatus::Unverifiable,
                                 Some(e) if e == actual => FileStatus::Ok,
                                 Some(e) if is_text(&job.rel) => {
-                                    let lf = fs_err::read(&job.abs).map(|b| {
+                                    let lf = fs_err::read(&abs).map(|b| {
                                         let text =
                                             String::from_utf8_lossy(&b).replace("\r\n", "\n");
                                         Sha256::of_bytes(text.as_bytes())
@@ -221,7 +238,7 @@ pub fn audit_prefix(
                     };
                     local.push(AuditEntry {
                         path: job.rel.clone(),
-                        recorded_by: job.recorded_by.clone(),
+                        recorded_by: sources[job.recorded_by].clone(),
                         status,
                         expected: job.expected,
                         actual,
