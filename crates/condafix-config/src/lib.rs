@@ -11,5 +11,6 @@ pub mod text_edit;
 
 pub use error::ConfigError;
 pub use plan::{
-    apply_config, plan_config, ConfigAction, ConfigOptions, ConfigPlan, GithubFiles, Scope,
+    apply_config, apply_config_into, finish_config, plan_config, ConfigAction, ConfigOptions,
+    ConfigOutcome, ConfigPlan, GithubFiles, Scope,
 };

@@ -814,7 +814,20 @@ pub fn apply_config(
     let (t, _) = Transaction::begin(&plan.prefix_path, "config", faults)?;
     let mut t = t.with_registry(registry);
     let txn = t.txn().to_string();
-    let mut registry_changed = false;
+    apply_config_into(plan, &mut t)?;
+    let changes = t.changes();
+    t.commit()?;
+    finish_config(plan, registry)?;
+    Ok(ConfigOutcome {
+        prefix: plan.prefix.clone(),
+        changes,
+        txn: (changes > 0).then_some(txn),
+    })
+}
+
+/// The file and registry part of a plan, inside a transaction the caller commits (with a
+/// registry); then call [`finish_config`].
+pub fn apply_config_into(plan: &ConfigPlan, t: &mut Transaction<'_>) -> Result<(), ConfigError> {
     for a in &plan.actions {
         match a {
             ConfigAction::WriteFile {
@@ -830,15 +843,16 @@ pub fn apply_config(
                 after,
                 what,
                 ..
-            } => {
-                t.set_registry(*hive, key, name, after.clone(), what)?;
-                registry_changed = true;
-            }
+            } => t.set_registry(*hive, key, name, after.clone(), what)?,
             ConfigAction::AppendGithub { .. } => {}
         }
     }
-    let changes = t.changes();
-    t.commit()?;
+    Ok(())
+}
+
+/// After the transaction committed: append the GitHub files (read by later steps, not undone)
+/// and tell running programs the environment changed.
+pub fn finish_config(plan: &ConfigPlan, registry: &dyn RegistryWrite) -> Result<(), ConfigError> {
     for a in &plan.actions {
         if let ConfigAction::AppendGithub { file, lines, .. } = a {
             use std::io::Write as _;
@@ -858,12 +872,12 @@ pub fn apply_config(
             }
         }
     }
-    if registry_changed {
+    if plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, ConfigAction::SetRegistry { .. }))
+    {
         registry.broadcast_environment_change();
     }
-    Ok(ConfigOutcome {
-        prefix: plan.prefix.clone(),
-        changes,
-        txn: (changes > 0).then_some(txn),
-    })
+    Ok(())
 }

@@ -9,5 +9,5 @@ mod plan;
 mod source;
 
 pub use error::StageError;
-pub use plan::{apply, plan_prefix, ApplyOutcome, Plan, PlannedAction, StageOptions};
+pub use plan::{apply, apply_into, plan_prefix, ApplyOutcome, Plan, PlannedAction, StageOptions};
 pub use source::{SourceInfo, SourceKind};

@@ -282,6 +282,20 @@ pub struct ApplyOutcome {
 pub fn apply(plan: &Plan, faults: &Faults) -> Result<ApplyOutcome, StageError> {
     let (mut t, recovered) = Transaction::begin(&plan.prefix_path, "stage", faults)?;
     let txn = t.txn().to_string();
+    apply_into(plan, &mut t)?;
+    let changes = t.changes();
+    t.commit()?;
+    Ok(ApplyOutcome {
+        prefix: plan.prefix.clone(),
+        changes,
+        recovered,
+        txn: (changes > 0).then_some(txn),
+    })
+}
+
+/// Apply a plan inside a transaction the caller commits (post-install stages and configures a
+/// prefix in one transaction).
+pub fn apply_into(plan: &Plan, t: &mut Transaction<'_>) -> Result<(), StageError> {
     if plan.blocked.is_empty() {
         for a in &plan.actions {
             match a {
@@ -309,14 +323,7 @@ pub fn apply(plan: &Plan, faults: &Faults) -> Result<ApplyOutcome, StageError> {
             }
         }
     }
-    let changes = t.changes();
-    t.commit()?;
-    Ok(ApplyOutcome {
-        prefix: plan.prefix.clone(),
-        changes,
-        recovered,
-        txn: (changes > 0).then_some(txn),
-    })
+    Ok(())
 }
 
 /// The prefix a plan is for.

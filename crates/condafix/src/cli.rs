@@ -24,6 +24,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: detect, stage, configure and verify every install, unattended.
+    #[command(name = "post-install", long_about = POST_INSTALL_LONG)]
+    PostInstall(PostInstallArgs),
+    /// Exit 0 when every install is compliant, 1 when remediation is needed; prints nothing
+    /// (for Intune detection scripts and ConfigMgr detection methods).
+    Check(CheckArgs),
     /// Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
     #[command(long_about = DETECT_LONG)]
     Detect(DetectArgs),
@@ -43,7 +49,38 @@ pub enum Command {
     /// Restore every file and registry value condafix changed in a prefix to its previous state.
     #[command(long_about = UNDO_LONG)]
     Undo(UndoArgs),
+    /// Write a support zip for a helpdesk ticket: the JSON report, the receipts, the config files
+    /// read (passwords redacted) and the log.
+    Bundle(BundleArgs),
+    /// Build a broken sample Windows install in a temp folder and fix it, to see condafix work
+    /// without Windows or conda at hand.
+    Demo(DemoArgs),
 }
+
+const POST_INSTALL_LONG: &str = "\
+The main job: for every install (base first, then its envs) detect, stage the OpenSSL DLLs,
+configure pip and conda, and verify with the real interpreter, in one transaction per prefix;
+then detect again and compare the prediction with what the interpreter did. Run it right after
+the Anaconda/Miniconda installer, as a constructor post_install step, from Intune/ConfigMgr/
+Ansible, or in a GitHub Actions step. Nothing is asked.
+
+The report ends with a verdict per prefix: healthy, fixed, still broken (with the finding and
+the next step) or skipped (why).
+
+Exit codes:
+  0  every prefix is healthy or fixed
+  1  a prefix is still broken
+  2  usage or internal error
+  3  a change needs elevation (an All Users install)
+As a constructor post-install step (INSTALLER_UNATTENDED set) or with --never-fail, the exit code
+is 0 unless condafix itself could not run: a non-zero exit aborts a silent install.
+
+Under GitHub Actions (GITHUB_ACTIONS=true): a ::group:: per prefix, ::error/::warning
+annotations per finding, a table in $GITHUB_STEP_SUMMARY, outputs healthy, openssl-version and
+changed in $GITHUB_OUTPUT, and with --add-to-path the prefix on $GITHUB_PATH for later steps.
+
+A log with timestamps goes to --log-file (by default, when unattended, to
+%LOCALAPPDATA%\\condafix\\logs); credentials are redacted everywhere.";
 
 const CONFIG_LONG: &str = "\
 Make pip and conda trust the right certificates, the secure way (undoable).
@@ -315,6 +352,116 @@ pub struct AuditArgs {
     /// Print nothing; only the exit code tells.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostInstallArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Show what would be done and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print a versioned JSON document on stdout (with `changed` per prefix and overall).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 0 unless condafix itself could not run (implied when INSTALLER_UNATTENDED is set).
+    #[arg(long)]
+    pub never_fail: bool,
+
+    /// Append a timestamped log here (credentials redacted).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Also make an HTTPS request through pip's own stack when verifying (URL, or pip's index).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub online: Option<String>,
+
+    /// Seconds each interpreter run may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// An offline bundle of OpenSSL DLLs (zip with SHA256SUMS), see `condafix stage --help`.
+    #[arg(long = "from", value_name = "BUNDLE.ZIP")]
+    pub from_bundle: Option<PathBuf>,
+
+    /// Back up and replace DLL copies condafix did not write.
+    #[arg(long)]
+    pub replace_foreign: bool,
+
+    /// Stage DLLs that do not match conda's record (RISK: see `condafix stage --help`).
+    #[arg(long)]
+    pub allow_unverified: bool,
+
+    /// A corporate CA certificate to trust (repeatable), see `condafix config --help`.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_files: Vec<PathBuf>,
+
+    /// Trust the OS trust store's roots too.
+    #[arg(long)]
+    pub trust_system_store: bool,
+
+    /// Where config is written: site, user or global.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
+    pub scope: ScopeArg,
+
+    /// pip's index URL.
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// The proxy for pip and conda.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Remove insecure settings (trusted-host, ssl_verify: false, PIP_TRUSTED_HOST, a tampered
+    /// sessions.py).
+    #[arg(long)]
+    pub remove_insecure: bool,
+
+    /// Put the prefix first on the user PATH (or $GITHUB_PATH under GitHub Actions).
+    #[arg(long)]
+    pub add_to_path: bool,
+
+    /// Allow machine-wide changes (needs elevation).
+    #[arg(long)]
+    pub system: bool,
+
+    /// Remove or repoint user variables that point at missing CA files.
+    #[arg(long)]
+    pub fix_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The zip to write.
+    #[arg(short = 'o', long = "output", value_name = "ZIP")]
+    pub output: PathBuf,
+
+    /// A log file to include (default: the newest under the default log folder).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Build the sample here instead of a new temp folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

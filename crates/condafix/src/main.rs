@@ -3,6 +3,8 @@
 mod cli;
 mod commands;
 mod exit;
+mod github;
+mod log;
 mod machine;
 mod progress;
 mod render;
@@ -12,6 +14,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
+        cli::Command::PostInstall(args) => commands::post_install::run(&args),
+        cli::Command::Check(args) => commands::check::run(&args),
+        cli::Command::Bundle(args) => commands::bundle::run(&args),
+        cli::Command::Demo(args) => commands::demo::run(&args),
         cli::Command::Detect(args) => commands::detect::run(&args),
         cli::Command::Stage(args) => commands::stage::run(&args),
         cli::Command::Config(args) => commands::config::run(&args),

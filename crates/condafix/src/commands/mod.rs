@@ -1,6 +1,10 @@
 pub mod audit;
+pub mod bundle;
+pub mod check;
 pub mod config;
+pub mod demo;
 pub mod detect;
+pub mod post_install;
 pub mod stage;
 pub mod undo;
 pub mod verify;

@@ -1,0 +1,90 @@
+//! The log file: timestamped lines, credentials redacted, appended; never fatal.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use condafix_detect::redact::redact_credentials;
+
+pub struct Log {
+    file: Option<fs_err::File>,
+    pub path: Option<PathBuf>,
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of now.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Where logs go by default: `%LOCALAPPDATA%\condafix\logs` (elsewhere `~/.local/state/condafix/logs`).
+pub fn default_log_dir() -> Option<PathBuf> {
+    if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("condafix").join("logs"))
+    } else {
+        std::env::var_os("HOME").map(|h| {
+            PathBuf::from(h)
+                .join(".local")
+                .join("state")
+                .join("condafix")
+                .join("logs")
+        })
+    }
+}
+
+impl Log {
+    pub fn none() -> Self {
+        Self {
+            file: None,
+            path: None,
+        }
+    }
+
+    pub fn open(path: &Path) -> Self {
+        if let Some(dir) = path.parent() {
+            let _ = fs_err::create_dir_all(dir);
+        }
+        match fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(file) => Self {
+                file: Some(file),
+                path: Some(path.to_path_buf()),
+            },
+            Err(e) => {
+                eprintln!("condafix: warning: cannot write the log: {e}");
+                Self::none()
+            }
+        }
+    }
+
+    pub fn line(&mut self, text: &str) {
+        if let Some(f) = &mut self.file {
+            let ts = timestamp();
+            for l in redact_credentials(text).lines() {
+                let _ = writeln!(f, "{ts} {l}");
+            }
+        }
+    }
+}
