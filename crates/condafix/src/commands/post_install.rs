@@ -56,6 +56,16 @@ struct PostInstallReport<'a> {
     prefixes: &'a [PrefixResult],
 }
 
+/// One prefix after the apply step: its name, the number of changes, the error (if any),
+/// and the two plans.
+type Applied = (
+    String,
+    usize,
+    Option<String>,
+    Option<Plan>,
+    Option<ConfigPlan>,
+);
+
 fn order(report: &Report) -> Vec<&PrefixReport> {
     // Base first, then its envs; each base's envs right after it.
     let mut v: Vec<&PrefixReport> = report.prefixes.iter().collect();
@@ -198,13 +208,7 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
     };
     let faults = Faults::from_env();
     let progress = crate::progress::Progress::new(before.prefixes.len() as u64, !human);
-    let mut applied: Vec<(
-        String,
-        usize,
-        Option<String>,
-        Option<Plan>,
-        Option<ConfigPlan>,
-    )> = Vec::new();
+    let mut applied: Vec<Applied> = Vec::new();
     for p in order(&before) {
         progress.message(format!("fixing {}", p.prefix));
         log.line(&format!(
