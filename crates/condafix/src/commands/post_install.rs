@@ -328,7 +328,7 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
             && verified_ok
             && blocked.is_empty()
             && refused.is_empty()
-            && problems.iter().all(|f| f.severity == Severity::Warning)
+            && problems.is_empty()
         {
             (
                 if changes > 0 {

@@ -75,6 +75,8 @@ impl TestContext {
             root.replace('\\', "\\\\"),
             root.clone(),
             root.replace('\\', "/"),
+            // A GitHub workflow command escapes the drive colon.
+            root.replace(':', "%3A"),
         ] {
             s.add_filter(&regex_escape(&variant), "[ROOT]");
         }

@@ -1,0 +1,306 @@
+//! `condafix post-install`, `check`, `bundle` and `demo` as an IT script, an installer step and a
+//! CI job run them: verdicts, exit codes, `--json` with `changed`, unattended mode, GitHub
+//! Actions files, the support bundle's redaction.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::TestContext;
+use condafix_fixtures::scenarios::{self, Scenario};
+use insta_cmd::assert_cmd_snapshot;
+
+fn cmd(ctx: &TestContext, s: &Scenario, sub: &str) -> Command {
+    let args: Vec<std::ffi::OsString> = ctx
+        .detect(s)
+        .get_args()
+        .skip(1)
+        .map(|a| a.to_os_string())
+        .collect();
+    let mut c = ctx.command();
+    c.arg(sub).args(args);
+    c
+}
+
+fn json(mut c: Command) -> (Option<i32>, serde_json::Value) {
+    let out = c.arg("--json").output().unwrap();
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))),
+    )
+}
+
+#[test]
+fn a_healthy_install_is_reported_healthy_and_unchanged() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    ctx.settings()
+        .bind(|| assert_cmd_snapshot!("post_install_healthy", cmd(&ctx, &s, "post-install")));
+    let (code, v) = json(cmd(&ctx, &s, "post-install"));
+    assert_eq!(code, Some(0));
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["prefixes"][0]["verdict"], "healthy");
+}
+
+#[test]
+fn a_broken_install_is_fixed_then_unchanged_and_undo_brings_the_failure_back() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    assert_eq!(
+        cmd(&ctx, &s, "check").output().unwrap().status.code(),
+        Some(1)
+    );
+    ctx.settings()
+        .bind(|| assert_cmd_snapshot!("post_install_fixed", cmd(&ctx, &s, "post-install")));
+    let (code, v) = json(cmd(&ctx, &s, "post-install"));
+    assert_eq!(code, Some(0));
+    assert_eq!(v["changed"], false, "a second run reports no change");
+    assert_eq!(v["prefixes"][0]["changed"], false);
+    let check = cmd(&ctx, &s, "check").output().unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    assert!(
+        check.stdout.is_empty() && check.stderr.is_empty(),
+        "check prints nothing"
+    );
+    assert_eq!(
+        cmd(&ctx, &s, "undo").output().unwrap().status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        cmd(&ctx, &s, "check").output().unwrap().status.code(),
+        Some(1),
+        "undo brings the failure back"
+    );
+}
+
+#[test]
+fn json_says_changed_per_prefix_and_overall() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("env_openssl_differs_from_base", ctx.path());
+    let (code, v) = json(cmd(&ctx, &s, "post-install"));
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["changed"], true);
+    let verdicts: Vec<(&str, bool)> = v["prefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["verdict"].as_str().unwrap(),
+                p["changed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![("healthy", false), ("fixed", true)],
+        "base first, then its env"
+    );
+}
+
+#[test]
+fn a_prefix_that_cannot_be_fixed_is_still_broken_with_the_reason_and_exit_1() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("library_bin_dll_is_git_lfs_pointer", ctx.path());
+    ctx.settings()
+        .bind(|| assert_cmd_snapshot!("post_install_still_broken", cmd(&ctx, &s, "post-install")));
+}
+
+#[test]
+fn unattended_installer_mode_exits_0_and_logs_with_timestamps() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("library_bin_dll_is_git_lfs_pointer", ctx.path());
+    let out = cmd(&ctx, &s, "post-install")
+        .env("INSTALLER_UNATTENDED", "1")
+        .env("INSTALLER_NAME", "Anaconda3")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a non-zero exit would abort the silent install"
+    );
+    let logs = if cfg!(windows) {
+        ctx.path()
+            .join("home")
+            .join("AppData")
+            .join("Local")
+            .join("condafix")
+            .join("logs")
+    } else {
+        ctx.path()
+            .join("home")
+            .join(".local")
+            .join("state")
+            .join("condafix")
+            .join("logs")
+    };
+    let log = fs_err::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = fs_err::read_to_string(log).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| l.len() > 21 && &l[4..5] == "-" && &l[19..21] == "Z "),
+        "{text}"
+    );
+    assert!(text.contains("verdict StillBroken"), "{text}");
+    let never = cmd(&ctx, &s, "post-install")
+        .arg("--never-fail")
+        .output()
+        .unwrap();
+    assert_eq!(never.status.code(), Some(0));
+    assert_eq!(
+        cmd(&ctx, &s, "post-install")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_change_refused_for_permission_is_needs_elevation_exit_3() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let dlls = s.prefixes[0].join("DLLs");
+    let ok = Command::new("chattr")
+        .arg("+i")
+        .arg(&dlls)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&dlls, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let (code, v) = json(cmd(&ctx, &s, "post-install"));
+    let _ = Command::new("chattr").arg("-i").arg(&dlls).status();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs_err::set_permissions(&dlls, std::fs::Permissions::from_mode(0o755));
+    }
+    assert_eq!(code, Some(3), "{v}");
+    assert_eq!(v["prefixes"][0]["verdict"], "needs-elevation");
+}
+
+fn read(p: &Path) -> String {
+    fs_err::read_to_string(p).unwrap_or_default()
+}
+
+#[test]
+fn github_mode_groups_annotates_summarizes_and_sets_outputs_and_path() {
+    let ctx = TestContext::new();
+    let s = scenarios::build("stale_1_1_copies_after_openssl_3", ctx.path());
+    let gh = ctx.path().join("gh");
+    fs_err::create_dir_all(&gh).unwrap();
+    let (summary, output, path) = (gh.join("summary.md"), gh.join("output"), gh.join("path"));
+    let out = cmd(&ctx, &s, "post-install")
+        .arg("--add-to-path")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_PATH", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stale copies are kept without --replace-foreign"
+    );
+    assert!(stdout.contains("::group::condafix "), "{stdout}");
+    assert!(stdout.contains("::warning file="), "{stdout}");
+    let sections = [
+        ("stdout (workflow commands)".to_string(), stdout),
+        ("$GITHUB_STEP_SUMMARY".to_string(), read(&summary)),
+        ("$GITHUB_OUTPUT".to_string(), read(&output)),
+        ("$GITHUB_PATH".to_string(), read(&path)),
+    ];
+    let text: String = sections
+        .iter()
+        .map(|(t, b)| format!("==== {t} ====\n{}\n", b.trim_end()))
+        .collect();
+    ctx.settings()
+        .bind(|| insta::assert_snapshot!("post_install_github_mode", text));
+}
+
+#[test]
+fn the_support_bundle_holds_the_report_receipt_and_configs_with_passwords_redacted() {
+    use std::io::Read as _;
+    let ctx = TestContext::new();
+    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let prefix = &s.prefixes[0];
+    fs_err::write(
+        prefix.join(".condarc"),
+        b"proxy_servers:\n  https: http://jdoe:S3cret@proxy.corp:8080\n",
+    )
+    .unwrap();
+    fs_err::write(
+        prefix.join("pip.ini"),
+        b"[global]\nindex-url = https://jdoe:S3cret@nexus.corp/simple\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cmd(&ctx, &s, "stage").output().unwrap().status.code(),
+        Some(0)
+    );
+    let zip_path = ctx.path().join("support.zip");
+    let out = cmd(&ctx, &s, "bundle")
+        .arg("-o")
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut z = zip::ZipArchive::new(fs_err::File::open(&zip_path).unwrap()).unwrap();
+    let mut names = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        assert!(
+            !text.contains("S3cret"),
+            "{} leaks the password",
+            f.name().unwrap()
+        );
+        names.push(f.name().unwrap().to_string());
+    }
+    assert!(names.contains(&"report.json".to_string()), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("receipts/")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.contains("condarc")), "{names:?}");
+    assert!(names.iter().any(|n| n.contains("pip.ini")), "{names:?}");
+}
+
+#[test]
+fn demo_builds_a_broken_install_and_fixes_it() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .command()
+        .args(["demo", "--dir"])
+        .arg(ctx.path().join("demo"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("import ssl without activation: FAILS"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 prefix checked: 1 healthy"), "{stderr}");
+    assert!(stderr.contains("The sample is in"), "{stderr}");
+}
