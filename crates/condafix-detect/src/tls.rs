@@ -542,10 +542,15 @@ pub fn prefix_tls(
         _ => None,
     };
     if let Some((cert, from)) = &effective_cert {
+        // Only a variable naming another file than pip's `cert` changes what pip trusts.
+        let same_file = |a: &str, b: &str| {
+            let canon = |p: &str| dunce::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
+            canon(a) == canon(b)
+        };
         for e in machine
             .environment
             .iter()
-            .filter(|e| OVERRIDES_PIP_CERT.contains(&e.name.as_str()))
+            .filter(|e| OVERRIDES_PIP_CERT.contains(&e.name.as_str()) && !same_file(&e.raw, cert))
         {
             findings.push(
                 Finding::new(Code::T041, format!("{} is set ({}) and silently wins over pip's `cert = {}` ({from}): requests merges it into every request", e.name, e.source, redact_credentials(cert)))

@@ -105,6 +105,8 @@ impl LoaderFixtures {
                 files: vec![
                     ("python.exe".into(), self.read(exe)),
                     ("DLLs/_ssl.pyd".into(), self.read("_ssl.pyd")),
+                    // The same imports serve for _hashlib (libcrypto, via libssl).
+                    ("DLLs/_hashlib.pyd".into(), self.read("_ssl.pyd")),
                 ],
             },
         );

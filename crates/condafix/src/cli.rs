@@ -383,6 +383,10 @@ pub struct PostInstallArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
 
+    /// Do not run the interpreters (the verdict then rests on detection alone).
+    #[arg(long)]
+    pub no_verify: bool,
+
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,

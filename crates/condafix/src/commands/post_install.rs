@@ -288,7 +288,8 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
             continue;
         };
         let can_run = a.python.is_some() && (a.layout == Layout::Windows) == cfg!(windows);
-        let verify = (can_run && !args.dry_run).then(|| verify_prefix(a, &verify_opts));
+        let verify =
+            (can_run && !args.dry_run && !args.no_verify).then(|| verify_prefix(a, &verify_opts));
         let problems: Vec<&condafix_detect::Finding> = a
             .findings
             .iter()
@@ -358,7 +359,9 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
                 first.and_then(|f| f.fix.clone()),
             )
         };
-        let verify_note = if !can_run && a.python.is_some() {
+        let verify_note = if args.no_verify {
+            Some("verify skipped (--no-verify)".to_string())
+        } else if !can_run && a.python.is_some() {
             Some(
                 "verify skipped: this prefix's interpreter cannot run on this operating system"
                     .to_string(),

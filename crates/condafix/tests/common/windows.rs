@@ -122,8 +122,21 @@ pub fn run_python(prefix: &Path, path: &[PathBuf]) -> Real {
 /// `condafix <args> --prefix P --system-root <SystemRoot> --search-path <path>`.
 pub fn condafix(args: &[&str], prefix: &Path, path: &[PathBuf]) -> std::process::Output {
     let joined: Vec<String> = path.iter().map(|p| p.display().to_string()).collect();
-    Command::new(env!("CARGO_BIN_EXE_condafix"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_condafix"));
+    // The machine's own TLS variables (the lane inherits them from the Linux host) are not the
+    // subject of these tests.
+    for v in [
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "PIP_CERT",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "PIP_FIND_LINKS",
+        "PIP_CONFIG_FILE",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.args(args)
         .arg("--prefix")
         .arg(prefix)
         .arg("--system-root")

@@ -1,0 +1,94 @@
+//! `condafix.exe post-install` against a real loader (Wine's in the Windows lane): the loader
+//! fixtures go from failing to working for both loader variants and the shadowing case, the real
+//! (fixture) interpreter confirms it, a second run reports no change, and `undo` brings the
+//! failure back.
+#![cfg(windows)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::windows::{activation, base_path, condafix, fixtures, key, run_python, Real};
+use condafix_fixtures::loader::{LoaderFixtures, LoaderVariant, LIBSSL};
+
+fn post_install(prefix: &Path, path: &[PathBuf]) -> serde_json::Value {
+    let out = condafix(&["post-install", "--json"], prefix, path);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v
+}
+
+fn staged(prefix: &Path) -> Real {
+    Real::Loaded {
+        libssl: key(&prefix.join("DLLs").join(LIBSSL).display().to_string()),
+    }
+}
+
+#[test]
+fn post_install_fixes_the_altered_search_path_build_and_undo_brings_the_failure_back() {
+    let Some(fx) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let prefix = scratch.path().join("anaconda3");
+    fx.lay_out_prefix(&prefix, LoaderVariant::AlteredSearchPath);
+    let path = base_path();
+    assert_eq!(run_python(&prefix, &path), Real::ModuleNotFound);
+
+    let v = post_install(&prefix, &path);
+    let p = &v["prefixes"][0];
+    assert_eq!(p["verdict"], "fixed", "{v}");
+    assert_eq!(
+        p["verify"]["unactivated"]["result"], "ok",
+        "the real interpreter confirms it: {v}"
+    );
+    assert_eq!(p["prediction_confirmed"], true);
+    assert_eq!(run_python(&prefix, &path), staged(&prefix));
+
+    let again = post_install(&prefix, &path);
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["prefixes"][0]["verdict"], "healthy");
+
+    let out = condafix(&["undo"], &prefix, &path);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        run_python(&prefix, &path),
+        Real::ModuleNotFound,
+        "undo brings the failure back"
+    );
+}
+
+#[test]
+fn post_install_leaves_a_default_mode_build_alone() {
+    let Some(fx) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let prefix = scratch.path().join("anaconda3");
+    fx.lay_out_prefix(&prefix, LoaderVariant::DefaultMode);
+    let v = post_install(&prefix, &base_path());
+    assert_eq!(v["prefixes"][0]["verdict"], "healthy", "{v}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["prefixes"][0]["verify"]["unactivated"]["result"], "ok");
+}
+
+#[test]
+fn post_install_beats_a_foreign_libssl_on_path() {
+    let Some(fx) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let prefix = scratch.path().join("anaconda3");
+    fx.lay_out_prefix(&prefix, LoaderVariant::AlteredSearchPath);
+    let foreign = scratch.path().join("OpenSSL").join("bin");
+    LoaderFixtures::copy_dlls(&fx.foreign_dlls(), &foreign);
+    let mut path = base_path();
+    path.push(foreign);
+    path.extend(activation(&prefix));
+    assert_ne!(run_python(&prefix, &path), staged(&prefix));
+    let v = post_install(&prefix, &path);
+    assert_eq!(v["prefixes"][0]["verdict"], "fixed", "{v}");
+    assert_eq!(run_python(&prefix, &path), staged(&prefix));
+    let out = condafix(&["undo"], &prefix, &path);
+    assert_eq!(out.status.code(), Some(0));
+    assert_ne!(run_python(&prefix, &path), staged(&prefix));
+}
