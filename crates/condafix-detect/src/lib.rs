@@ -29,7 +29,7 @@ pub use diagnose::LooseCopy;
 pub use error::Error;
 pub use finding::{Code, Finding, Severity};
 pub use inspect::inspect_prefix;
-pub use loader::{LaunchContext, LoaderClass, Location};
+pub use loader::{date, LaunchContext, LoaderClass, Location};
 pub use report::{
     display_path, Candidate, CopyStatus, DllOutcome, DllReport, ModuleReport, PackageInfo,
     Prediction, PrefixKind, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,

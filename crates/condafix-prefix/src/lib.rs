@@ -22,8 +22,8 @@ pub use error::Error;
 pub use layout::{join_rel, Layout, CONDA_DLL_DIRS};
 pub use pe::{read_pe, Machine, PeInfo, PeProblem};
 pub use record::{
-    parse_record_file_name, CondaMeta, MetaEntry, PackageRef, PathEntry, PathEntryRef, PathType,
-    PathsData, PathsDataRef, PathsJson, PrefixRecord, RecordFiles, RecordHeader,
+    parse_record_file_name, read_json, CondaMeta, MetaEntry, PackageRef, PathEntry, PathEntryRef,
+    PathType, PathsData, PathsDataRef, PathsJson, PrefixRecord, RecordFiles, RecordHeader,
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 #[cfg(windows)]

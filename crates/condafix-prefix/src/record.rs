@@ -86,13 +86,7 @@ pub struct PathEntryRef<'a> {
 
 impl RecordFiles<'_> {
     pub fn is_noarch_python(&self) -> bool {
-        match &self.noarch {
-            Some(serde_json::Value::String(s)) => s == "python",
-            Some(serde_json::Value::Object(o)) => {
-                o.get("type").and_then(|t| t.as_str()) == Some("python")
-            }
-            _ => false,
-        }
+        is_noarch_python(self.noarch.as_ref())
     }
 
     /// `(installed path, path type, expected hash)` for every recorded entry, noarch mapped.
@@ -138,15 +132,7 @@ pub struct RecordHeader {
 
 impl RecordHeader {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
-        let bytes = fs_err::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            what: "conda-meta record",
-            source,
-        })
+        read_json(path, "conda-meta record")
     }
 
     /// The build time in seconds since the epoch (conda writes milliseconds; very old records
@@ -209,6 +195,33 @@ pub enum PathType {
     Other,
 }
 
+/// `noarch: python` (the old string form or the `{"type": "python"}` form).
+fn is_noarch_python(noarch: Option<&serde_json::Value>) -> bool {
+    match noarch {
+        Some(serde_json::Value::String(s)) => s == "python",
+        Some(serde_json::Value::Object(o)) => {
+            o.get("type").and_then(|t| t.as_str()) == Some("python")
+        }
+        _ => false,
+    }
+}
+
+/// Read and parse a JSON file; errors name the file and what it should have been.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &'static str,
+) -> Result<T, Error> {
+    let bytes = fs_err::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })
+}
+
 /// A missing, empty or malformed digest is "no digest" (unverifiable), not a parse failure of
 /// the whole record: one bad field must not hide the rest of the record.
 fn lenient_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sha256>, D::Error> {
@@ -218,15 +231,7 @@ fn lenient_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sha256>, D::
 
 impl PrefixRecord {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
-        let bytes = fs_err::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            what: "conda-meta record",
-            source,
-        })
+        read_json(path, "conda-meta record")
     }
 
     /// `name-version-build`, the way conda names the record file and the package cache folder.
@@ -235,13 +240,7 @@ impl PrefixRecord {
     }
 
     pub fn is_noarch_python(&self) -> bool {
-        match &self.noarch {
-            Some(serde_json::Value::String(s)) => s == "python",
-            Some(serde_json::Value::Object(o)) => {
-                o.get("type").and_then(|t| t.as_str()) == Some("python")
-            }
-            _ => false,
-        }
+        is_noarch_python(self.noarch.as_ref())
     }
 
     /// The recorded entries keyed by the path they were installed at (prefix-relative, `/`).

@@ -239,6 +239,16 @@ pub enum ScopeArg {
     Global,
 }
 
+impl From<ScopeArg> for condafix_config::Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Site => Self::Site,
+            ScopeArg::User => Self::User,
+            ScopeArg::Global => Self::Global,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     #[command(flatten)]

@@ -1,13 +1,11 @@
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
-use condafix_config::{
-    apply_config, plan_config, ConfigAction, ConfigOptions, ConfigPlan, GithubFiles, Scope,
-};
+use condafix_config::{apply_config, plan_config, ConfigAction, ConfigOptions, ConfigPlan};
 use condafix_txn::Faults;
 use serde::Serialize;
 
-use crate::cli::{ConfigArgs, ScopeArg};
+use crate::cli::ConfigArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
 
@@ -22,10 +20,7 @@ struct ConfigReport<'a> {
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
     let report = machine.detect(&args.target)?;
-    let github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| GithubFiles {
-        path: std::env::var_os("GITHUB_PATH").map(Into::into),
-        env: std::env::var_os("GITHUB_ENV").map(Into::into),
-    });
+    let github = super::github_files();
     let system_roots = if args.trust_system_store {
         let (certs, errors) = condafix_config::bundle::system_roots();
         for e in errors {
@@ -39,11 +34,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
         ca_files: args.ca_files.clone(),
         trust_system_store: args.trust_system_store,
         system_roots,
-        scope: match args.scope {
-            ScopeArg::Site => Scope::Site,
-            ScopeArg::User => Scope::User,
-            ScopeArg::Global => Scope::Global,
-        },
+        scope: args.scope.into(),
         condarc: args.condarc.clone(),
         index_url: args.index_url.clone(),
         proxy: args.proxy.clone(),
@@ -53,10 +44,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
         system: args.system,
         fix_env: args.fix_env,
         github,
-        now_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        now_unix: super::now_unix(),
     };
     if report.prefixes.is_empty() {
         anyhow::bail!("no conda installation found: pass --prefix <folder>");

@@ -1,9 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use condafix_config::{
-    apply_config_into, finish_config, plan_config, ConfigOptions, ConfigPlan, GithubFiles, Scope,
-};
+use condafix_config::{apply_config_into, finish_config, plan_config, ConfigOptions, ConfigPlan};
 use condafix_detect::{Code, PrefixKind, PrefixReport, Report, Severity};
 use condafix_prefix::Layout;
 use condafix_stage::archive::Bundle;
@@ -12,7 +10,7 @@ use condafix_txn::{Faults, Transaction};
 use condafix_verify::{verify_prefix, PrefixVerify, VerifyOptions};
 use serde::Serialize;
 
-use crate::cli::{PostInstallArgs, ScopeArg};
+use crate::cli::PostInstallArgs;
 use crate::exit::ExitStatus;
 use crate::log::{default_log_dir, Log};
 use crate::machine::Machine;
@@ -184,11 +182,7 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
         ca_files: args.ca_files.clone(),
         trust_system_store: args.trust_system_store,
         system_roots,
-        scope: match args.scope {
-            ScopeArg::Site => Scope::Site,
-            ScopeArg::User => Scope::User,
-            ScopeArg::Global => Scope::Global,
-        },
+        scope: args.scope.into(),
         condarc: None,
         index_url: args.index_url.clone(),
         proxy: args.proxy.clone(),
@@ -197,14 +191,8 @@ fn run_inner(args: &PostInstallArgs, github: bool, log: &mut Log) -> anyhow::Res
         add_to_path: args.add_to_path,
         system: args.system,
         fix_env: args.fix_env,
-        github: github.then(|| GithubFiles {
-            path: std::env::var_os("GITHUB_PATH").map(Into::into),
-            env: std::env::var_os("GITHUB_ENV").map(Into::into),
-        }),
-        now_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        github: if github { super::github_files() } else { None },
+        now_unix: super::now_unix(),
     };
     let faults = Faults::from_env();
     let progress = crate::progress::Progress::new(before.prefixes.len() as u64, !human);
