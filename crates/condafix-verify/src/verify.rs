@@ -345,3 +345,55 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         healthy,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(result: &'static str) -> Launch {
+        Launch {
+            context: LaunchContext::Unactivated,
+            result,
+            code: None,
+            error: None,
+            openssl_version: None,
+            ssl_file: None,
+            duration_ms: 0,
+            probe: None,
+            stderr: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_prediction_that_the_interpreter_contradicts_is_a_disagreement() {
+        assert!(predicted_agrees("ok", &launch("ok")));
+        assert!(predicted_agrees("fails", &launch("fails")));
+        assert!(
+            !predicted_agrees("ok", &launch("fails")),
+            "predicted to load, failed: the model is wrong"
+        );
+        assert!(
+            !predicted_agrees("fails", &launch("ok")),
+            "predicted to fail, loaded: the model is wrong"
+        );
+        assert!(
+            !predicted_agrees("at-risk", &launch("ok")),
+            "a foreign copy that loads the record's OpenSSL"
+        );
+        assert!(predicted_agrees("at-risk", &launch("fails")));
+        // No verdict without a run.
+        assert!(predicted_agrees("ok", &launch("timed-out")));
+        assert!(predicted_agrees("not-applicable", &launch("fails")));
+    }
+
+    #[test]
+    fn the_unactivated_environment_drops_conda_and_python_variables_and_keeps_the_rest() {
+        assert!(
+            dropped("CONDA_PREFIX")
+                && dropped("_CONDA_EXE")
+                && dropped("PYTHONPATH")
+                && dropped("Path")
+        );
+        assert!(!dropped("SystemRoot") && !dropped("HTTPS_PROXY") && !dropped("USERPROFILE"));
+    }
+}
