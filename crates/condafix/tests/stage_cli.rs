@@ -5,38 +5,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::TestContext;
+use common::{all_files, TestContext};
 use condafix_fixtures::archives::{bundle, conda_package, tar_bz2_package};
 use condafix_fixtures::scenarios::{self, Scenario};
 use condafix_fixtures::{OpenSsl, OpenSslLib};
-
-/// Every file under `dir` with its bytes (condafix's own state folder left out).
-fn all_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs_err::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if p.file_name().unwrap() != ".condafix" {
-                    stack.push(p);
-                }
-            } else {
-                let rel = p
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, fs_err::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
 
 /// The DLLs and condafix's state, with sizes and hashes: what a snapshot shows.
 fn tree_listing(prefix: &Path) -> String {

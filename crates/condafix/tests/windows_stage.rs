@@ -9,39 +9,8 @@ mod common;
 use std::os::windows::fs::OpenOptionsExt as _;
 
 use common::windows::{activation, base_path, condafix, fixtures, is_wine, key, run_python, Real};
+use common::{all_files, assert_same_tree};
 use condafix_fixtures::loader::{LoaderFixtures, LoaderVariant, LIBCRYPTO, LIBSSL};
-
-fn all_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs_err::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if p.file_name().unwrap() != ".condafix" {
-                    stack.push(p);
-                }
-            } else {
-                out.insert(
-                    p.strip_prefix(dir).unwrap().display().to_string(),
-                    fs_err::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    out
-}
-
-/// Compare two trees, naming the paths that differ.
-fn assert_same_tree(
-    a: &std::collections::BTreeMap<String, Vec<u8>>,
-    b: &std::collections::BTreeMap<String, Vec<u8>>,
-    what: &str,
-) {
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let differ: Vec<&&String> = keys.iter().filter(|k| a.get(**k) != b.get(**k)).collect();
-    assert!(differ.is_empty(), "{what}: these paths differ: {differ:?}");
-}
 
 #[test]
 fn stage_makes_the_real_loader_succeed_and_undo_brings_the_failure_back() {
