@@ -43,7 +43,7 @@ pub(crate) fn inspect(
     ctx: &SearchContext,
     tls: Option<TlsContext<'_>>,
 ) -> Result<PrefixReport, Error> {
-    let mut report = inspect_dlls(prefix, ctx)?;
+    let (mut report, meta) = inspect_dlls(prefix, ctx)?;
     let Some(t) = tls else {
         return Ok(report);
     };
@@ -52,7 +52,6 @@ pub(crate) fn inspect(
         report.scope = d.scope;
         report.base = d.base.clone();
     }
-    let meta = CondaMeta::scan(prefix)?;
     let base_path = match report.kind {
         PrefixKind::Base => Some(prefix.to_path_buf()),
         PrefixKind::Env => report.base.as_ref().map(PathBuf::from),
@@ -77,7 +76,8 @@ pub(crate) fn inspect(
     Ok(report)
 }
 
-fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Error> {
+/// The DLL side, and the conda-meta index it read (the TLS side uses it too).
+fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<(PrefixReport, CondaMeta), Error> {
     if !prefix.exists() {
         return Err(Error::PrefixMissing {
             path: prefix.to_path_buf(),
@@ -130,7 +130,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Erro
         report.python = python;
         report.findings = diagnose(&report, &[]);
         report.healthy = is_healthy(&report);
-        return Ok(report);
+        return Ok((report, meta));
     }
 
     // The SSL modules and their imports.
@@ -279,7 +279,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Erro
     report.findings = diagnose(&report, &copies);
     report.loose_copies = copies;
     report.healthy = is_healthy(&report);
-    Ok(report)
+    Ok((report, meta))
 }
 
 fn is_healthy(report: &PrefixReport) -> bool {

@@ -183,40 +183,28 @@ pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
                     source,
                     reason,
                     ..
-                } => {
-                    let _ = writeln!(
-                        out,
-                        "  place    {}  <- {}{}  [{reason}]",
-                        win(dest),
-                        source.path,
-                        source
-                            .member
-                            .as_ref()
-                            .map(|m| format!(" :: {m}"))
-                            .unwrap_or_default()
-                    );
-                    let _ = writeln!(
-                        out,
-                        "           sha256 {} (checked against {})",
-                        source.sha256, source.verified_against
-                    );
                 }
-                PlannedAction::Replace {
+                | PlannedAction::Replace {
                     dest,
                     source,
                     reason,
                     ..
                 } => {
+                    let verb = if matches!(a, PlannedAction::Place { .. }) {
+                        "place  "
+                    } else {
+                        "replace"
+                    };
+                    let member = source
+                        .member
+                        .as_ref()
+                        .map(|m| format!(" :: {m}"))
+                        .unwrap_or_default();
                     let _ = writeln!(
                         out,
-                        "  replace  {}  <- {}{}  [{reason}]",
+                        "  {verb}  {}  <- {}{member}  [{reason}]",
                         win(dest),
-                        source.path,
-                        source
-                            .member
-                            .as_ref()
-                            .map(|m| format!(" :: {m}"))
-                            .unwrap_or_default()
+                        source.path
                     );
                     let _ = writeln!(
                         out,
@@ -246,15 +234,7 @@ pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
         }
     }
     let total: usize = plans.iter().map(condafix_stage::Plan::changes).sum();
-    if total == 0 {
-        out.push_str("Nothing to change.\n");
-    } else if dry_run {
-        let _ = writeln!(
-            out,
-            "Dry run: {total} change{} would be made; nothing was changed.",
-            if total == 1 { "" } else { "s" }
-        );
-    }
+    out.push_str(&changes_footer(total, dry_run));
     out
 }
 
@@ -306,4 +286,18 @@ pub fn stage_after(after: &Report, changed: bool) -> String {
         );
     }
     out
+}
+
+/// The last line of a plan: nothing to change, or how many changes a dry run would make.
+pub fn changes_footer(total: usize, dry_run: bool) -> String {
+    if total == 0 {
+        "Nothing to change.\n".to_string()
+    } else if dry_run {
+        format!(
+            "Dry run: {total} change{} would be made; nothing was changed.\n",
+            if total == 1 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    }
 }

@@ -189,14 +189,6 @@ fn render(plans: &[ConfigPlan], dry_run: bool) -> String {
         }
     }
     let total: usize = plans.iter().map(ConfigPlan::changes).sum();
-    if total == 0 {
-        out.push_str("Nothing to change.\n");
-    } else if dry_run {
-        let _ = writeln!(
-            out,
-            "Dry run: {total} change{} would be made; nothing was changed.",
-            if total == 1 { "" } else { "s" }
-        );
-    }
+    out.push_str(&crate::render::changes_footer(total, dry_run));
     out
 }
