@@ -186,7 +186,7 @@ fn verify_overhead(dir: &Path) {
     );
     let env = condafix_detect::MapEnv::default();
     let reg = condafix_detect::registry::FakeRegistry::empty();
-    let host = condafix_detect::discover::HostInfo::new(&env, &reg, false);
+    let host = condafix_detect::HostInfo::new(&env, &reg, false);
     let report = condafix_detect::detect_with(
         &host,
         std::slice::from_ref(&venv),

@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use condafix_config::{apply_config, plan_config, ConfigOptions, ConfigPlan, Scope};
-use condafix_detect::discover::HostInfo;
+use condafix_config::{plan_config, ConfigOptions, ConfigPlan, Scope};
 use condafix_detect::registry::{FakeRegistry, Hive, RegValue, Registry};
+use condafix_detect::HostInfo;
 use condafix_detect::{detect_with, MapEnv, Report, SearchContext};
 use condafix_fixtures::scenarios::anaconda_2024_10;
 use condafix_fixtures::FakeMachine;
 use condafix_suite::normalize_paths;
-use condafix_txn::{Faults, Transaction};
+use condafix_txn::{Faults, Undo};
 
 struct Machine {
     dir: tempfile::TempDir,
@@ -56,14 +56,18 @@ impl Machine {
         }
     }
 
-    fn report(&self) -> Report {
-        let host = HostInfo {
+    fn host(&self) -> HostInfo<'_> {
+        HostInfo {
             env: &self.env,
             registry: &self.reg,
             windows: true,
             unix_system_dirs: Vec::new(),
             etc_dir: self.m.path("C:\\etc"),
-        };
+        }
+    }
+
+    fn report(&self) -> Report {
+        let host = self.host();
         let ctx = SearchContext {
             system_root: Some(self.m.windows_dir()),
             ..SearchContext::default()
@@ -73,22 +77,35 @@ impl Machine {
 
     fn plan(&self, opts: &ConfigOptions) -> ConfigPlan {
         let r = self.report();
-        plan_config(&r.prefixes[0], &r.machine, &self.env, &self.reg, true, opts).unwrap()
+        let locations = self.host().locations();
+        plan_config(&r.prefixes[0], &r.machine, &locations, &self.reg, opts).unwrap()
     }
 
     fn apply(&self, opts: &ConfigOptions) -> ConfigPlan {
         let plan = self.plan(opts);
-        apply_config(&plan, &self.reg, &Faults::none()).unwrap();
+        condafix_txn::apply(
+            &self.prefix,
+            "config",
+            &[&plan],
+            Some(&self.reg),
+            &Faults::none(),
+        )
+        .unwrap();
         plan
     }
 
     fn undo(&self) {
-        let faults = Faults::none();
-        let (t, _) = Transaction::begin(&self.prefix, "undo", &faults).unwrap();
-        let mut t = t.with_registry(&self.reg);
-        let out = t.undo_all().unwrap();
+        let undo = Undo::default();
+        condafix_txn::apply(
+            &self.prefix,
+            "undo",
+            &[&undo],
+            Some(&self.reg),
+            &Faults::none(),
+        )
+        .unwrap();
+        let out = undo.outcome();
         assert!(out.left_alone.is_empty(), "{out:?}");
-        t.commit().unwrap();
     }
 
     fn corp_ca(&self) -> PathBuf {

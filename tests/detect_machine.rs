@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
-use condafix_detect::discover::{HostInfo, Origin, Scope};
 use condafix_detect::registry::{FakeRegistry, Hive, RegValue};
+use condafix_detect::tls::env::EnvOrigin;
+use condafix_detect::tls::TrustMode;
 use condafix_detect::{detect_with, Code, MapEnv, Report, SearchContext};
+use condafix_detect::{HostInfo, Origin, Scope};
 use condafix_fixtures::scenarios::{anaconda_2019_10, anaconda_2024_10, system_path};
 use condafix_fixtures::{FakeMachine, PrefixSpec, Tweak, SESSIONS_PY_VERIFY_FALSE};
 use condafix_suite::normalize_json;
@@ -239,19 +241,17 @@ fn dangling_requests_ca_bundle() {
     );
     let (r, json) = mc.run();
     assert_eq!(machine_codes(&r), vec![Code::T040, Code::T040]);
-    let sources: Vec<&str> = r
-        .machine
-        .environment
-        .iter()
-        .map(|e| e.source.as_str())
-        .collect();
-    assert_eq!(sources, vec!["process", "HKCU\\Environment"]);
+    let sources: Vec<EnvOrigin> = r.machine.environment.iter().map(|e| e.source).collect();
+    assert_eq!(
+        sources,
+        vec![EnvOrigin::Process, EnvOrigin::Registry(Hive::CurrentUser)]
+    );
     assert!(
         prefix_codes(&r, 0).contains(&Code::T041),
         "REQUESTS_CA_BUNDLE defeats pip's cert"
     );
     let pip = r.prefixes[0].tls.as_ref().unwrap().pip.as_ref().unwrap();
-    assert_eq!(format!("{:?}", pip.trust), "TruststoreOptIn");
+    assert_eq!(pip.trust, TrustMode::TruststoreOptIn);
     snapshot("dangling_requests_ca_bundle", &json);
 }
 

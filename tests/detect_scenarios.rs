@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use condafix_detect::{detect, Code, Report, SearchContext};
-use condafix_fixtures::scenarios;
+use condafix_fixtures::scenarios::{self, ScenarioName};
 use condafix_suite::normalize_json;
 
 struct Run {
@@ -13,7 +13,7 @@ struct Run {
     _dir: tempfile::TempDir,
 }
 
-fn run(name: &str) -> Run {
+fn run(name: ScenarioName) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let s = scenarios::build(name, dir.path());
     let ctx = SearchContext {
@@ -54,12 +54,12 @@ fn codes(run: &Run, prefix: usize) -> Vec<Code> {
 
 fn predictions(run: &Run, prefix: usize) -> (&'static str, &'static str) {
     let p = &run.report.prefixes[prefix].prediction;
-    (p.unactivated.result, p.activated.result)
+    (p.unactivated.result.label(), p.activated.result.label())
 }
 
 #[test]
 fn anaconda_2019_10_py37_unactivated() {
-    let r = run("anaconda_2019_10_py37_unactivated");
+    let r = run(ScenarioName::Anaconda201910Py37Unactivated);
     assert_eq!(predictions(&r, 0), ("fails", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D010]);
     let dll = &r.report.prefixes[0].dlls;
@@ -77,7 +77,7 @@ fn anaconda_2019_10_py37_unactivated() {
 
 #[test]
 fn anaconda_2019_10_py37_activated() {
-    let r = run("anaconda_2019_10_py37_activated");
+    let r = run(ScenarioName::Anaconda201910Py37Activated);
     assert_eq!(predictions(&r, 0), ("ok", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D061]);
     assert!(r.report.prefixes[0].healthy);
@@ -86,7 +86,7 @@ fn anaconda_2019_10_py37_activated() {
 
 #[test]
 fn miniconda_py38_before_default_mode_patch() {
-    let r = run("miniconda_py38_before_default_mode_patch");
+    let r = run(ScenarioName::MinicondaPy38BeforeDefaultModePatch);
     assert_eq!(predictions(&r, 0), ("fails", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D010]);
     snapshot("miniconda_py38_before_default_mode_patch", &r.json);
@@ -94,7 +94,7 @@ fn miniconda_py38_before_default_mode_patch() {
 
 #[test]
 fn anaconda_2024_10_py312_default_mode() {
-    let r = run("anaconda_2024_10_py312_default_mode");
+    let r = run(ScenarioName::Anaconda202410Py312DefaultMode);
     assert_eq!(predictions(&r, 0), ("ok", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D060]);
     assert!(r.report.all_healthy());
@@ -103,7 +103,7 @@ fn anaconda_2024_10_py312_default_mode() {
 
 #[test]
 fn stale_1_1_copies_after_openssl_3() {
-    let r = run("stale_1_1_copies_after_openssl_3");
+    let r = run(ScenarioName::Stale11CopiesAfterOpenssl3);
     assert_eq!(predictions(&r, 0), ("fails", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D010, Code::D021]);
     let stale: Vec<_> = r.report.prefixes[0]
@@ -117,7 +117,7 @@ fn stale_1_1_copies_after_openssl_3() {
 
 #[test]
 fn foreign_dll_in_system32() {
-    let r = run("foreign_dll_in_system32");
+    let r = run(ScenarioName::ForeignDllInSystem32);
     // System32 is searched before PATH by this build, activated or not.
     assert_eq!(predictions(&r, 0), ("at-risk", "at-risk"));
     assert_eq!(codes(&r, 0), vec![Code::D020]);
@@ -133,7 +133,7 @@ fn foreign_dll_in_system32() {
 
 #[test]
 fn github_runner_openssl_on_path() {
-    let r = run("github_runner_openssl_on_path");
+    let r = run(ScenarioName::GithubRunnerOpensslOnPath);
     assert_eq!(predictions(&r, 0), ("at-risk", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D020]);
     let f = &r.report.prefixes[0].findings[0];
@@ -143,7 +143,7 @@ fn github_runner_openssl_on_path() {
 
 #[test]
 fn library_bin_dll_is_git_lfs_pointer() {
-    let r = run("library_bin_dll_is_git_lfs_pointer");
+    let r = run(ScenarioName::LibraryBinDllIsGitLfsPointer);
     assert_eq!(predictions(&r, 0), ("fails", "fails"));
     assert_eq!(codes(&r, 0), vec![Code::D030]);
     let f = &r.report.prefixes[0].findings[0];
@@ -154,7 +154,7 @@ fn library_bin_dll_is_git_lfs_pointer() {
 
 #[test]
 fn dll_32bit_in_64bit_install() {
-    let r = run("dll_32bit_in_64bit_install");
+    let r = run(ScenarioName::Dll32bitIn64bitInstall);
     assert_eq!(predictions(&r, 0), ("fails", "fails"));
     assert_eq!(codes(&r, 0), vec![Code::D021, Code::D040]);
     snapshot("dll_32bit_in_64bit_install", &r.json);
@@ -162,7 +162,7 @@ fn dll_32bit_in_64bit_install() {
 
 #[test]
 fn python36_static_openssl() {
-    let r = run("python36_static_openssl");
+    let r = run(ScenarioName::Python36StaticOpenssl);
     assert_eq!(predictions(&r, 0), ("ok", "ok"));
     assert_eq!(codes(&r, 0), vec![Code::D062]);
     assert!(r.report.prefixes[0].dlls.is_empty());
@@ -171,7 +171,7 @@ fn python36_static_openssl() {
 
 #[test]
 fn non_ascii_user_folder() {
-    let r = run("non_ascii_user_folder");
+    let r = run(ScenarioName::NonAsciiUserFolder);
     assert_eq!(predictions(&r, 0), ("fails", "ok"));
     assert!(r.report.prefixes[0].prefix.contains("홍 길동"));
     assert!(r.json.contains("[ROOT]/Users/홍 길동/anaconda3"));
@@ -180,7 +180,7 @@ fn non_ascii_user_folder() {
 
 #[test]
 fn env_openssl_differs_from_base() {
-    let r = run("env_openssl_differs_from_base");
+    let r = run(ScenarioName::EnvOpensslDiffersFromBase);
     assert_eq!(r.report.prefixes.len(), 2);
     assert_eq!(predictions(&r, 0), ("ok", "ok"));
     assert_eq!(predictions(&r, 1), ("fails", "ok"));
@@ -199,7 +199,7 @@ fn env_openssl_differs_from_base() {
 #[test]
 fn every_scenario_is_covered_by_a_test_here() {
     let src = include_str!("detect_scenarios.rs");
-    for (name, _) in scenarios::ALL {
+    for name in scenarios::ALL.iter().map(|s| s.name()) {
         assert!(
             src.contains(&format!("fn {name}()")),
             "no test for scenario {name}"
@@ -210,7 +210,10 @@ fn every_scenario_is_covered_by_a_test_here() {
 #[test]
 fn python_without_a_record_is_placed_from_its_dll_name() {
     let dir = tempfile::tempdir().unwrap();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", dir.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        dir.path(),
+    );
     let meta = s.prefixes[0].join("conda-meta");
     for e in fs_err::read_dir(&meta).unwrap() {
         let p = e.unwrap().path();
@@ -231,5 +234,5 @@ fn python_without_a_record_is_placed_from_its_dll_name() {
     let py = r.prefixes[0].python.as_ref().unwrap();
     assert_eq!((py.version.as_str(), py.source), ("3.7", "pythonXY.dll"));
     assert_eq!(py.loader, condafix_detect::LoaderClass::AlteredSearchPath);
-    assert_eq!(r.prefixes[0].prediction.unactivated.result, "fails");
+    assert_eq!(r.prefixes[0].prediction.unactivated.result.label(), "fails");
 }

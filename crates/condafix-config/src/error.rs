@@ -16,4 +16,6 @@ pub enum ConfigError {
     Usage(String),
     #[error(transparent)]
     Txn(#[from] condafix_txn::TxnError),
+    #[error(transparent)]
+    Registry(#[from] condafix_prefix::registry::RegistryError),
 }

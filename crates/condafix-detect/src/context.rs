@@ -42,6 +42,53 @@ impl EnvSource for MapEnv {
     }
 }
 
+/// What discovery reads: the environment, the registry, and where system-wide installs live.
+pub struct HostInfo<'a> {
+    pub env: &'a dyn EnvSource,
+    pub registry: &'a dyn Registry,
+    /// Windows known folders (`%USERPROFILE%\anaconda3`...) rather than Unix ones.
+    pub windows: bool,
+    /// Unix system-wide installs (`/opt/conda`...), checked on non-Windows hosts.
+    pub unix_system_dirs: Vec<PathBuf>,
+    /// `/etc` (pip's and conda's system-wide config on Unix).
+    pub etc_dir: PathBuf,
+}
+
+impl<'a> HostInfo<'a> {
+    pub fn new(env: &'a dyn EnvSource, registry: &'a dyn Registry, windows: bool) -> Self {
+        Self {
+            env,
+            registry,
+            windows,
+            unix_system_dirs: [
+                "/opt/conda",
+                "/opt/anaconda3",
+                "/opt/miniconda3",
+                "/opt/miniforge3",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            etc_dir: PathBuf::from("/etc"),
+        }
+    }
+
+    /// A variable of the host's environment as a path (unset and empty are the same).
+    pub fn var(&self, name: &str) -> Option<PathBuf> {
+        crate::locations::env_path(self.env, name)
+    }
+
+    /// The user's home (`%USERPROFILE%` on Windows, `$HOME` elsewhere).
+    pub fn home(&self) -> Option<PathBuf> {
+        crate::locations::home_dir(self.env, self.windows)
+    }
+
+    /// Where this host's pip and conda config files live.
+    pub fn locations(&self) -> crate::locations::ConfigLocations {
+        crate::locations::ConfigLocations::new(self.env, self.windows, &self.etc_dir)
+    }
+}
+
 /// Where a PATH list came from, as read (a `REG_EXPAND_SZ` value keeps its `%VAR%` entries).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathSource {

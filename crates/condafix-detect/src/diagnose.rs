@@ -105,8 +105,7 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         let needed_by = dll.needed_by.join(", ");
         // The copy conda owns.
         if let Some(rec) = &dll.recorded {
-            let rec_path =
-                crate::report::display_path(&join_rel(std::path::Path::new(prefix), &rec.path));
+            let rec_path = crate::display_path(&join_rel(std::path::Path::new(prefix), &rec.path));
             match &rec.on_disk {
                 None => out.push(
                     Finding::new(Code::D031, format!("{} is recorded by {} but missing from the prefix", rec.path, rec.package))

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use condafix_prefix::{is_conda_prefix, read_environments_txt, NONADMIN_MARKER};
 use serde::Serialize;
 
-use crate::registry::{Hive, Registry};
-use crate::report::{display_path, PrefixKind};
-use crate::{Code, EnvSource, Finding};
+use crate::context::HostInfo;
+use crate::model::{display_path, Origin, PrefixKind, Scope};
+use crate::registry::Hive;
+use crate::{Code, Finding};
 
 /// Folder names installers use under a user, local-app-data or program-data folder.
 pub const INSTALL_FOLDER_NAMES: [&str; 4] = ["anaconda3", "miniconda3", "miniforge3", "mambaforge"];
@@ -20,51 +21,6 @@ pub const UNINSTALL_ROOTS: [&str; 2] = [
     r"Software\Microsoft\Windows\CurrentVersion\Uninstall",
     r"Software\Wow6432Node\Microsoft\Windows\CurrentVersion\Uninstall",
 ];
-
-/// How a prefix was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "via", rename_all = "kebab-case")]
-pub enum Origin {
-    /// `--prefix`.
-    Argument,
-    /// `PREFIX`, in an installer's post-install step (`INSTALLER_*` set).
-    InstallerPrefix,
-    /// An environment variable (`CONDA_PREFIX`, `CONDA_EXE`, `_CONDA_EXE`, `_CONDA_ROOT`, `CONDA`).
-    EnvVar { name: String },
-    /// A PEP 514 `InstallPath`.
-    Pep514 { key: String },
-    /// An Uninstall entry's `UninstallString`.
-    Uninstall { key: String },
-    /// A folder installers use by default.
-    KnownFolder,
-    /// A line of `environments.txt`.
-    EnvironmentsTxt { file: String, line: usize },
-    /// A folder under `<base>\envs` or `~\.conda\envs`.
-    EnvsFolder,
-}
-
-impl Origin {
-    fn rank(&self) -> u8 {
-        match self {
-            Origin::Argument => 0,
-            Origin::InstallerPrefix => 1,
-            Origin::EnvVar { .. } => 2,
-            Origin::Pep514 { .. } | Origin::Uninstall { .. } => 3,
-            Origin::KnownFolder => 4,
-            Origin::EnvironmentsTxt { .. } | Origin::EnvsFolder => 5,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scope {
-    /// `.nonadmin` present: per-user, writable without elevation.
-    JustMe,
-    /// Installed for all users (writes need elevation).
-    AllUsers,
-    Unknown,
-}
 
 /// One prefix found on the machine.
 #[derive(Debug, Clone, Serialize)]
@@ -85,54 +41,6 @@ pub struct Discovery {
     pub prefixes: Vec<Discovered>,
     /// Stale entries (a registry key or an environments.txt line naming a folder that is gone).
     pub findings: Vec<Finding>,
-}
-
-/// What discovery reads: the environment, the registry, and where system-wide installs live.
-pub struct HostInfo<'a> {
-    pub env: &'a dyn EnvSource,
-    pub registry: &'a dyn Registry,
-    /// Windows known folders (`%USERPROFILE%\anaconda3`...) rather than Unix ones.
-    pub windows: bool,
-    /// Unix system-wide installs (`/opt/conda`...), checked on non-Windows hosts.
-    pub unix_system_dirs: Vec<PathBuf>,
-    /// `/etc` (pip's and conda's system-wide config on Unix).
-    pub etc_dir: PathBuf,
-}
-
-impl<'a> HostInfo<'a> {
-    pub fn new(env: &'a dyn EnvSource, registry: &'a dyn Registry, windows: bool) -> Self {
-        Self {
-            env,
-            registry,
-            windows,
-            unix_system_dirs: [
-                "/opt/conda",
-                "/opt/anaconda3",
-                "/opt/miniconda3",
-                "/opt/miniforge3",
-            ]
-            .iter()
-            .map(PathBuf::from)
-            .collect(),
-            etc_dir: PathBuf::from("/etc"),
-        }
-    }
-
-    fn var(&self, name: &str) -> Option<PathBuf> {
-        self.env
-            .var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    }
-
-    /// The user's home (`%USERPROFILE%` on Windows, `$HOME` elsewhere).
-    pub fn home(&self) -> Option<PathBuf> {
-        if self.windows {
-            self.var("USERPROFILE").or_else(|| self.var("HOME"))
-        } else {
-            self.var("HOME")
-        }
-    }
 }
 
 /// Whether a prefix is a base install (it has `condabin\` or a package cache) or an env.

@@ -123,7 +123,33 @@ pub enum Code {
     T060,
 }
 
+/// What a finding is about: the letter of its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// D: the OpenSSL DLLs and the loader (what `stage` fixes).
+    Dll,
+    /// V: what the real interpreter did (`verify`).
+    Verify,
+    /// P: discovery leftovers (stale registry or environments.txt entries).
+    Discovery,
+    /// T: TLS configuration (what `config` fixes).
+    Tls,
+}
+
 impl Code {
+    pub fn family(self) -> Family {
+        use Code::*;
+        match self {
+            D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D040 | D041
+            | D050 | D060 | D061 | D062 | D070 | D080 | D081 => Family::Dll,
+            V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V090 => Family::Verify,
+            P001 | P002 => Family::Discovery,
+            T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T020 | T021 | T022 | T023
+            | T024 | T025 | T026 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => Family::Tls,
+        }
+    }
+
     /// The rule's name, stable like the code.
     pub fn name(self) -> &'static str {
         match self {
@@ -309,6 +335,21 @@ pub struct Finding {
     /// What fixes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The fix as data, for the crate that applies it.
+    #[serde(skip)]
+    pub remedy: Option<Remedy>,
+}
+
+/// What fixes a finding, as data another crate acts on (`fix` says it in words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// Restore one of pip's files (`rel` inside site-packages, at `path`) from a copy whose
+    /// hash is `expected` (pip's RECORD, else conda's record).
+    RestorePipFile {
+        path: std::path::PathBuf,
+        rel: String,
+        expected: Option<condafix_prefix::Sha256>,
+    },
 }
 
 impl Finding {
@@ -323,6 +364,7 @@ impl Finding {
             contexts: Vec::new(),
             evidence: serde_json::Map::new(),
             fix: None,
+            remedy: None,
         }
     }
 
@@ -352,5 +394,30 @@ impl Finding {
     pub fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
         self
+    }
+
+    pub fn remedy(mut self, remedy: Remedy) -> Self {
+        self.remedy = Some(remedy);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_codes_family_is_the_letter_of_its_code() {
+        for code in Code::ALL {
+            let letter = format!("{code:?}").chars().next().unwrap();
+            let want = match letter {
+                'D' => Family::Dll,
+                'V' => Family::Verify,
+                'P' => Family::Discovery,
+                'T' => Family::Tls,
+                other => panic!("unexpected letter {other}"),
+            };
+            assert_eq!(code.family(), want, "{code:?}");
+        }
     }
 }

@@ -9,14 +9,15 @@ use condafix_prefix::{
     NONADMIN_MARKER,
 };
 
+use crate::context::HostInfo;
 use crate::diagnose::{diagnose, LooseCopy};
-use crate::discover::{prefix_kind, Discovered, HostInfo, Origin, Scope};
+use crate::discover::{prefix_kind, Discovered};
 use crate::facts::Disk;
 use crate::loader::{classify, date, dir_key, search_dirs};
+use crate::model::{display_path, Origin, PrefixKind, Scope};
 use crate::report::{
-    display_path, Candidate, CopyStatus, DllOutcome, DllReport, ImportOutcome, ModuleReport,
-    OnDisk, PackageInfo, Prediction, PrefixKind, PrefixReport, PythonInfo, RecordedFile,
-    Resolution,
+    Candidate, CopyStatus, DllOutcome, DllReport, ImportOutcome, ModuleReport, OnDisk, PackageInfo,
+    Prediction, PrefixReport, PythonInfo, RecordedFile, Resolution,
 };
 use crate::tls::{prefix_tls, MachineConfig, PrefixTlsInput};
 use crate::{is_system_dll, Error, LaunchContext, LoaderClass, SearchContext};

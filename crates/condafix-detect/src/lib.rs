@@ -12,27 +12,29 @@ mod facts;
 mod finding;
 mod inspect;
 mod loader;
+pub mod locations;
+mod model;
 pub mod redact;
 mod report;
 mod system_dlls;
 pub mod tls;
-pub mod tls_env;
 
 pub use condafix_prefix::registry;
 #[cfg(windows)]
 pub use condafix_prefix::SystemRegistry;
 pub use context::{
-    expand_env_strings, split_windows_path_list, EnvSource, MapEnv, PathSource, ProcessEnv,
-    SearchContext, ENV_DLL_SEARCH_MODIFICATION,
+    expand_env_strings, split_windows_path_list, EnvSource, HostInfo, MapEnv, PathSource,
+    ProcessEnv, SearchContext, ENV_DLL_SEARCH_MODIFICATION,
 };
 pub use diagnose::LooseCopy;
 pub use error::Error;
-pub use finding::{Code, Finding, Severity};
+pub use finding::{Code, Family, Finding, Remedy, Severity};
 pub use inspect::inspect_prefix;
 pub use loader::{date, LaunchContext, LoaderClass, Location};
+pub use model::{display_path, Origin, PrefixKind, Scope};
 pub use report::{
-    display_path, Candidate, CopyStatus, DllOutcome, DllReport, ModuleReport, PackageInfo,
-    Prediction, PrefixKind, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,
+    Candidate, CopyStatus, DllOutcome, DllReport, ImportOutcome, ImportResult, ModuleReport,
+    PackageInfo, Prediction, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,
     SCHEMA_VERSION,
 };
 pub use system_dlls::is_system_dll;
@@ -43,7 +45,7 @@ static NO_ENV: MapEnv = MapEnv(std::collections::BTreeMap::new());
 /// environment, no registry (fixtures, benchmarks).
 pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Report, Error> {
     let no_registry = registry::FakeRegistry::empty();
-    let host = discover::HostInfo {
+    let host = HostInfo {
         env: &NO_ENV,
         registry: &no_registry,
         windows: true,
@@ -56,17 +58,12 @@ pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Re
 /// Discover (or take the `explicit` prefixes), read the machine's TLS configuration, and
 /// inspect and diagnose every prefix.
 pub fn detect_with(
-    host: &discover::HostInfo<'_>,
+    host: &HostInfo<'_>,
     explicit: &[std::path::PathBuf],
     ctx: &SearchContext,
 ) -> Result<Report, Error> {
     let discovery = discover::discover(host, explicit);
-    let layout = if host.windows {
-        condafix_prefix::Layout::Windows
-    } else {
-        condafix_prefix::Layout::Unix
-    };
-    let mut machine = tls::machine_config(host, layout);
+    let mut machine = tls::machine_config(host);
     machine
         .findings
         .splice(0..0, discovery.findings.iter().cloned());

@@ -1,12 +1,10 @@
 //! The result model: one `Report`, rendered as JSON (`--json`, versioned) and as a human report
 //! by the binary.
 
-use std::path::Path;
-
 use condafix_prefix::{Layout, Machine, PeProblem, Sha256};
 use serde::Serialize;
 
-use crate::{Finding, LaunchContext, LoaderClass, Location, SearchContext, Severity};
+use crate::{display_path, Finding, LaunchContext, LoaderClass, Location, SearchContext, Severity};
 
 /// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -92,24 +90,17 @@ impl Report {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrefixKind {
-    Base,
-    Env,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct PrefixReport {
     pub prefix: String,
     pub layout: Layout,
-    pub kind: PrefixKind,
+    pub kind: crate::PrefixKind,
     /// "Just Me" (`.nonadmin`) or "All Users".
-    pub scope: crate::discover::Scope,
+    pub scope: crate::Scope,
     /// The base install of an env, when known.
     pub base: Option<String>,
     /// How the prefix was found, most trusted first.
-    pub found_by: Vec<crate::discover::Origin>,
+    pub found_by: Vec<crate::Origin>,
     pub python: Option<PythonInfo>,
     pub openssl: Option<PackageInfo>,
     pub modules: Vec<ModuleReport>,
@@ -267,23 +258,55 @@ pub struct Prediction {
     pub activated: ImportOutcome,
 }
 
+/// The predicted result of `import ssl` in one launch context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportResult {
+    /// Every DLL `_ssl.pyd` needs loads, with the recorded bytes.
+    Ok,
+    /// The import fails (a DLL is not found, is for another CPU, or `_ssl.pyd` is damaged).
+    Fails,
+    /// A copy other than the record's is loaded: it fails or loads another OpenSSL.
+    AtRisk,
+    /// Not a Windows prefix, or no Python: nothing to predict.
+    NotApplicable,
+}
+
+impl ImportResult {
+    /// The word used in JSON and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportResult::Ok => "ok",
+            ImportResult::Fails => "fails",
+            ImportResult::AtRisk => "at-risk",
+            ImportResult::NotApplicable => "not-applicable",
+        }
+    }
+
+    /// `import ssl` loads (or there is nothing that could fail).
+    pub fn is_fine(self) -> bool {
+        matches!(self, ImportResult::Ok | ImportResult::NotApplicable)
+    }
+}
+
+impl std::fmt::Display for ImportResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportOutcome {
-    /// `ok`, `fails`, `at-risk` or `not-applicable`.
-    pub result: &'static str,
+    pub result: ImportResult,
     /// What Python would print, when it fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-/// A path for people and JSON: no `\\?\` prefix.
-pub fn display_path(p: &Path) -> String {
-    dunce::simplified(p).display().to_string()
-}
 impl ImportOutcome {
     pub fn not_applicable() -> Self {
         Self {
-            result: "not-applicable",
+            result: ImportResult::NotApplicable,
             error: None,
         }
     }
@@ -292,19 +315,19 @@ impl ImportOutcome {
     pub fn from_dlls(worst: Option<(DllOutcome, &str)>) -> Self {
         match worst {
             None | Some((DllOutcome::Loads, _)) => Self {
-                result: "ok",
+                result: ImportResult::Ok,
                 error: None,
             },
             Some((DllOutcome::NotFound, _)) => Self {
-                result: "fails",
+                result: ImportResult::Fails,
                 error: Some("ImportError: DLL load failed while importing _ssl: The specified module could not be found.".into()),
             },
             Some((DllOutcome::BadImage, _)) => Self {
-                result: "fails",
+                result: ImportResult::Fails,
                 error: Some("ImportError: DLL load failed while importing _ssl: %1 is not a valid Win32 application.".into()),
             },
             Some((DllOutcome::ForeignCopy, name)) => Self {
-                result: "at-risk",
+                result: ImportResult::AtRisk,
                 error: Some(format!(
                     "loads a different {name}: either \"The specified procedure could not be found.\" or another OpenSSL than the record's"
                 )),
@@ -314,7 +337,7 @@ impl ImportOutcome {
 
     pub fn module_missing() -> Self {
         Self {
-            result: "fails",
+            result: ImportResult::Fails,
             error: Some("ModuleNotFoundError: No module named '_ssl'".into()),
         }
     }

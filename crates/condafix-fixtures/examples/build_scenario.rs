@@ -4,7 +4,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().expect("scenario name");
     let dir = std::path::PathBuf::from(args.next().expect("target folder"));
-    let s = condafix_fixtures::scenarios::build(&name, &dir);
+    let Some(scenario) = condafix_fixtures::scenarios::ScenarioName::from_name(&name) else {
+        let known: Vec<&str> = condafix_fixtures::scenarios::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        eprintln!("unknown scenario {name}; known: {}", known.join(", "));
+        std::process::exit(2);
+    };
+    let s = condafix_fixtures::scenarios::build(scenario, &dir);
     let path: Vec<String> = s
         .search_path
         .iter()

@@ -26,41 +26,111 @@ impl Scenario {
     }
 }
 
-/// Every scenario: its name and a one-line description.
-pub const ALL: &[(&str, &str)] = &[
-    ("anaconda_2019_10_py37_unactivated", "Anaconda 2019.10 (Python 3.7, OpenSSL 1.1.1d) run without activation: the DLLs sit only in Library\\bin"),
-    ("anaconda_2019_10_py37_activated", "the same install with its folders on PATH, as activation or \"Add to PATH\" leaves it"),
-    ("miniconda_py38_before_default_mode_patch", "Miniconda with a Python 3.8 build from before the default-mode patch"),
-    ("anaconda_2024_10_py312_default_mode", "Anaconda 2024.10 (Python 3.12, OpenSSL 3): the loader finds Library\\bin by itself"),
-    ("stale_1_1_copies_after_openssl_3", "copies of the 1.1 DLLs in DLLs\\ from a manual fix, after openssl moved to 3"),
-    ("foreign_dll_in_system32", "another program dropped a different libssl-1_1-x64.dll into System32"),
-    ("github_runner_openssl_on_path", "a GitHub-runner-like C:\\Program Files\\OpenSSL\\bin on PATH ahead of the env"),
-    ("library_bin_dll_is_git_lfs_pointer", "Library\\bin\\libcrypto-3-x64.dll is a 130-byte Git LFS pointer"),
-    ("dll_32bit_in_64bit_install", "32-bit OpenSSL DLLs copied into a 64-bit install's DLLs\\"),
-    ("python36_static_openssl", "Python 3.6 with OpenSSL linked into _ssl.pyd: no DLL needed"),
-    ("non_ascii_user_folder", "an install under C:\\Users\\홍 길동\\anaconda3"),
-    ("env_openssl_differs_from_base", "a base on OpenSSL 3 and an env under envs\\ on OpenSSL 1.1"),
+/// A named scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScenarioName {
+    /// Anaconda 2019.10 (Python 3.7, OpenSSL 1.1.1d) run without activation: the DLLs sit only in Library\bin
+    Anaconda201910Py37Unactivated,
+    /// the same install with its folders on PATH, as activation or \"Add to PATH\" leaves it
+    Anaconda201910Py37Activated,
+    /// Miniconda with a Python 3.8 build from before the default-mode patch
+    MinicondaPy38BeforeDefaultModePatch,
+    /// Anaconda 2024.10 (Python 3.12, OpenSSL 3): the loader finds Library\bin by itself
+    Anaconda202410Py312DefaultMode,
+    /// copies of the 1.1 DLLs in DLLs\ from a manual fix, after openssl moved to 3
+    Stale11CopiesAfterOpenssl3,
+    /// another program dropped a different libssl-1_1-x64.dll into System32
+    ForeignDllInSystem32,
+    /// a GitHub-runner-like C:\Program Files\OpenSSL\bin on PATH ahead of the env
+    GithubRunnerOpensslOnPath,
+    /// Library\bin\libcrypto-3-x64.dll is a 130-byte Git LFS pointer
+    LibraryBinDllIsGitLfsPointer,
+    /// 32-bit OpenSSL DLLs copied into a 64-bit install's DLLs\
+    Dll32bitIn64bitInstall,
+    /// Python 3.6 with OpenSSL linked into _ssl.pyd: no DLL needed
+    Python36StaticOpenssl,
+    /// an install under C:\Users\홍 길동\anaconda3
+    NonAsciiUserFolder,
+    /// a base on OpenSSL 3 and an env under envs\ on OpenSSL 1.1
+    EnvOpensslDiffersFromBase,
+}
+
+impl ScenarioName {
+    /// The snake-case name (snapshot names, `condafix demo`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScenarioName::Anaconda201910Py37Unactivated => "anaconda_2019_10_py37_unactivated",
+            ScenarioName::Anaconda201910Py37Activated => "anaconda_2019_10_py37_activated",
+            ScenarioName::MinicondaPy38BeforeDefaultModePatch => {
+                "miniconda_py38_before_default_mode_patch"
+            }
+            ScenarioName::Anaconda202410Py312DefaultMode => "anaconda_2024_10_py312_default_mode",
+            ScenarioName::Stale11CopiesAfterOpenssl3 => "stale_1_1_copies_after_openssl_3",
+            ScenarioName::ForeignDllInSystem32 => "foreign_dll_in_system32",
+            ScenarioName::GithubRunnerOpensslOnPath => "github_runner_openssl_on_path",
+            ScenarioName::LibraryBinDllIsGitLfsPointer => "library_bin_dll_is_git_lfs_pointer",
+            ScenarioName::Dll32bitIn64bitInstall => "dll_32bit_in_64bit_install",
+            ScenarioName::Python36StaticOpenssl => "python36_static_openssl",
+            ScenarioName::NonAsciiUserFolder => "non_ascii_user_folder",
+            ScenarioName::EnvOpensslDiffersFromBase => "env_openssl_differs_from_base",
+        }
+    }
+
+    /// The scenario of a snake-case name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// One line saying what the scenario is.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ScenarioName::Anaconda201910Py37Unactivated => "Anaconda 2019.10 (Python 3.7, OpenSSL 1.1.1d) run without activation: the DLLs sit only in Library\\bin",
+            ScenarioName::Anaconda201910Py37Activated => "the same install with its folders on PATH, as activation or \"Add to PATH\" leaves it",
+            ScenarioName::MinicondaPy38BeforeDefaultModePatch => "Miniconda with a Python 3.8 build from before the default-mode patch",
+            ScenarioName::Anaconda202410Py312DefaultMode => "Anaconda 2024.10 (Python 3.12, OpenSSL 3): the loader finds Library\\bin by itself",
+            ScenarioName::Stale11CopiesAfterOpenssl3 => "copies of the 1.1 DLLs in DLLs\\ from a manual fix, after openssl moved to 3",
+            ScenarioName::ForeignDllInSystem32 => "another program dropped a different libssl-1_1-x64.dll into System32",
+            ScenarioName::GithubRunnerOpensslOnPath => "a GitHub-runner-like C:\\Program Files\\OpenSSL\\bin on PATH ahead of the env",
+            ScenarioName::LibraryBinDllIsGitLfsPointer => "Library\\bin\\libcrypto-3-x64.dll is a 130-byte Git LFS pointer",
+            ScenarioName::Dll32bitIn64bitInstall => "32-bit OpenSSL DLLs copied into a 64-bit install's DLLs\\",
+            ScenarioName::Python36StaticOpenssl => "Python 3.6 with OpenSSL linked into _ssl.pyd: no DLL needed",
+            ScenarioName::NonAsciiUserFolder => "an install under C:\\Users\\홍 길동\\anaconda3",
+            ScenarioName::EnvOpensslDiffersFromBase => "a base on OpenSSL 3 and an env under envs\\ on OpenSSL 1.1",
+        }
+    }
+}
+
+/// Every scenario.
+pub const ALL: &[ScenarioName] = &[
+    ScenarioName::Anaconda201910Py37Unactivated,
+    ScenarioName::Anaconda201910Py37Activated,
+    ScenarioName::MinicondaPy38BeforeDefaultModePatch,
+    ScenarioName::Anaconda202410Py312DefaultMode,
+    ScenarioName::Stale11CopiesAfterOpenssl3,
+    ScenarioName::ForeignDllInSystem32,
+    ScenarioName::GithubRunnerOpensslOnPath,
+    ScenarioName::LibraryBinDllIsGitLfsPointer,
+    ScenarioName::Dll32bitIn64bitInstall,
+    ScenarioName::Python36StaticOpenssl,
+    ScenarioName::NonAsciiUserFolder,
+    ScenarioName::EnvOpensslDiffersFromBase,
 ];
 
-/// Build scenario `name` under `root`. Panics on an unknown name (a test bug).
-pub fn build(name: &str, root: &Path) -> Scenario {
+/// Build scenario `name` under `root`.
+pub fn build(name: ScenarioName, root: &Path) -> Scenario {
     let m = FakeMachine::new(root);
-    let (name, prefixes, search_path) = match name {
-        "anaconda_2019_10_py37_unactivated" => {
+    let (prefixes, search_path) = match name {
+        ScenarioName::Anaconda201910Py37Unactivated => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
-            (
-                "anaconda_2019_10_py37_unactivated",
-                vec![p],
-                system_path(&m),
-            )
+            (vec![p], system_path(&m))
         }
-        "anaconda_2019_10_py37_activated" => {
+        ScenarioName::Anaconda201910Py37Activated => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
             let mut path = system_path(&m);
             path.extend(add_to_path_dirs(&p));
-            ("anaconda_2019_10_py37_activated", vec![p], path)
+            (vec![p], path)
         }
-        "miniconda_py38_before_default_mode_patch" => {
+        ScenarioName::MinicondaPy38BeforeDefaultModePatch => {
             let ssl = OpenSsl::new("1.1.1n", "h2bbff1b_0");
             let py = Python::new("3.8.13", "h6244533_0", "pkgs/main")
                 .built_at(1_648_000_000_000)
@@ -69,21 +139,13 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                 "C:\\Users\\me\\miniconda3",
                 &PrefixSpec::new(py, Some(ssl)).base(),
             );
-            (
-                "miniconda_py38_before_default_mode_patch",
-                vec![p],
-                system_path(&m),
-            )
+            (vec![p], system_path(&m))
         }
-        "anaconda_2024_10_py312_default_mode" => {
+        ScenarioName::Anaconda202410Py312DefaultMode => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2024_10());
-            (
-                "anaconda_2024_10_py312_default_mode",
-                vec![p],
-                system_path(&m),
-            )
+            (vec![p], system_path(&m))
         }
-        "stale_1_1_copies_after_openssl_3" => {
+        ScenarioName::Stale11CopiesAfterOpenssl3 => {
             let ssl3 = OpenSsl::new("3.0.0", "h8ffe710_0");
             let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
                 .built_at(1_631_500_000_000)
@@ -95,9 +157,9 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                     openssl: OpenSsl::new("1.1.1k", "h8ffe710_0"),
                 });
             let p = m.install("C:\\Users\\me\\miniforge3", &spec);
-            ("stale_1_1_copies_after_openssl_3", vec![p], system_path(&m))
+            (vec![p], system_path(&m))
         }
-        "foreign_dll_in_system32" => {
+        ScenarioName::ForeignDllInSystem32 => {
             m.put_openssl(
                 "C:\\Windows\\System32",
                 &OpenSsl::new("1.1.1a", "vendor").vendor("another program"),
@@ -105,9 +167,9 @@ pub fn build(name: &str, root: &Path) -> Scenario {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
             let mut path = system_path(&m);
             path.extend(add_to_path_dirs(&p));
-            ("foreign_dll_in_system32", vec![p], path)
+            (vec![p], path)
         }
-        "github_runner_openssl_on_path" => {
+        ScenarioName::GithubRunnerOpensslOnPath => {
             let runner_ssl = m.put_openssl(
                 "C:\\Program Files\\OpenSSL\\bin",
                 &OpenSsl::new("3.1.4", "runner").vendor("OpenSSL installer"),
@@ -124,9 +186,9 @@ pub fn build(name: &str, root: &Path) -> Scenario {
             let mut path = system_path(&m);
             path.push(runner_ssl);
             path.extend(add_to_path_dirs(&env));
-            ("github_runner_openssl_on_path", vec![env], path)
+            (vec![env], path)
         }
-        "library_bin_dll_is_git_lfs_pointer" => {
+        ScenarioName::LibraryBinDllIsGitLfsPointer => {
             let spec = anaconda_2024_10();
             let ssl = spec.openssl.clone().expect("openssl");
             let real = ssl.dll_bytes(OpenSslLib::Crypto);
@@ -135,13 +197,9 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                 bytes: lfs_pointer(&real),
             });
             let p = m.install("C:\\Users\\me\\anaconda3", &spec);
-            (
-                "library_bin_dll_is_git_lfs_pointer",
-                vec![p],
-                system_path(&m),
-            )
+            (vec![p], system_path(&m))
         }
-        "dll_32bit_in_64bit_install" => {
+        ScenarioName::Dll32bitIn64bitInstall => {
             let spec = anaconda_2019_10();
             let ssl = spec.openssl.clone().expect("openssl");
             let mut x86 = ssl.clone().arch(Arch::X86);
@@ -154,21 +212,21 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                 });
             }
             let p = m.install("C:\\Users\\me\\anaconda3", &spec);
-            ("dll_32bit_in_64bit_install", vec![p], system_path(&m))
+            (vec![p], system_path(&m))
         }
-        "python36_static_openssl" => {
+        ScenarioName::Python36StaticOpenssl => {
             let py = Python::new("3.6.8", "h9f7ef89_7", "pkgs/main").static_openssl();
             let p = m.install(
                 "C:\\Users\\me\\anaconda3",
                 &PrefixSpec::new(py, None).base(),
             );
-            ("python36_static_openssl", vec![p], system_path(&m))
+            (vec![p], system_path(&m))
         }
-        "non_ascii_user_folder" => {
+        ScenarioName::NonAsciiUserFolder => {
             let p = m.install("C:\\Users\\홍 길동\\anaconda3", &anaconda_2019_10());
-            ("non_ascii_user_folder", vec![p], system_path(&m))
+            (vec![p], system_path(&m))
         }
-        "env_openssl_differs_from_base" => {
+        ScenarioName::EnvOpensslDiffersFromBase => {
             let base = m.install("C:\\Users\\me\\anaconda3", &anaconda_2024_10());
             let ssl = OpenSsl::new("1.1.1w", "h2bbff1b_0");
             let py = Python::new("3.7.16", "h6244533_0", "pkgs/main")
@@ -178,16 +236,11 @@ pub fn build(name: &str, root: &Path) -> Scenario {
                 "C:\\Users\\me\\anaconda3\\envs\\py37",
                 &PrefixSpec::new(py, Some(ssl)),
             );
-            (
-                "env_openssl_differs_from_base",
-                vec![base, env],
-                system_path(&m),
-            )
+            (vec![base, env], system_path(&m))
         }
-        other => panic!("unknown scenario {other}"),
     };
     Scenario {
-        name,
+        name: name.name(),
         machine: m,
         prefixes,
         search_path,

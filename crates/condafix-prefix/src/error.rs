@@ -23,6 +23,12 @@ pub enum Error {
         #[source]
         source: csv::Error,
     },
+    #[error("a newer condafix wrote {} (schema {found}); this one understands up to {supported}", path.display())]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("`{value}` is not a SHA-256 digest (expected {expected})")]
     BadDigest {
         value: String,

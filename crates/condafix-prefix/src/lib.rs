@@ -3,12 +3,14 @@
 //! Everything here is plain data and pure functions: a Windows-layout prefix can be inspected
 //! from Linux (a mounted disk, a fake tree in a test) exactly as on Windows.
 
+pub mod archive;
 mod digest;
 mod envs;
 mod error;
 pub mod ini;
 mod layout;
 mod pe;
+mod receipt;
 mod record;
 mod record_pip;
 pub mod registry;
@@ -21,6 +23,10 @@ pub use envs::{read_environments_txt, EnvironmentsTxt};
 pub use error::Error;
 pub use layout::{join_rel, Layout, CONDA_DLL_DIRS};
 pub use pe::{read_pe, Machine, PeInfo, PeProblem};
+pub use receipt::{
+    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, BACKUP_DIR, JOURNAL_FILE,
+    RECEIPT_FILE, RECEIPT_SCHEMA_VERSION, STATE_DIR,
+};
 pub use record::{
     parse_record_file_name, read_json, CondaMeta, MetaEntry, PackageRef, PathEntry, PathEntryRef,
     PathType, PathsData, PathsDataRef, PathsJson, PrefixRecord, RecordFiles, RecordHeader,

@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 use condafix_prefix::Sha256;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,21 +11,8 @@ pub enum StageError {
         expected: Sha256,
         actual: Sha256,
     },
-    #[error("{} is refused as hostile: entry {entry:?} {reason}; nothing was written", archive.display())]
-    Hostile {
-        archive: PathBuf,
-        entry: String,
-        reason: &'static str,
-    },
-    #[error("{} cannot be read as a {what}", path.display())]
-    Archive {
-        path: PathBuf,
-        what: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the bundle {} has no SHA256SUMS manifest; an offline bundle must list the hash of every file", path.display())]
-    NoManifest { path: PathBuf },
+    #[error(transparent)]
+    Archive(#[from] condafix_prefix::archive::ArchiveError),
     #[error(
         "no verified copy of {dll} was found; looked in:\n{}\nreinstall openssl from a working machine's package cache, or pass an offline bundle with --from",
         tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n")
@@ -37,4 +22,6 @@ pub enum StageError {
     Txn(#[from] condafix_txn::TxnError),
     #[error(transparent)]
     Detect(#[from] condafix_detect::Error),
+    #[error(transparent)]
+    State(#[from] condafix_prefix::Error),
 }

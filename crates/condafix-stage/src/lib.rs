@@ -3,11 +3,10 @@
 //! undoable, refreshed when openssl changes, without ever creating the stale shadows the manual
 //! fix leaves behind.
 
-pub mod archive;
 mod error;
 mod plan;
 mod source;
 
 pub use error::StageError;
-pub use plan::{apply, apply_into, plan_prefix, ApplyOutcome, Plan, PlannedAction, StageOptions};
-pub use source::{SourceInfo, SourceKind};
+pub use plan::{plan_prefix, Plan, PlannedAction, StageOptions};
+pub use source::{SourceInfo, SourceKind, VerifiedAgainst};

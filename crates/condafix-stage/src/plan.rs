@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use condafix_detect::{CopyStatus, DllOutcome, Location, PrefixKind, PrefixReport};
 use condafix_prefix::{join_rel, Layout, Sha256};
-use condafix_txn::{Faults, Receipt, Recovery, Transaction};
+use condafix_txn::{Changes, Receipt, Transaction, TxnError};
 use serde::Serialize;
 
-use crate::archive::Bundle;
-use crate::source::{SourceInfo, SourceSearch};
+use crate::source::{SourceInfo, SourceSearch, VerifiedAgainst};
 use crate::StageError;
+use condafix_prefix::archive::{ArchiveError, Bundle};
 
 #[derive(Clone, Default)]
 pub struct StageOptions<'a> {
@@ -64,6 +64,26 @@ pub enum PlannedAction {
 impl PlannedAction {
     pub fn changes_something(&self) -> bool {
         !matches!(self, PlannedAction::KeepForeign { .. })
+    }
+
+    /// The action's name, as in the JSON (`place`, `replace`, `remove`, `keep-foreign`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            PlannedAction::Place { .. } => "place",
+            PlannedAction::Replace { .. } => "replace",
+            PlannedAction::Remove { .. } => "remove",
+            PlannedAction::KeepForeign { .. } => "keep-foreign",
+        }
+    }
+
+    /// The prefix-relative path it is about (`/`-separated).
+    pub fn dest(&self) -> &str {
+        match self {
+            PlannedAction::Place { dest, .. }
+            | PlannedAction::Replace { dest, .. }
+            | PlannedAction::Remove { dest, .. }
+            | PlannedAction::KeepForeign { dest, .. } => dest,
+        }
     }
 }
 
@@ -169,7 +189,7 @@ pub fn plan_prefix(
         let found = match search.find(dll) {
             Ok(f) => f,
             // A hostile archive refuses the whole run, not just this DLL.
-            Err(e @ StageError::Hostile { .. }) => return Err(e),
+            Err(e @ StageError::Archive(ArchiveError::Hostile { .. })) => return Err(e),
             Err(e) => {
                 plan.blocked.push(e.to_string());
                 continue;
@@ -186,7 +206,7 @@ pub fn plan_prefix(
             ),
             _ => "the loader gets no usable copy".to_string(),
         };
-        if found.info.verified_against == "unverified" {
+        if found.info.verified_against == VerifiedAgainst::Unverified {
             plan.notes.push(format!(
                 "WARNING: {} is staged WITHOUT verification (--allow-unverified): these bytes are not conda's; if they were tampered with, every HTTPS connection of this Python depends on them",
                 dll.name
@@ -228,12 +248,10 @@ pub fn plan_prefix(
         }
     }
     for copy in &report.loose_copies {
-        let planned = plan.actions.iter().any(|a| match a {
-            PlannedAction::Place { dest, .. }
-            | PlannedAction::Replace { dest, .. }
-            | PlannedAction::KeepForeign { dest, .. }
-            | PlannedAction::Remove { dest, .. } => dest.eq_ignore_ascii_case(&copy.rel),
-        });
+        let planned = plan
+            .actions
+            .iter()
+            .any(|a| a.dest().eq_ignore_ascii_case(&copy.rel));
         let in_root = !copy.rel.contains('/');
         let shadows = copy.needed && in_root && copy.matches_record != Some(true);
         if planned || (copy.needed && !shadows) {
@@ -268,40 +286,18 @@ pub fn plan_prefix(
     Ok(plan)
 }
 
-/// What applying a plan did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ApplyOutcome {
-    pub prefix: String,
-    pub changes: usize,
-    /// An interrupted earlier run that was rolled back (or finished) first.
-    pub recovered: Option<Recovery>,
-    pub txn: Option<String>,
-}
-
-/// Apply a plan inside one transaction: all of it, or (on any failure) none of it.
-pub fn apply(plan: &Plan, faults: &Faults) -> Result<ApplyOutcome, StageError> {
-    let (mut t, recovered) = Transaction::begin(&plan.prefix_path, "stage", faults)?;
-    let txn = t.txn().to_string();
-    apply_into(plan, &mut t)?;
-    let changes = t.changes();
-    t.commit()?;
-    Ok(ApplyOutcome {
-        prefix: plan.prefix.clone(),
-        changes,
-        recovered,
-        txn: (changes > 0).then_some(txn),
-    })
-}
-
-/// Apply a plan inside a transaction the caller commits (post-install stages and configures a
-/// prefix in one transaction).
-pub fn apply_into(plan: &Plan, t: &mut Transaction<'_>) -> Result<(), StageError> {
-    if plan.blocked.is_empty() {
-        for a in &plan.actions {
+impl Changes for Plan {
+    /// Every write and removal of the plan, through the transaction. A blocked plan changes
+    /// nothing.
+    fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError> {
+        if !self.blocked.is_empty() {
+            return Ok(());
+        }
+        for a in &self.actions {
             match a {
                 PlannedAction::Place { dest, source, .. }
                 | PlannedAction::Replace { dest, source, .. } => {
-                    let bytes = plan
+                    let bytes = self
                         .payloads
                         .get(dest)
                         .expect("payload for a planned write");
@@ -322,8 +318,8 @@ pub fn apply_into(plan: &Plan, t: &mut Transaction<'_>) -> Result<(), StageError
                 PlannedAction::KeepForeign { .. } => {}
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The prefix a plan is for.

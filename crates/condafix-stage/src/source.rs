@@ -7,8 +7,8 @@ use condafix_detect::{display_path, DllReport};
 use condafix_prefix::{join_rel, PathsJson, Sha256};
 use serde::Serialize;
 
-use crate::archive::{conda_member, tar_bz2_member, Bundle};
 use crate::StageError;
+use condafix_prefix::archive::{conda_member, tar_bz2_member, Bundle};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +17,31 @@ pub enum SourceKind {
     PkgsFolder,
     PkgsArchive,
     Bundle,
+}
+
+/// What vouched for a staged DLL's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VerifiedAgainst {
+    #[serde(rename = "conda-meta record")]
+    CondaRecord,
+    #[serde(rename = "paths.json")]
+    PathsJson,
+    #[serde(rename = "bundle manifest")]
+    BundleManifest,
+    /// `--allow-unverified`: nothing did.
+    #[serde(rename = "unverified")]
+    Unverified,
+}
+
+impl std::fmt::Display for VerifiedAgainst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VerifiedAgainst::CondaRecord => "conda-meta record",
+            VerifiedAgainst::PathsJson => "paths.json",
+            VerifiedAgainst::BundleManifest => "bundle manifest",
+            VerifiedAgainst::Unverified => "unverified",
+        })
+    }
 }
 
 /// Where the bytes of a staged DLL came from and what they were checked against.
@@ -28,8 +53,7 @@ pub struct SourceInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
     pub sha256: Sha256,
-    /// `conda-meta record`, `paths.json`, `bundle manifest`, or `unverified`.
-    pub verified_against: &'static str,
+    pub verified_against: VerifiedAgainst,
 }
 
 pub(crate) struct Found {
@@ -45,7 +69,7 @@ struct Candidate {
     bytes: Vec<u8>,
     /// The hash the source itself vouches for (paths.json, the bundle manifest).
     own_hash: Option<Sha256>,
-    vouched_by: &'static str,
+    vouched_by: VerifiedAgainst,
 }
 
 pub(crate) struct SourceSearch<'a> {
@@ -82,7 +106,7 @@ impl SourceSearch<'_> {
                 member: None,
                 bytes,
                 own_hash: None,
-                vouched_by: "conda-meta record",
+                vouched_by: VerifiedAgainst::CondaRecord,
             });
         }
         if let Some(dist) = &dist {
@@ -107,7 +131,7 @@ impl SourceSearch<'_> {
                     member: None,
                     bytes,
                     own_hash: paths_hash,
-                    vouched_by: "paths.json",
+                    vouched_by: VerifiedAgainst::PathsJson,
                 });
             }
             // 3. The cache's archives, streamed.
@@ -132,7 +156,7 @@ impl SourceSearch<'_> {
                         member: Some(m.name),
                         bytes: m.bytes,
                         own_hash: None,
-                        vouched_by: "conda-meta record",
+                        vouched_by: VerifiedAgainst::CondaRecord,
                     });
                 }
             }
@@ -149,7 +173,7 @@ impl SourceSearch<'_> {
                     member: Some(m.name),
                     bytes: m.bytes,
                     own_hash: Some(sha),
-                    vouched_by: "bundle manifest",
+                    vouched_by: VerifiedAgainst::BundleManifest,
                 });
             }
         }
@@ -165,9 +189,9 @@ impl SourceSearch<'_> {
         {
             let actual = Sha256::of_bytes(&bytes);
             let (reference, against) = match (expected, own_hash) {
-                (Some(e), _) => (Some(e), "conda-meta record"),
+                (Some(e), _) => (Some(e), VerifiedAgainst::CondaRecord),
                 (None, Some(h)) => (Some(h), vouched_by),
-                (None, None) => (None, "unverified"),
+                (None, None) => (None, VerifiedAgainst::Unverified),
             };
             let info = |against| SourceInfo {
                 kind,
@@ -196,7 +220,7 @@ impl SourceSearch<'_> {
             }
             if self.allow_unverified && fallback.is_none() {
                 fallback = Some(Found {
-                    info: info("unverified"),
+                    info: info(VerifiedAgainst::Unverified),
                     bytes,
                 });
             }

@@ -49,10 +49,10 @@ pub enum TxnError {
         expected: Sha256,
         actual: Sha256,
     },
-    #[error("a newer condafix wrote {} (schema {found}); this one understands up to {supported}", path.display())]
-    NewerSchema {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    #[error(transparent)]
+    State(#[from] condafix_prefix::Error),
+    #[error(
+        "{value}: this command does not change the registry (an internal error: please report it)"
+    )]
+    NoRegistry { value: String },
 }

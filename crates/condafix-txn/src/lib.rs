@@ -7,22 +7,18 @@
 //! transaction runs), `.condafix/backup/<txn>/<path>`. Not in `conda-meta`: conda parses every
 //! `conda-meta/*.json` as a package record.
 
+mod apply;
 mod atomic;
 mod error;
 mod fault;
-mod receipt;
 mod transaction;
 
+pub use apply::{apply, Applied, Changes, Undo};
 pub use atomic::{copy_atomic, remove_with_retry, rename_with_retry, write_atomic, RetryPolicy};
+pub use condafix_prefix::{
+    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, BACKUP_DIR, JOURNAL_FILE,
+    RECEIPT_FILE, RECEIPT_SCHEMA_VERSION, STATE_DIR,
+};
 pub use error::TxnError;
 pub use fault::{Faults, ENV_FAULT_AFTER_STEP};
-pub use receipt::{
-    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, RECEIPT_SCHEMA_VERSION,
-};
-pub use transaction::{recover, recover_with, Recovery, Transaction, UndoOutcome};
-
-/// The folder condafix keeps its state in, inside a prefix.
-pub const STATE_DIR: &str = ".condafix";
-pub const RECEIPT_FILE: &str = "receipt.json";
-pub const JOURNAL_FILE: &str = "journal.json";
-pub const BACKUP_DIR: &str = "backup";
+pub use transaction::{recover, recover_with, Recovery, RecoveryOutcome, Transaction, UndoOutcome};

@@ -61,12 +61,31 @@ struct Journal {
 }
 
 /// What recovery did with a transaction an earlier run left unfinished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecoveryOutcome {
+    /// The receipt was not written: every change was undone.
+    RolledBack,
+    /// The receipt was written: only cleanup was left.
+    Completed,
+}
+
+impl std::fmt::Display for RecoveryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecoveryOutcome::RolledBack => "rolled back",
+            RecoveryOutcome::Completed => "completed",
+        })
+    }
+}
+
+/// What recovery did with a transaction an earlier run left unfinished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recovery {
+    pub prefix: PathBuf,
     pub txn: String,
     pub command: String,
-    /// `rolled-back` (the receipt was not written) or `completed` (only cleanup was left).
-    pub outcome: &'static str,
+    pub outcome: RecoveryOutcome,
     pub ops: usize,
 }
 
@@ -79,6 +98,11 @@ fn target(prefix: &Path, path: &str) -> PathBuf {
     } else {
         join_rel(prefix, path)
     }
+}
+
+fn save_receipt(receipt: &Receipt, prefix: &Path) -> Result<(), TxnError> {
+    let text = serde_json::to_vec_pretty(receipt).expect("receipt serializes");
+    write_atomic(&Receipt::path(prefix), &text, RetryPolicy::default())
 }
 
 fn journal_path(prefix: &Path) -> PathBuf {
@@ -149,10 +173,10 @@ pub fn recover_with(
     let committed = journal.receipt_written
         || Receipt::load(prefix).is_ok_and(|r| r.history.iter().any(|h| h.txn == journal.txn));
     let outcome = if committed {
-        "completed"
+        RecoveryOutcome::Completed
     } else {
         rollback_ops(prefix, &journal.ops, policy, registry)?;
-        "rolled-back"
+        RecoveryOutcome::RolledBack
     };
     remove_stray_temp_files(prefix, &journal.ops);
     remove_with_retry(&path, policy)?;
@@ -160,6 +184,7 @@ pub fn recover_with(
         prune_state_dirs(prefix, &journal.txn);
     }
     Ok(Some(Recovery {
+        prefix: prefix.to_path_buf(),
         txn: journal.txn,
         command: journal.command,
         outcome,
@@ -248,14 +273,16 @@ pub struct Transaction<'f> {
 }
 
 impl<'f> Transaction<'f> {
-    /// Start a transaction; an interrupted one is rolled back first (and reported).
+    /// Start a transaction; an interrupted one is rolled back first (and reported), its
+    /// registry changes through `registry`. Without a registry, registry changes are refused.
     pub fn begin(
         prefix: &Path,
         command: &str,
         faults: &'f Faults,
+        registry: Option<&'f dyn RegistryWrite>,
     ) -> Result<(Self, Option<Recovery>), TxnError> {
         let policy = RetryPolicy::default();
-        let recovery = recover(prefix, policy)?;
+        let recovery = recover_with(prefix, policy, registry)?;
         let receipt = Receipt::load(prefix)?;
         let txn = receipt.next_txn_id();
         Ok((
@@ -269,7 +296,7 @@ impl<'f> Transaction<'f> {
                 },
                 loaded_entries: receipt.entries.clone(),
                 loaded_registry: receipt.registry.clone(),
-                registry: None,
+                registry,
                 receipt,
                 faults,
                 policy,
@@ -278,12 +305,6 @@ impl<'f> Transaction<'f> {
             },
             recovery,
         ))
-    }
-
-    /// Registry changes of this transaction go to `registry`.
-    pub fn with_registry(mut self, registry: &'f dyn RegistryWrite) -> Self {
-        self.registry = Some(registry);
-        self
     }
 
     /// Set (`Some`) or delete (`None`) a registry value, journalled; the receipt keeps the
@@ -296,7 +317,9 @@ impl<'f> Transaction<'f> {
         after: Option<RegValue>,
         origin: &str,
     ) -> Result<(), TxnError> {
-        let reg = self.registry.expect("a registry for registry changes");
+        let reg = self.registry.ok_or_else(|| TxnError::NoRegistry {
+            value: format!("{}\\{key}\\{name}", hive.short()),
+        })?;
         let before = reg.value(hive, key, name).map_err(registry_error)?;
         if before == after {
             return Ok(());
@@ -640,7 +663,7 @@ impl<'f> Transaction<'f> {
                 command: self.journal.command.clone(),
                 changes: self.journal.ops.len(),
             });
-            self.receipt.save(&self.prefix)?;
+            save_receipt(&self.receipt, &self.prefix)?;
             self.faults.step("receipt written");
             if !self.journal.ops.is_empty() {
                 self.journal.receipt_written = true;
@@ -717,19 +740,19 @@ mod tests {
         fs_err::write(p.join("stale.dll"), b"stale").unwrap();
         let before = files(p);
         let faults = Faults::none();
-        let (mut t, _) = Transaction::begin(p, "stage", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "stage", &faults, None).unwrap();
         t.write("DLLs/new.dll", b"verified", "test").unwrap();
         t.write("DLLs/old.dll", b"verified2", "test").unwrap();
         t.remove("stale.dll", "test").unwrap();
         let r = t.commit().unwrap();
         assert_eq!(r.entries.len(), 3);
         assert_ne!(files(p), before);
-        let (mut t, _) = Transaction::begin(p, "undo", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "undo", &faults, None).unwrap();
         let out = t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(out.restored.len(), 3);
         assert_eq!(files(p), before);
-        let (mut t, _) = Transaction::begin(p, "undo", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "undo", &faults, None).unwrap();
         let out = t.undo_all().unwrap();
         assert!(out.restored.is_empty() && out.left_alone.is_empty());
         t.commit().unwrap();
@@ -741,11 +764,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         let faults = Faults::none();
-        let (mut t, _) = Transaction::begin(p, "stage", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "stage", &faults, None).unwrap();
         t.write("DLLs/a.dll", b"ours", "test").unwrap();
         t.commit().unwrap();
         fs_err::write(p.join("DLLs").join("a.dll"), b"theirs").unwrap();
-        let (mut t, _) = Transaction::begin(p, "undo", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "undo", &faults, None).unwrap();
         let out = t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(out.left_alone, vec!["DLLs/a.dll".to_string()]);
@@ -762,7 +785,7 @@ mod tests {
         fs_err::write(p.join("x.dll"), b"original").unwrap();
         let faults = Faults::none();
         {
-            let (mut t, _) = Transaction::begin(p, "stage", &faults).unwrap();
+            let (mut t, _) = Transaction::begin(p, "stage", &faults, None).unwrap();
             t.write("x.dll", b"new", "test").unwrap();
             t.write("y.dll", b"new", "test").unwrap();
         }
@@ -784,8 +807,7 @@ mod tests {
             RegValue::ExpandSz("%USERPROFILE%\\bin".into()),
         );
         let faults = Faults::none();
-        let (t, _) = Transaction::begin(dir.path(), "config", &faults).unwrap();
-        let mut t = t.with_registry(&reg);
+        let (mut t, _) = Transaction::begin(dir.path(), "config", &faults, Some(&reg)).unwrap();
         t.set_registry(
             Hive::CurrentUser,
             "Environment",
@@ -803,8 +825,7 @@ mod tests {
         )
         .unwrap();
         t.commit().unwrap();
-        let (t, _) = Transaction::begin(dir.path(), "undo", &faults).unwrap();
-        let mut t = t.with_registry(&reg);
+        let (mut t, _) = Transaction::begin(dir.path(), "undo", &faults, Some(&reg)).unwrap();
         let out = t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(out.restored.len(), 1);
@@ -820,15 +841,15 @@ mod tests {
         let p = dir.path();
         fs_err::write(p.join("x.dll"), b"original").unwrap();
         let faults = Faults::none();
-        let (mut t, _) = Transaction::begin(p, "stage", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "stage", &faults, None).unwrap();
         t.write("x.dll", b"v1", "test").unwrap();
         t.commit().unwrap();
-        let (mut t, _) = Transaction::begin(p, "stage", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "stage", &faults, None).unwrap();
         t.write("x.dll", b"v2", "test").unwrap();
         let r = t.commit().unwrap();
         assert_eq!(r.entries.len(), 1);
         assert_eq!(r.entries[0].action, Action::Replaced);
-        let (mut t, _) = Transaction::begin(p, "undo", &faults).unwrap();
+        let (mut t, _) = Transaction::begin(p, "undo", &faults, None).unwrap();
         t.undo_all().unwrap();
         t.commit().unwrap();
         assert_eq!(fs_err::read(p.join("x.dll")).unwrap(), b"original");

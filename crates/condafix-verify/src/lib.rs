@@ -7,4 +7,6 @@ mod run;
 mod verify;
 
 pub use run::{python_of, run_with_timeout, ExitKind, RunOutput};
-pub use verify::{verify_prefix, Launch, OnlineResult, PrefixVerify, VerifyOptions, PROBE};
+pub use verify::{
+    verify_prefix, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions, PROBE,
+};

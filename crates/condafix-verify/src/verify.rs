@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use condafix_detect::redact::redact_credentials;
-use condafix_detect::{Code, Finding, LaunchContext, PrefixReport};
+use condafix_detect::{Code, Finding, ImportResult, LaunchContext, PrefixReport};
 use condafix_prefix::Layout;
 use serde::Serialize;
 
@@ -27,12 +27,42 @@ pub struct VerifyOptions {
     pub cwd: PathBuf,
 }
 
+/// What one run of the interpreter gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LaunchResult {
+    /// `import ssl` loaded (the record's OpenSSL).
+    Ok,
+    /// `import ssl` failed, or loaded another OpenSSL than the record's.
+    Fails,
+    /// The interpreter was killed at the deadline.
+    TimedOut,
+    /// The interpreter could not be started or printed no result.
+    DidNotRun,
+}
+
+impl LaunchResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            LaunchResult::Ok => "ok",
+            LaunchResult::Fails => "fails",
+            LaunchResult::TimedOut => "timed-out",
+            LaunchResult::DidNotRun => "did-not-run",
+        }
+    }
+}
+
+impl std::fmt::Display for LaunchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// One run of the interpreter.
 #[derive(Debug, Clone, Serialize)]
 pub struct Launch {
     pub context: LaunchContext,
-    /// `ok`, `fails`, `timed-out`, `did-not-run`.
-    pub result: &'static str,
+    pub result: LaunchResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<Code>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,8 +95,8 @@ pub struct PrefixVerify {
     pub activated: Launch,
     pub online: Option<OnlineResult>,
     /// What detection predicted, per context.
-    pub predicted_unactivated: &'static str,
-    pub predicted_activated: &'static str,
+    pub predicted_unactivated: ImportResult,
+    pub predicted_activated: ImportResult,
     /// Whether the prediction held.
     pub agrees: bool,
     pub findings: Vec<Finding>,
@@ -169,7 +199,7 @@ fn launch(
     let out = run_with_timeout(cmd, opts.timeout);
     let mut l = Launch {
         context: ctx,
-        result: "did-not-run",
+        result: LaunchResult::DidNotRun,
         code: None,
         error: None,
         openssl_version: None,
@@ -188,7 +218,7 @@ fn launch(
             return l;
         }
         ExitKind::TimedOut { after_ms } => {
-            l.result = "timed-out";
+            l.result = LaunchResult::TimedOut;
             l.code = Some(Code::V040);
             l.error = Some(format!(
                 "{} did not finish within {} s; it was killed with its children",
@@ -212,7 +242,7 @@ fn launch(
     redact_value(&mut v);
     let ssl = &v["ssl"];
     if ssl["ok"].as_bool() == Some(true) {
-        l.result = "ok";
+        l.result = LaunchResult::Ok;
         l.openssl_version = ssl["openssl_version"].as_str().map(str::to_string);
         l.ssl_file = ssl["file"].as_str().map(str::to_string);
         // The OpenSSL loaded should be the prefix's own (conda records it).
@@ -221,13 +251,13 @@ fn launch(
                 .version
                 .trim_end_matches(|c: char| c.is_ascii_alphabetic());
             if !loaded.contains(&rec.version) && !loaded.contains(version) {
-                l.result = "fails";
+                l.result = LaunchResult::Fails;
                 l.code = Some(Code::D020);
                 l.error = Some(format!("loaded {loaded}, but the prefix's openssl record is {} (another copy shadows it)", rec.version));
             }
         }
     } else {
-        l.result = "fails";
+        l.result = LaunchResult::Fails;
         let error = format!(
             "{}: {}",
             ssl["error_type"].as_str().unwrap_or("Error"),
@@ -251,14 +281,15 @@ fn launch(
     l
 }
 
-fn predicted_agrees(predicted: &str, launch: &Launch) -> bool {
+fn predicted_agrees(predicted: ImportResult, launch: &Launch) -> bool {
     match (predicted, launch.result) {
-        ("not-applicable", _) | (_, "timed-out") | (_, "did-not-run") => true,
-        ("ok", r) => r == "ok",
-        ("fails", r) => r == "fails",
+        (ImportResult::NotApplicable, _)
+        | (_, LaunchResult::TimedOut)
+        | (_, LaunchResult::DidNotRun) => true,
+        (ImportResult::Ok, r) => r == LaunchResult::Ok,
+        (ImportResult::Fails, r) => r == LaunchResult::Fails,
         // A foreign copy: it fails, or it loads another OpenSSL than the record's.
-        ("at-risk", r) => r == "fails",
-        _ => true,
+        (ImportResult::AtRisk, r) => r == LaunchResult::Fails,
     }
 }
 
@@ -332,7 +363,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         }
         result
     });
-    let healthy = unactivated.result == "ok" && online.as_ref().is_none_or(|o| o.ok);
+    let healthy = unactivated.result == LaunchResult::Ok && online.as_ref().is_none_or(|o| o.ok);
     PrefixVerify {
         prefix: report.prefix.clone(),
         unactivated,
@@ -350,7 +381,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
 mod tests {
     use super::*;
 
-    fn launch(result: &'static str) -> Launch {
+    fn launch(result: LaunchResult) -> Launch {
         Launch {
             context: LaunchContext::Unactivated,
             result,
@@ -366,24 +397,39 @@ mod tests {
 
     #[test]
     fn a_prediction_that_the_interpreter_contradicts_is_a_disagreement() {
-        assert!(predicted_agrees("ok", &launch("ok")));
-        assert!(predicted_agrees("fails", &launch("fails")));
+        assert!(predicted_agrees(
+            ImportResult::Ok,
+            &launch(LaunchResult::Ok)
+        ));
+        assert!(predicted_agrees(
+            ImportResult::Fails,
+            &launch(LaunchResult::Fails)
+        ));
         assert!(
-            !predicted_agrees("ok", &launch("fails")),
+            !predicted_agrees(ImportResult::Ok, &launch(LaunchResult::Fails)),
             "predicted to load, failed: the model is wrong"
         );
         assert!(
-            !predicted_agrees("fails", &launch("ok")),
+            !predicted_agrees(ImportResult::Fails, &launch(LaunchResult::Ok)),
             "predicted to fail, loaded: the model is wrong"
         );
         assert!(
-            !predicted_agrees("at-risk", &launch("ok")),
+            !predicted_agrees(ImportResult::AtRisk, &launch(LaunchResult::Ok)),
             "a foreign copy that loads the record's OpenSSL"
         );
-        assert!(predicted_agrees("at-risk", &launch("fails")));
+        assert!(predicted_agrees(
+            ImportResult::AtRisk,
+            &launch(LaunchResult::Fails)
+        ));
         // No verdict without a run.
-        assert!(predicted_agrees("ok", &launch("timed-out")));
-        assert!(predicted_agrees("not-applicable", &launch("fails")));
+        assert!(predicted_agrees(
+            ImportResult::Ok,
+            &launch(LaunchResult::TimedOut)
+        ));
+        assert!(predicted_agrees(
+            ImportResult::NotApplicable,
+            &launch(LaunchResult::Fails)
+        ));
     }
 
     #[test]

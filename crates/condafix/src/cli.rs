@@ -54,6 +54,7 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Build a broken sample Windows install in a temp folder and fix it, to see condafix work
     /// without Windows or conda at hand.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
 }
 
@@ -189,7 +190,7 @@ pub struct DetectArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print nothing; only the exit code tells.
+    /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -249,11 +250,9 @@ impl From<ScopeArg> for condafix_config::Scope {
     }
 }
 
+/// The config flags `config` and `post-install` share.
 #[derive(Debug, Args)]
-pub struct ConfigArgs {
-    #[command(flatten)]
-    pub target: TargetArgs,
-
+pub struct ConfigFlags {
     /// A corporate CA certificate (PEM or DER) to trust; repeat for several.
     #[arg(long = "ca-file", value_name = "FILE")]
     pub ca_files: Vec<PathBuf>,
@@ -266,10 +265,6 @@ pub struct ConfigArgs {
     /// Where to write: site (the prefix), user, or global (needs elevation).
     #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
     pub scope: ScopeArg,
-
-    /// The .condarc to write (default: the one that wins for the prefix).
-    #[arg(long, value_name = "FILE")]
-    pub condarc: Option<PathBuf>,
 
     /// pip's index URL (credentials in it are never printed).
     #[arg(long, value_name = "URL")]
@@ -286,11 +281,6 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub remove_insecure: bool,
 
-    /// INSECURE: turn pip's certificate checks off for HOST (the blog fix), knowingly. Recorded in
-    /// the receipt; `condafix undo` removes it.
-    #[arg(long = "insecure-trusted-host", value_name = "HOST")]
-    pub insecure_trusted_hosts: Vec<String>,
-
     /// Put the prefix's folders first on the user PATH (HKCU\Environment, REG_EXPAND_SZ), or on
     /// $GITHUB_PATH under GitHub Actions.
     #[arg(long)]
@@ -305,6 +295,24 @@ pub struct ConfigArgs {
     /// REQUESTS_CA_BUNDLE that point at missing files.
     #[arg(long)]
     pub fix_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub config: ConfigFlags,
+
+    /// The .condarc to write (default: the one that wins for the prefix).
+    #[arg(long, value_name = "FILE")]
+    pub condarc: Option<PathBuf>,
+
+    /// INSECURE: turn pip's certificate checks off for HOST (the blog fix), knowingly. Recorded in
+    /// the receipt; `condafix undo` removes it.
+    #[arg(long = "insecure-trusted-host", value_name = "HOST")]
+    pub insecure_trusted_hosts: Vec<String>,
 
     /// Show the plan and change nothing.
     #[arg(long)]
@@ -341,7 +349,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print nothing; only the exit code tells.
+    /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -359,7 +367,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print nothing; only the exit code tells.
+    /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -413,42 +421,8 @@ pub struct PostInstallArgs {
     #[arg(long)]
     pub allow_unverified: bool,
 
-    /// A corporate CA certificate to trust (repeatable), see `condafix config --help`.
-    #[arg(long = "ca-file", value_name = "FILE")]
-    pub ca_files: Vec<PathBuf>,
-
-    /// Trust the OS trust store's roots too.
-    #[arg(long)]
-    pub trust_system_store: bool,
-
-    /// Where config is written: site, user or global.
-    #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
-    pub scope: ScopeArg,
-
-    /// pip's index URL.
-    #[arg(long, value_name = "URL")]
-    pub index_url: Option<String>,
-
-    /// The proxy for pip and conda.
-    #[arg(long, value_name = "URL")]
-    pub proxy: Option<String>,
-
-    /// Remove insecure settings (trusted-host, ssl_verify: false, PIP_TRUSTED_HOST, a tampered
-    /// sessions.py).
-    #[arg(long)]
-    pub remove_insecure: bool,
-
-    /// Put the prefix first on the user PATH (or $GITHUB_PATH under GitHub Actions).
-    #[arg(long)]
-    pub add_to_path: bool,
-
-    /// Allow machine-wide changes (needs elevation).
-    #[arg(long)]
-    pub system: bool,
-
-    /// Remove or repoint user variables that point at missing CA files.
-    #[arg(long)]
-    pub fix_env: bool,
+    #[command(flatten)]
+    pub config: ConfigFlags,
 }
 
 #[derive(Debug, Args)]

@@ -49,7 +49,7 @@ impl Log {
         }
     }
 
-    pub fn open(path: &Path) -> Self {
+    pub fn open(path: &Path, printer: &crate::printer::Printer) -> Self {
         if let Some(dir) = path.parent() {
             let _ = fs_err::create_dir_all(dir);
         }
@@ -63,7 +63,7 @@ impl Log {
                 path: Some(path.to_path_buf()),
             },
             Err(e) => {
-                eprintln!("condafix: warning: cannot write the log: {e}");
+                printer.warn(&format!("cannot write the log: {e}"));
                 Self::none()
             }
         }

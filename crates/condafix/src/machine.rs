@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use condafix_detect::discover::HostInfo;
 use condafix_detect::registry::RegistryWrite;
-use condafix_detect::{split_windows_path_list, PathSource, ProcessEnv, Report, SearchContext};
+use condafix_detect::{
+    split_windows_path_list, HostInfo, PathSource, ProcessEnv, Report, SearchContext,
+};
+use condafix_txn::{Applied, Changes, Faults, Recovery};
 
 /// Options shared by the commands that look at prefixes.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +65,8 @@ impl Machine {
             match SearchContext::from_registry(&self.env, self.registry.as_ref()) {
                 Ok(ctx) => ctx,
                 Err(e) => {
-                    eprintln!("condafix: warning: {e}; using this process's PATH instead");
+                    crate::printer::Printer::new(false)
+                        .warn(&format!("{e}; using this process's PATH instead"));
                     SearchContext::from_env(&self.env, true)
                 }
             }
@@ -86,6 +89,33 @@ impl Machine {
             }];
         }
         ctx
+    }
+
+    /// Roll back (or finish) what interrupted runs left in these prefixes (or every prefix
+    /// found), registry values included.
+    pub fn recover(&self, prefixes: &[PathBuf]) -> anyhow::Result<Vec<Recovery>> {
+        let mut out = Vec::new();
+        for d in condafix_detect::discover::discover(&self.host(), prefixes).prefixes {
+            if let Some(r) = condafix_txn::recover_with(
+                &d.path,
+                condafix_txn::RetryPolicy::default(),
+                Some(self.registry.as_ref()),
+            )? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Apply plan parts to one prefix: the one transaction path, with this machine's registry.
+    pub fn apply(
+        &self,
+        prefix: &std::path::Path,
+        command: &str,
+        parts: &[&dyn Changes],
+        faults: &Faults,
+    ) -> Result<Applied, condafix_txn::TxnError> {
+        condafix_txn::apply(prefix, command, parts, Some(self.registry.as_ref()), faults)
     }
 
     /// Discover (or take the given prefixes) and detect.

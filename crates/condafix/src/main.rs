@@ -3,9 +3,9 @@
 mod cli;
 mod commands;
 mod exit;
-mod github;
 mod log;
 mod machine;
+mod printer;
 mod progress;
 mod render;
 
@@ -17,6 +17,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::PostInstall(args) => commands::post_install::run(&args),
         cli::Command::Check(args) => commands::check::run(&args),
         cli::Command::Bundle(args) => commands::bundle::run(&args),
+        #[cfg(feature = "demo")]
         cli::Command::Demo(args) => commands::demo::run(&args),
         cli::Command::Detect(args) => commands::detect::run(&args),
         cli::Command::Stage(args) => commands::stage::run(&args),
@@ -28,10 +29,11 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(err) => {
-            eprintln!("condafix: error: {err}");
+            let mut text = format!("condafix: error: {err}\n");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                text.push_str(&format!("  caused by: {cause}\n"));
             }
+            printer::Printer::new(false).error(&text);
             exit::status_for_error(&err).into()
         }
     }

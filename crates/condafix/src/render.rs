@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use condafix_detect::discover::{Origin, Scope};
 use condafix_detect::tls::TrustMode;
-use condafix_detect::{Finding, PrefixKind, PrefixReport, Report, Severity};
+use condafix_detect::{Finding, ImportResult, PrefixKind, PrefixReport, Report, Severity};
+use condafix_detect::{Origin, Scope};
 
 pub fn detect_report(report: &Report) -> String {
     let mut out = String::new();
@@ -106,10 +106,10 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
             ("import ssl when activated    ", &p.prediction.activated),
         ] {
             let verdict = match outcome.result {
-                "ok" => "ok".to_string(),
-                "fails" => "FAILS".to_string(),
-                "at-risk" => "AT RISK".to_string(),
-                other => other.to_string(),
+                ImportResult::Ok => "ok",
+                ImportResult::Fails => "FAILS",
+                ImportResult::AtRisk => "AT RISK",
+                ImportResult::NotApplicable => "not-applicable",
             };
             match &outcome.error {
                 Some(e) => {
@@ -238,27 +238,31 @@ pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
     out
 }
 
-pub fn apply_outcome(o: &condafix_stage::ApplyOutcome) -> String {
+/// An interrupted earlier run, and what recovery did with it.
+pub fn recovery(r: &condafix_txn::Recovery) -> String {
+    format!(
+        "{}: an interrupted run ({}, {}) was {} first\n",
+        condafix_detect::display_path(&r.prefix),
+        r.txn,
+        r.command,
+        r.outcome
+    )
+}
+
+/// What applying changed in one prefix, and how to undo it (`restores` says what comes back).
+pub fn applied(o: &condafix_txn::Applied, restores: &str) -> String {
     let mut out = String::new();
     if let Some(r) = &o.recovered {
-        let _ = writeln!(
-            out,
-            "{}: an interrupted run ({}, {}) was {} first",
-            o.prefix,
-            r.txn,
-            r.command,
-            r.outcome.replace('-', " ")
-        );
+        out.push_str(&recovery(r));
     }
     if o.changes > 0 {
+        let prefix = condafix_detect::display_path(&o.prefix);
         let _ = writeln!(
             out,
-            "{}: applied {} change{} ({}); `condafix undo --prefix \"{}\"` restores the previous files",
-            o.prefix,
+            "{prefix}: applied {} change{} ({}); `condafix undo --prefix \"{prefix}\"` restores the previous {restores}",
             o.changes,
             if o.changes == 1 { "" } else { "s" },
             o.txn.as_deref().unwrap_or(""),
-            o.prefix
         );
     }
     out

@@ -9,7 +9,10 @@ use insta_cmd::assert_cmd_snapshot;
 #[test]
 fn broken_install_reports_the_fix_and_exits_1() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     ctx.settings().bind(|| {
         assert_cmd_snapshot!("cli_detect_broken_unactivated", ctx.detect(&s));
     });
@@ -18,7 +21,10 @@ fn broken_install_reports_the_fix_and_exits_1() {
 #[test]
 fn healthy_install_exits_0() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        ctx.path(),
+    );
     ctx.settings().bind(|| {
         assert_cmd_snapshot!("cli_detect_healthy", ctx.detect(&s));
     });
@@ -27,7 +33,10 @@ fn healthy_install_exits_0() {
 #[test]
 fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
     let ctx = TestContext::new();
-    let s = scenarios::build("stale_1_1_copies_after_openssl_3", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
+        ctx.path(),
+    );
     let out = ctx.detect(&s).arg("--json").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -44,7 +53,7 @@ fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
 #[test]
 fn quiet_prints_nothing_and_keeps_the_exit_code() {
     let ctx = TestContext::new();
-    let s = scenarios::build("foreign_dll_in_system32", ctx.path());
+    let s = scenarios::build(scenarios::ScenarioName::ForeignDllInSystem32, ctx.path());
     let out = ctx.detect(&s).arg("-q").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
@@ -61,7 +70,10 @@ fn no_conda_on_the_machine_says_so_and_how_to_point_at_one() {
 #[test]
 fn conda_prefix_is_used_when_no_prefix_is_given() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        ctx.path(),
+    );
     let out = ctx
         .command()
         .args(["detect", "--json", "--system-root"])
@@ -92,7 +104,10 @@ fn a_folder_that_is_not_a_prefix_exits_2_and_names_it() {
 #[test]
 fn a_corrupt_openssl_record_exits_2_names_the_file_and_changes_nothing() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let record = s.prefixes[0]
         .join("conda-meta")
         .join("openssl-1.1.1d-he774522_2.json");
@@ -111,7 +126,10 @@ fn unrelated_records_are_never_parsed() {
     // An Anaconda base holds ~500 records; detection must read only the ones it needs. A
     // garbage record of another package proves it was not parsed.
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        ctx.path(),
+    );
     let meta = s.prefixes[0].join("conda-meta");
     fs_err::write(
         meta.join("fixture-package-000-1.0-py_0.json"),

@@ -40,7 +40,10 @@ fn json(mut c: Command) -> (Option<i32>, serde_json::Value) {
 #[test]
 fn a_healthy_install_is_reported_healthy_and_unchanged() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2024_10_py312_default_mode", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        ctx.path(),
+    );
     ctx.settings()
         .bind(|| assert_cmd_snapshot!("post_install_healthy", cmd(&ctx, &s, "post-install")));
     let (code, v) = json(cmd(&ctx, &s, "post-install"));
@@ -53,7 +56,10 @@ fn a_healthy_install_is_reported_healthy_and_unchanged() {
 #[test]
 fn a_broken_install_is_fixed_then_unchanged_and_undo_brings_the_failure_back() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     assert_eq!(
         cmd(&ctx, &s, "check").output().unwrap().status.code(),
         Some(1)
@@ -84,7 +90,10 @@ fn a_broken_install_is_fixed_then_unchanged_and_undo_brings_the_failure_back() {
 #[test]
 fn json_says_changed_per_prefix_and_overall() {
     let ctx = TestContext::new();
-    let s = scenarios::build("env_openssl_differs_from_base", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::EnvOpensslDiffersFromBase,
+        ctx.path(),
+    );
     let (code, v) = json(cmd(&ctx, &s, "post-install"));
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["changed"], true);
@@ -109,7 +118,10 @@ fn json_says_changed_per_prefix_and_overall() {
 #[test]
 fn a_prefix_that_cannot_be_fixed_is_still_broken_with_the_reason_and_exit_1() {
     let ctx = TestContext::new();
-    let s = scenarios::build("library_bin_dll_is_git_lfs_pointer", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::LibraryBinDllIsGitLfsPointer,
+        ctx.path(),
+    );
     ctx.settings()
         .bind(|| assert_cmd_snapshot!("post_install_still_broken", cmd(&ctx, &s, "post-install")));
 }
@@ -117,7 +129,10 @@ fn a_prefix_that_cannot_be_fixed_is_still_broken_with_the_reason_and_exit_1() {
 #[test]
 fn unattended_installer_mode_exits_0_and_logs_with_timestamps() {
     let ctx = TestContext::new();
-    let s = scenarios::build("library_bin_dll_is_git_lfs_pointer", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::LibraryBinDllIsGitLfsPointer,
+        ctx.path(),
+    );
     let out = cmd(&ctx, &s, "post-install")
         .env("INSTALLER_UNATTENDED", "1")
         .env("INSTALLER_NAME", "Anaconda3")
@@ -155,7 +170,7 @@ fn unattended_installer_mode_exits_0_and_logs_with_timestamps() {
             .all(|l| l.len() > 21 && &l[4..5] == "-" && &l[19..21] == "Z "),
         "{text}"
     );
-    assert!(text.contains("verdict StillBroken"), "{text}");
+    assert!(text.contains("verdict still-broken"), "{text}");
     let never = cmd(&ctx, &s, "post-install")
         .arg("--never-fail")
         .output()
@@ -175,7 +190,10 @@ fn unattended_installer_mode_exits_0_and_logs_with_timestamps() {
 #[test]
 fn a_change_refused_for_permission_is_needs_elevation_exit_3() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let dlls = s.prefixes[0].join("DLLs");
     let ok = Command::new("chattr")
         .arg("+i")
@@ -203,7 +221,10 @@ fn read(p: &Path) -> String {
 #[test]
 fn github_mode_groups_annotates_summarizes_and_sets_outputs_and_path() {
     let ctx = TestContext::new();
-    let s = scenarios::build("stale_1_1_copies_after_openssl_3", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
+        ctx.path(),
+    );
     let gh = ctx.path().join("gh");
     fs_err::create_dir_all(&gh).unwrap();
     let (summary, output, path) = (gh.join("summary.md"), gh.join("output"), gh.join("path"));
@@ -241,7 +262,10 @@ fn github_mode_groups_annotates_summarizes_and_sets_outputs_and_path() {
 fn the_support_bundle_holds_the_report_receipt_and_configs_with_passwords_redacted() {
     use std::io::Read as _;
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     fs_err::write(
         prefix.join(".condarc"),

@@ -150,7 +150,10 @@ fn remove_library_bin_dlls(prefix: &Path, ssl: &OpenSsl) {
 #[test]
 fn anaconda_2019_10_unactivated_is_staged_then_undone_to_the_exact_bytes() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let original = all_files(prefix);
     let plan = dry_run_json(&ctx, &s, &[]);
@@ -204,7 +207,10 @@ fn anaconda_2019_10_unactivated_is_staged_then_undone_to_the_exact_bytes() {
 #[test]
 fn stages_from_the_pkgs_conda_archive_when_library_bin_lacks_the_dlls() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let ssl = openssl_1_1_1d();
     remove_library_bin_dlls(prefix, &ssl);
@@ -231,7 +237,10 @@ fn stages_from_the_pkgs_conda_archive_when_library_bin_lacks_the_dlls() {
 #[test]
 fn stages_from_the_pkgs_tar_bz2_archive() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let ssl = openssl_1_1_1d();
     remove_library_bin_dlls(prefix, &ssl);
@@ -249,7 +258,10 @@ fn stages_from_the_pkgs_tar_bz2_archive() {
 #[test]
 fn stages_from_the_pkgs_extracted_folder() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let ssl = openssl_1_1_1d();
     remove_library_bin_dlls(prefix, &ssl);
@@ -271,7 +283,10 @@ fn stages_from_the_pkgs_extracted_folder() {
 #[test]
 fn stages_from_an_offline_bundle() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let ssl = openssl_1_1_1d();
     remove_library_bin_dlls(prefix, &ssl);
@@ -304,7 +319,10 @@ fn stages_from_an_offline_bundle() {
 #[test]
 fn refuses_a_tampered_source_with_both_hashes_and_changes_nothing() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let tampered = OpenSsl::new("1.1.1d", "he774522_2")
         .vendor("tampered")
@@ -355,7 +373,10 @@ fn refuses_a_tampered_source_with_both_hashes_and_changes_nothing() {
 #[test]
 fn stale_1_1_copies_after_openssl_3_are_reported_then_removed_with_replace_foreign() {
     let ctx = TestContext::new();
-    let s = scenarios::build("stale_1_1_copies_after_openssl_3", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let original = all_files(prefix);
     let plan = dry_run_json(&ctx, &s, &[]);
@@ -385,7 +406,10 @@ fn stale_1_1_copies_after_openssl_3_are_reported_then_removed_with_replace_forei
 #[test]
 fn a_foreign_same_name_dll_in_dlls_is_kept_unless_replace_foreign_and_then_backed_up() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let foreign = OpenSsl::new("1.1.1a", "other")
         .vendor("another program")
@@ -459,7 +483,10 @@ impl Drop for ReadOnly {
 #[test]
 fn a_read_only_destination_is_a_clear_error_and_nothing_changes() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let original = all_files(prefix);
     let _ro = ReadOnly::new(&prefix.join("DLLs"));
@@ -479,7 +506,10 @@ fn a_read_only_destination_is_a_clear_error_and_nothing_changes() {
 #[test]
 fn hostile_bundles_are_rejected_with_nothing_written() {
     let ctx = TestContext::new();
-    let s = scenarios::build("anaconda_2019_10_py37_unactivated", ctx.path());
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
     let prefix = &s.prefixes[0];
     let ssl = openssl_1_1_1d();
     remove_library_bin_dlls(prefix, &ssl);
@@ -547,7 +577,7 @@ fn hostile_bundles_are_rejected_with_nothing_written() {
 fn killing_stage_at_every_step_never_leaves_a_partial_file_and_the_next_run_completes() {
     let ctx = TestContext::new();
     let pristine = scenarios::build(
-        "stale_1_1_copies_after_openssl_3",
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
         &ctx.path().join("pristine"),
     );
     let original = all_files(&pristine.prefixes[0]);
@@ -559,7 +589,7 @@ fn killing_stage_at_every_step_never_leaves_a_partial_file_and_the_next_run_comp
         .collect();
     // The reference end state.
     let reference = scenarios::build(
-        "stale_1_1_copies_after_openssl_3",
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
         &ctx.path().join("reference"),
     );
     assert_eq!(stage(&ctx, &reference, &["--replace-foreign"]).code, 0);
@@ -568,7 +598,7 @@ fn killing_stage_at_every_step_never_leaves_a_partial_file_and_the_next_run_comp
     let mut step = 1;
     loop {
         let s = scenarios::build(
-            "stale_1_1_copies_after_openssl_3",
+            scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
             &ctx.path().join(format!("run{step:02}")),
         );
         let prefix = &s.prefixes[0];

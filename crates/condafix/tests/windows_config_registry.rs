@@ -62,7 +62,10 @@ fn add_to_path_prepends_keeps_expand_sz_and_var_entries_and_undo_is_exact() {
     reg_add("REG_EXPAND_SZ", original);
     let before = raw_user_env("Path").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let s = condafix_fixtures::scenarios::build("anaconda_2024_10_py312_default_mode", dir.path());
+    let s = condafix_fixtures::scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        dir.path(),
+    );
     let prefix = &s.prefixes[0];
 
     let out = condafix(&["config", "--add-to-path"], prefix);
@@ -116,7 +119,10 @@ fn a_path_of_the_wrong_type_is_left_alone() {
     reg_add("REG_DWORD", "1");
     let before = raw_user_env("Path").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let s = condafix_fixtures::scenarios::build("anaconda_2024_10_py312_default_mode", dir.path());
+    let s = condafix_fixtures::scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        dir.path(),
+    );
     let out = condafix(&["config", "--add-to-path"], &s.prefixes[0]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -70,7 +70,10 @@ fn detect_reads_the_user_path_from_the_registry_unexpanded() {
     assert!(status.success());
 
     let dir = tempfile::tempdir().unwrap();
-    let s = condafix_fixtures::scenarios::build("anaconda_2024_10_py312_default_mode", dir.path());
+    let s = condafix_fixtures::scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        dir.path(),
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_condafix"))
         .args(["detect", "--json", "--prefix"])
         .arg(&s.prefixes[0])

@@ -1,13 +1,12 @@
-use std::io::IsTerminal as _;
-
 use anyhow::Context as _;
-use condafix_config::{apply_config, plan_config, ConfigAction, ConfigOptions, ConfigPlan};
+use condafix_config::{plan_config, ConfigAction, ConfigPlan};
 use condafix_txn::Faults;
 use serde::Serialize;
 
 use crate::cli::ConfigArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
 
 #[derive(Serialize)]
 struct ConfigReport<'a> {
@@ -18,37 +17,19 @@ struct ConfigReport<'a> {
 }
 
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
+    for r in machine.recover(&args.target.prefixes)? {
+        printer.info(&crate::render::recovery(&r));
+    }
     let report = machine.detect(&args.target)?;
-    let github = super::github_files();
-    let system_roots = if args.trust_system_store {
-        let (certs, errors) = condafix_config::bundle::system_roots();
-        for e in errors {
-            eprintln!("condafix: warning: the OS trust store: {e}");
-        }
-        Some(certs)
-    } else {
-        None
-    };
-    let opts = ConfigOptions {
-        ca_files: args.ca_files.clone(),
-        trust_system_store: args.trust_system_store,
-        system_roots,
-        scope: args.scope.into(),
-        condarc: args.condarc.clone(),
-        index_url: args.index_url.clone(),
-        proxy: args.proxy.clone(),
-        remove_insecure: args.remove_insecure,
-        insecure_trusted_hosts: args.insecure_trusted_hosts.clone(),
-        add_to_path: args.add_to_path,
-        system: args.system,
-        fix_env: args.fix_env,
-        github,
-        now_unix: super::now_unix(),
-    };
+    let mut opts = super::config_options(&args.config, &printer);
+    opts.condarc = args.condarc.clone();
+    opts.insecure_trusted_hosts = args.insecure_trusted_hosts.clone();
     if report.prefixes.is_empty() {
         anyhow::bail!("no conda installation found: pass --prefix <folder>");
     }
+    let locations = machine.host().locations();
     let plans = report
         .prefixes
         .iter()
@@ -56,80 +37,55 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
             plan_config(
                 p,
                 &report.machine,
-                &machine.env,
+                &locations,
                 machine.registry.as_ref(),
-                cfg!(windows),
                 &opts,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let total: usize = plans.iter().map(ConfigPlan::changes).sum();
-    let human = !args.json && !args.quiet;
-    if human {
-        eprint!("{}", render(&plans, args.dry_run));
-    }
+    printer.info(&render(&plans, args.dry_run));
     let mut changed = false;
     if !args.dry_run && total > 0 {
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if interactive && !args.yes && !args.json {
-            eprint!(
-                "Apply {total} change{}? [y/N] ",
-                if total == 1 { "" } else { "s" }
-            );
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            if !matches!(line.trim(), "y" | "Y" | "yes") {
-                eprintln!("Nothing changed.");
-                return Ok(ExitStatus::NeedsFix);
-            }
+        if !args.yes && !args.json && !super::confirm(total, &printer)? {
+            printer.info("Nothing changed.\n");
+            return Ok(ExitStatus::NeedsFix);
         }
         let faults = Faults::from_env();
         for plan in &plans {
-            let o = apply_config(plan, machine.registry.as_ref(), &faults).with_context(|| {
-                format!(
-                    "configuring {} failed; nothing was changed there",
-                    plan.prefix
-                )
-            })?;
-            if o.changes > 0 {
-                changed = true;
-                if human {
-                    eprintln!(
-                        "{}: applied {} change{} ({}); `condafix undo --prefix \"{}\"` restores the previous state",
-                        o.prefix,
-                        o.changes,
-                        if o.changes == 1 { "" } else { "s" },
-                        o.txn.as_deref().unwrap_or(""),
-                        o.prefix
-                    );
-                }
-            }
+            let o = machine
+                .apply(plan.prefix_path(), "config", &[plan], &faults)
+                .with_context(|| {
+                    format!(
+                        "configuring {} failed; nothing was changed there",
+                        plan.prefix
+                    )
+                })?;
+            changed |= o.changes > 0;
+            printer.info(&crate::render::applied(&o, "state"));
         }
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&ConfigReport {
-                schema_version: 1,
-                dry_run: args.dry_run,
-                changed,
-                prefixes: &plans
-            })?
-        );
+        printer.result(&serde_json::to_string_pretty(&ConfigReport {
+            schema_version: 1,
+            dry_run: args.dry_run,
+            changed,
+            prefixes: &plans,
+        })?);
     }
     // Variables that defeat what was written: requests merges REQUESTS_CA_BUNDLE and
     // CURL_CA_BUNDLE into every request, over pip's `cert`.
-    if human && !args.dry_run {
+    if !args.dry_run {
         for e in report
             .machine
             .environment
             .iter()
             .filter(|e| e.name == "REQUESTS_CA_BUNDLE" || e.name == "CURL_CA_BUNDLE")
         {
-            eprintln!(
-                "note: {} is set ({}): it silently wins over pip's `cert`, so pip will use {} instead; remove it or point it at the same bundle",
+            printer.info(&format!(
+                "note: {} is set ({}): it silently wins over pip's `cert`, so pip will use {} instead; remove it or point it at the same bundle\n",
                 e.name, e.source, e.value
-            );
+            ));
         }
     }
     let refused = plans.iter().any(|p| !p.refused.is_empty());

@@ -1,16 +1,22 @@
 //! `condafix demo`: a broken sample Windows install, built by the same fixture builder the tests
 //! use, then detect, post-install (stage + config; the sample's python.exe is a stand-in, so
-//! verify is skipped), and detect again.
+//! verify is skipped), and detect again. Built with the `demo` feature (on by default; release
+//! builds leave it and the fixture builder out).
 
-use condafix_detect::discover::HostInfo;
-use condafix_detect::{detect_with, SearchContext};
+use condafix_detect::{detect_with, HostInfo, SearchContext};
+use condafix_fixtures::scenarios::{self, ScenarioName};
 
 use crate::cli::DemoArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
 use crate::render;
 
+/// The sample: a Miniforge whose manual fix went stale after openssl moved to 3.
+const SAMPLE: ScenarioName = ScenarioName::Stale11CopiesAfterOpenssl3;
+
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(false);
     let root = match &args.dir {
         Some(d) => d.clone(),
         None => {
@@ -19,7 +25,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
             d
         }
     };
-    let s = condafix_fixtures::scenarios::build("stale_1_1_copies_after_openssl_3", &root);
+    let s = scenarios::build(SAMPLE, &root);
     let prefix = s.prefixes[0].clone();
     // The blog fix, as found on many machines.
     fs_err::write(
@@ -42,10 +48,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     };
     let detect = || detect_with(&host, std::slice::from_ref(&prefix), &ctx);
 
-    eprintln!("== A sample Miniforge install (Python 3.9 before the default-mode patch, OpenSSL 3) with copies of\n== the old 1.1 DLLs in DLLs\\ and `trusted-host` in its pip.ini, as the manual fixes leave it:\n");
-    eprint!("{}", render::detect_report(&detect()?));
+    printer.info("== A sample Miniforge install (Python 3.9 before the default-mode patch, OpenSSL 3) with copies of\n== the old 1.1 DLLs in DLLs\\ and `trusted-host` in its pip.ini, as the manual fixes leave it:\n\n");
+    printer.info(&render::detect_report(&detect()?));
 
-    eprintln!("\n== condafix post-install --replace-foreign --remove-insecure (stage + config; verify is skipped:\n== the sample's python.exe is a stand-in that cannot run):\n");
+    printer.info("\n== condafix post-install --replace-foreign --remove-insecure (stage + config; verify is skipped:\n== the sample's python.exe is a stand-in that cannot run):\n\n");
     let before = detect()?;
     let p = &before.prefixes[0];
     let stage = condafix_stage::plan_prefix(
@@ -59,41 +65,33 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     let config = condafix_config::plan_config(
         p,
         &before.machine,
-        &env,
+        &host.locations(),
         machine.registry.as_ref(),
-        true,
         &condafix_config::ConfigOptions {
             remove_insecure: true,
             ..Default::default()
         },
     )?;
-    eprint!(
-        "{}",
-        render::stage_plans(std::slice::from_ref(&stage), false)
-    );
+    printer.info(&render::stage_plans(std::slice::from_ref(&stage), false));
     let faults = condafix_txn::Faults::none();
-    let (t, _) = condafix_txn::Transaction::begin(&prefix, "post-install", &faults)?;
-    let mut t = t.with_registry(machine.registry.as_ref());
-    condafix_stage::apply_into(&stage, &mut t)?;
-    condafix_config::apply_config_into(&config, &mut t)?;
-    let n = t.changes();
-    t.commit()?;
-    eprintln!(
-        "applied {n} changes in one transaction (receipt: {})",
+    let applied = machine.apply(&prefix, "post-install", &[&stage, &config], &faults)?;
+    printer.info(&format!(
+        "applied {} changes in one transaction (receipt: {})\n",
+        applied.changes,
         prefix.join(".condafix").join("receipt.json").display()
-    );
+    ));
 
-    eprintln!("\n== detect again:\n");
+    printer.info("\n== detect again:\n\n");
     let after = detect()?;
-    eprint!("{}", render::detect_report(&after));
-    eprintln!(
-        "\nThe sample is in {}.\nTry: condafix undo --prefix \"{}\"   then detect it again with\n     condafix detect --prefix \"{}\" --system-root \"{}\" --search-path \"{}\"",
+    printer.info(&render::detect_report(&after));
+    printer.info(&format!(
+        "\nThe sample is in {}.\nTry: condafix undo --prefix \"{}\"   then detect it again with\n     condafix detect --prefix \"{}\" --system-root \"{}\" --search-path \"{}\"\n",
         root.display(),
         prefix.display(),
         prefix.display(),
         s.system_root().display(),
         s.search_path.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(";")
-    );
+    ));
     Ok(if after.all_healthy() {
         ExitStatus::Healthy
     } else {

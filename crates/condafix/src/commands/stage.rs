@@ -1,23 +1,22 @@
-use std::io::IsTerminal as _;
-
 use anyhow::Context as _;
-use condafix_detect::{Code, PrefixReport, Severity};
-use condafix_stage::archive::Bundle;
-use condafix_stage::{apply, plan_prefix, ApplyOutcome, Plan, StageOptions};
-use condafix_txn::Faults;
+use condafix_detect::{Family, ImportResult, PrefixReport, Severity};
+use condafix_prefix::archive::Bundle;
+use condafix_stage::{plan_prefix, Plan, StageOptions};
+use condafix_txn::{Applied, Faults};
 use serde::Serialize;
 
 use crate::cli::StageArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
 use crate::render;
 
 #[derive(Serialize)]
 struct PrefixResult<'a> {
     plan: &'a Plan,
-    applied: Option<&'a ApplyOutcome>,
+    applied: Option<&'a Applied>,
     /// After applying (or, with --dry-run, now): does `import ssl` load without activation?
-    import_ssl_unactivated: &'static str,
+    import_ssl_unactivated: ImportResult,
     /// DLL findings left (errors and warnings).
     remaining: Vec<String>,
 }
@@ -30,35 +29,26 @@ struct StageReport<'a> {
     prefixes: Vec<PrefixResult<'a>>,
 }
 
-/// DLL-side problems staging is about (D0xx errors and warnings).
+/// DLL-side problems staging is about (D0xx errors and warnings; a build that could not be
+/// placed is not one).
 fn dll_problems(p: &PrefixReport) -> Vec<String> {
     p.findings
         .iter()
         .filter(|f| {
             f.severity > Severity::Info
-                && format!("{:?}", f.code).starts_with('D')
-                && f.code != Code::D070
+                && f.code.family() == Family::Dll
+                && f.code != condafix_detect::Code::D070
         })
         .map(|f| format!("{:?} {}", f.code, f.message))
         .collect()
 }
 
 pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
     // An earlier run that was killed half-way is rolled back before anything is planned.
-    let host = machine.host();
-    for d in condafix_detect::discover::discover(&host, &args.target.prefixes).prefixes {
-        if let Some(r) = condafix_txn::recover(&d.path, condafix_txn::RetryPolicy::default())? {
-            if !args.quiet && !args.json {
-                eprintln!(
-                    "{}: an interrupted run ({}, {}) was {} first",
-                    d.prefix,
-                    r.txn,
-                    r.command,
-                    r.outcome.replace('-', " ")
-                );
-            }
-        }
+    for r in machine.recover(&args.target.prefixes)? {
+        printer.info(&render::recovery(&r));
     }
     let before = machine.detect(&args.target)?;
     let progress =
@@ -88,28 +78,24 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
         .collect::<Result<Vec<_>, _>>()?;
     progress.finish();
     let total: usize = plans.iter().map(Plan::changes).sum();
-    let human = !args.json && !args.quiet;
-    if human {
-        eprint!("{}", render::stage_plans(&plans, args.dry_run));
-    }
-    let mut outcomes: Vec<Option<ApplyOutcome>> = vec![None; plans.len()];
+    printer.info(&render::stage_plans(&plans, args.dry_run));
+    let mut outcomes: Vec<Option<Applied>> = vec![None; plans.len()];
     if !args.dry_run {
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if total > 0 && interactive && !args.yes && !args.json && !confirm(total)? {
-            eprintln!("Nothing changed.");
+        if !args.yes && !args.json && !super::confirm(total, &printer)? {
+            printer.info("Nothing changed.\n");
             return Ok(ExitStatus::NeedsFix);
         }
         let faults = Faults::from_env();
         for (i, plan) in plans.iter().enumerate() {
-            let outcome = apply(plan, &faults).with_context(|| {
-                format!(
-                    "staging failed for {}; nothing was changed there",
-                    plan.prefix
-                )
-            })?;
-            if human {
-                eprint!("{}", render::apply_outcome(&outcome));
-            }
+            let outcome = machine
+                .apply(plan.prefix_path(), "stage", &[plan], &faults)
+                .with_context(|| {
+                    format!(
+                        "staging failed for {}; nothing was changed there",
+                        plan.prefix
+                    )
+                })?;
+            printer.info(&render::applied(&outcome, "files"));
             outcomes[i] = Some(outcome);
         }
     }
@@ -129,7 +115,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
                 applied: outcome.as_ref(),
                 import_ssl_unactivated: p
                     .map(|p| p.prediction.unactivated.result)
-                    .unwrap_or("not-applicable"),
+                    .unwrap_or(ImportResult::NotApplicable),
                 remaining: p.map(dll_problems).unwrap_or_default(),
             }
         })
@@ -138,7 +124,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     // Still needs a fix: `import ssl` would not load without activation, staging was blocked,
     // or a copy was deliberately left alone.
     let still_broken = results.iter().any(|r| {
-        !matches!(r.import_ssl_unactivated, "ok" | "not-applicable")
+        !r.import_ssl_unactivated.is_fine()
             || !r.plan.blocked.is_empty()
             || r.plan.actions.iter().any(|a| !a.changes_something())
     });
@@ -149,9 +135,9 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
             changed,
             prefixes: results,
         };
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else if human && !args.dry_run {
-        eprint!("{}", render::stage_after(&after, changed));
+        printer.result(&serde_json::to_string_pretty(&doc)?);
+    } else if !args.dry_run {
+        printer.info(&render::stage_after(&after, changed));
     }
     let needs_fix = if args.dry_run {
         total > 0 || still_broken
@@ -163,14 +149,4 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Healthy
     })
-}
-
-fn confirm(changes: usize) -> anyhow::Result<bool> {
-    eprint!(
-        "Apply {changes} change{}? [y/N] ",
-        if changes == 1 { "" } else { "s" }
-    );
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }

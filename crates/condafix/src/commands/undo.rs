@@ -1,20 +1,28 @@
-use condafix_txn::{Faults, Receipt, Transaction, UndoOutcome};
+use condafix_txn::{Faults, Receipt, Undo, UndoOutcome};
 use serde::Serialize;
 
 use crate::cli::UndoArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum UndoResult {
+    Undone,
+    NothingToUndo,
+}
 
 #[derive(Serialize)]
 struct PrefixUndo {
     prefix: String,
-    /// `undone`, `nothing-to-undo`.
-    result: &'static str,
+    result: UndoResult,
     #[serde(flatten)]
     outcome: UndoOutcome,
 }
 
 pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
     let host = machine.host();
     let discovery = condafix_detect::discover::discover(&host, &args.target.prefixes);
@@ -22,32 +30,20 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let mut results = Vec::new();
     for d in &discovery.prefixes {
         let receipt = Receipt::load(&d.path)?;
-        if receipt.entries.is_empty() && receipt.registry.is_empty() {
-            // Still finish an interrupted run, if one was left.
-            let (t, _) = Transaction::begin(&d.path, "undo", &faults)?;
-            t.commit()?;
-            results.push(PrefixUndo {
-                prefix: d.prefix.clone(),
-                result: "nothing-to-undo",
-                outcome: UndoOutcome::default(),
-            });
-            continue;
-        }
-        let (t, _) = Transaction::begin(&d.path, "undo", &faults)?;
-        let mut t = t.with_registry(machine.registry.as_ref());
-        let outcome = t.undo_all()?;
-        t.commit()?;
+        let undo = Undo::default();
+        // With nothing in the receipt this still finishes an interrupted run, if one was left.
+        let nothing = receipt.entries.is_empty() && receipt.registry.is_empty();
+        let parts: &[&dyn condafix_txn::Changes] = if nothing { &[] } else { &[&undo] };
+        machine.apply(&d.path, "undo", parts, &faults)?;
         results.push(PrefixUndo {
             prefix: d.prefix.clone(),
-            result: "undone",
-            outcome,
+            result: if nothing {
+                UndoResult::NothingToUndo
+            } else {
+                UndoResult::Undone
+            },
+            outcome: undo.outcome(),
         });
-    }
-    if results
-        .iter()
-        .any(|r| r.outcome.restored.iter().any(|p| p.starts_with("HK")))
-    {
-        machine.registry.broadcast_environment_change();
     }
     let left_alone = results
         .iter()
@@ -59,45 +55,54 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
             changed: bool,
             prefixes: &'a [PrefixUndo],
         }
-        let changed = results.iter().any(|r| r.result == "undone");
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Doc {
-                schema_version: 1,
-                changed,
-                prefixes: &results
-            })?
-        );
-    } else if !args.quiet {
-        if results.is_empty() {
-            eprintln!("No conda installation found: nothing to undo.");
-        }
-        for r in &results {
-            eprintln!("{}", r.prefix);
-            if r.result == "nothing-to-undo" {
-                eprintln!("  nothing to undo (condafix has not changed this prefix)");
-                continue;
-            }
-            for p in &r.outcome.restored {
-                eprintln!("  restored   {}", p.replace('/', "\\"));
-            }
-            for p in &r.outcome.left_alone {
-                eprintln!(
-                    "  left alone {} (changed by someone else since condafix wrote it)",
-                    p.replace('/', "\\")
-                );
-            }
-            for p in &r.outcome.backup_missing {
-                eprintln!(
-                    "  NOT restored {} (its backup in .condafix\\backup is missing or damaged)",
-                    p.replace('/', "\\")
-                );
-            }
-        }
+        let changed = results.iter().any(|r| r.result == UndoResult::Undone);
+        printer.result(&serde_json::to_string_pretty(&Doc {
+            schema_version: 1,
+            changed,
+            prefixes: &results,
+        })?);
+    } else {
+        printer.info(&render(&results));
     }
     Ok(if left_alone {
         ExitStatus::NeedsFix
     } else {
         ExitStatus::Healthy
     })
+}
+
+fn render(results: &[PrefixUndo]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if results.is_empty() {
+        out.push_str("No conda installation found: nothing to undo.\n");
+    }
+    for r in results {
+        let _ = writeln!(out, "{}", r.prefix);
+        if r.result == UndoResult::NothingToUndo {
+            let _ = writeln!(
+                out,
+                "  nothing to undo (condafix has not changed this prefix)"
+            );
+            continue;
+        }
+        for p in &r.outcome.restored {
+            let _ = writeln!(out, "  restored   {}", p.replace('/', "\\"));
+        }
+        for p in &r.outcome.left_alone {
+            let _ = writeln!(
+                out,
+                "  left alone {} (changed by someone else since condafix wrote it)",
+                p.replace('/', "\\")
+            );
+        }
+        for p in &r.outcome.backup_missing {
+            let _ = writeln!(
+                out,
+                "  NOT restored {} (its backup in .condafix\\backup is missing or damaged)",
+                p.replace('/', "\\")
+            );
+        }
+    }
+    out
 }

@@ -6,9 +6,27 @@
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use condafix_prefix::Sha256;
+use crate::Sha256;
 
-use crate::StageError;
+/// Why an archive was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{} is refused as hostile: entry {entry:?} {reason}; nothing was written", archive.display())]
+    Hostile {
+        archive: std::path::PathBuf,
+        entry: String,
+        reason: &'static str,
+    },
+    #[error("{} cannot be read as a {what}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the bundle {} has no SHA256SUMS manifest; an offline bundle must list the hash of every file", path.display())]
+    NoManifest { path: std::path::PathBuf },
+}
 
 /// No OpenSSL DLL comes near this (libcrypto-3-x64.dll is about 5 MB): a larger member is a bomb.
 pub const MAX_MEMBER_BYTES: u64 = 64 * 1024 * 1024;
@@ -36,18 +54,18 @@ pub struct Member {
     pub sha256: Sha256,
 }
 
-fn read_limited(mut r: impl Read, archive: &Path, entry: &str) -> Result<Vec<u8>, StageError> {
+fn read_limited(mut r: impl Read, archive: &Path, entry: &str) -> Result<Vec<u8>, ArchiveError> {
     let mut bytes = Vec::new();
     (&mut r)
         .take(MAX_MEMBER_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| StageError::Archive {
+        .map_err(|source| ArchiveError::Read {
             path: archive.to_path_buf(),
             what: "archive member",
             source,
         })?;
     if bytes.len() as u64 > MAX_MEMBER_BYTES {
-        return Err(StageError::Hostile {
+        return Err(ArchiveError::Hostile {
             archive: archive.to_path_buf(),
             entry: entry.to_string(),
             reason: "is larger than any DLL (a decompression bomb?)",
@@ -56,8 +74,8 @@ fn read_limited(mut r: impl Read, archive: &Path, entry: &str) -> Result<Vec<u8>
     Ok(bytes)
 }
 
-fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> StageError + 'a {
-    move |source| StageError::Archive {
+fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> ArchiveError + 'a {
+    move |source| ArchiveError::Read {
         path: path.to_path_buf(),
         what,
         source,
@@ -67,8 +85,8 @@ fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> Stag
 fn zip_err<'a>(
     path: &'a Path,
     what: &'static str,
-) -> impl Fn(zip::result::ZipError) -> StageError + 'a {
-    move |e| StageError::Archive {
+) -> impl Fn(zip::result::ZipError) -> ArchiveError + 'a {
+    move |e| ArchiveError::Read {
         path: path.to_path_buf(),
         what,
         source: std::io::Error::other(e),
@@ -81,7 +99,7 @@ fn tar_member(
     reader: impl Read,
     archive: &Path,
     member: &str,
-) -> Result<Option<Member>, StageError> {
+) -> Result<Option<Member>, ArchiveError> {
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(io(archive, "tar archive"))?;
     let wanted = member.to_lowercase();
@@ -89,7 +107,7 @@ fn tar_member(
         let mut entry = entry.map_err(io(archive, "tar archive"))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         if let Some(reason) = unsafe_entry_name(&name) {
-            return Err(StageError::Hostile {
+            return Err(ArchiveError::Hostile {
                 archive: archive.to_path_buf(),
                 entry: name,
                 reason,
@@ -103,7 +121,7 @@ fn tar_member(
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
             {
                 if unsafe_entry_name(&target).is_some() {
-                    return Err(StageError::Hostile {
+                    return Err(ArchiveError::Hostile {
                         archive: archive.to_path_buf(),
                         entry: name,
                         reason: "is a link that points outside the archive",
@@ -115,14 +133,14 @@ fn tar_member(
             continue;
         }
         if is_link {
-            return Err(StageError::Hostile {
+            return Err(ArchiveError::Hostile {
                 archive: archive.to_path_buf(),
                 entry: name,
                 reason: "is a link, not a file",
             });
         }
         if entry.header().size().unwrap_or(0) > MAX_MEMBER_BYTES {
-            return Err(StageError::Hostile {
+            return Err(ArchiveError::Hostile {
                 archive: archive.to_path_buf(),
                 entry: name,
                 reason: "is larger than any DLL (a decompression bomb?)",
@@ -141,11 +159,11 @@ fn tar_member(
 fn check_zip_names<R: Read + Seek>(
     zip: &zip::ZipArchive<R>,
     archive: &Path,
-) -> Result<(), StageError> {
+) -> Result<(), ArchiveError> {
     for name in zip.file_names() {
         let name = name.map_err(zip_err(archive, "zip archive"))?;
         if let Some(reason) = unsafe_entry_name(&name) {
-            return Err(StageError::Hostile {
+            return Err(ArchiveError::Hostile {
                 archive: archive.to_path_buf(),
                 entry: name.into_owned(),
                 reason,
@@ -156,7 +174,7 @@ fn check_zip_names<R: Read + Seek>(
 }
 
 /// Read `member` (e.g. `Library/bin/libssl-3-x64.dll`) from a `.conda` package.
-pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, StageError> {
+pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
     let file = fs_err::File::open(path).map_err(io(path, ".conda package"))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(zip_err(path, ".conda package"))?;
@@ -172,7 +190,7 @@ pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, StageEr
             .unwrap_or(false)
     });
     let Some(i) = inner else {
-        return Err(StageError::Archive {
+        return Err(ArchiveError::Read {
             path: path.to_path_buf(),
             what: ".conda package",
             source: std::io::Error::other("no pkg-*.tar.zst inside"),
@@ -180,13 +198,13 @@ pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, StageEr
     };
     let f = zip.by_index(i).map_err(zip_err(path, ".conda package"))?;
     if f.is_symlink() {
-        return Err(StageError::Hostile {
+        return Err(ArchiveError::Hostile {
             archive: path.to_path_buf(),
             entry: "pkg-*.tar.zst".into(),
             reason: "is a link, not a file",
         });
     }
-    let zst = ruzstd::decoding::StreamingDecoder::new(f).map_err(|e| StageError::Archive {
+    let zst = ruzstd::decoding::StreamingDecoder::new(f).map_err(|e| ArchiveError::Read {
         path: path.to_path_buf(),
         what: "zstd stream",
         source: std::io::Error::other(e.to_string()),
@@ -195,7 +213,7 @@ pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, StageEr
 }
 
 /// Read `member` from a plain zip (a wheel), streaming, with the same refusals.
-pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, StageError> {
+pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
     let file = fs_err::File::open(path).map_err(io(path, "zip archive"))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(zip_err(path, "zip archive"))?;
@@ -210,14 +228,14 @@ pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, StageErro
     };
     let f = zip.by_index(i).map_err(zip_err(path, "zip archive"))?;
     if f.is_symlink() {
-        return Err(StageError::Hostile {
+        return Err(ArchiveError::Hostile {
             archive: path.to_path_buf(),
             entry: member.to_string(),
             reason: "is a link, not a file",
         });
     }
     if f.size() > MAX_MEMBER_BYTES {
-        return Err(StageError::Hostile {
+        return Err(ArchiveError::Hostile {
             archive: path.to_path_buf(),
             entry: member.to_string(),
             reason: "is larger than any DLL (a decompression bomb?)",
@@ -232,7 +250,7 @@ pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, StageErro
 }
 
 /// Read `member` from a `.tar.bz2` package.
-pub fn tar_bz2_member(path: &Path, member: &str) -> Result<Option<Member>, StageError> {
+pub fn tar_bz2_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
     let file = fs_err::File::open(path).map_err(io(path, ".tar.bz2 package"))?;
     tar_member(
         bzip2::read::BzDecoder::new(std::io::BufReader::new(file)),
@@ -250,7 +268,7 @@ pub struct Bundle {
 
 impl Bundle {
     /// Open and check a bundle: every entry name must be safe, and the manifest present.
-    pub fn open(path: &Path) -> Result<Self, StageError> {
+    pub fn open(path: &Path) -> Result<Self, ArchiveError> {
         let file = fs_err::File::open(path).map_err(io(path, "bundle"))?;
         let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(zip_err(path, "bundle (zip)"))?;
@@ -258,7 +276,7 @@ impl Bundle {
         let manifest_text = match zip.by_name("SHA256SUMS") {
             Ok(f) => read_limited(f, path, "SHA256SUMS")?,
             Err(_) => {
-                return Err(StageError::NoManifest {
+                return Err(ArchiveError::NoManifest {
                     path: path.to_path_buf(),
                 })
             }
@@ -274,7 +292,7 @@ impl Bundle {
             };
             let name = name.trim().trim_start_matches('*').to_string();
             if let Some(reason) = unsafe_entry_name(&name) {
-                return Err(StageError::Hostile {
+                return Err(ArchiveError::Hostile {
                     archive: path.to_path_buf(),
                     entry: name,
                     reason,
@@ -297,7 +315,7 @@ impl Bundle {
 
     /// Every manifest entry whose file name is `dll`, read and checked against the manifest.
     /// A member whose bytes do not match its manifest line refuses the whole bundle.
-    pub fn members_named(&mut self, dll: &str) -> Result<Vec<Member>, StageError> {
+    pub fn members_named(&mut self, dll: &str) -> Result<Vec<Member>, ArchiveError> {
         let wanted: Vec<(Sha256, String)> = self
             .manifest
             .iter()
@@ -316,14 +334,14 @@ impl Bundle {
                 Err(_) => continue,
             };
             if f.is_symlink() {
-                return Err(StageError::Hostile {
+                return Err(ArchiveError::Hostile {
                     archive: path,
                     entry: name,
                     reason: "is a link, not a file",
                 });
             }
             if f.size() > MAX_MEMBER_BYTES {
-                return Err(StageError::Hostile {
+                return Err(ArchiveError::Hostile {
                     archive: path,
                     entry: name,
                     reason: "is larger than any DLL (a decompression bomb?)",
@@ -332,7 +350,7 @@ impl Bundle {
             let bytes = read_limited(f, &path, &name)?;
             let sha = Sha256::of_bytes(&bytes);
             if sha != hash {
-                return Err(StageError::Hostile {
+                return Err(ArchiveError::Hostile {
                     archive: path,
                     entry: name,
                     reason: "does not match its SHA256SUMS line",

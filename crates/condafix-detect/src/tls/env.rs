@@ -38,12 +38,47 @@ pub const TLS_VARS: [&str; 12] = [
     "NO_PROXY",
 ];
 
+/// Where a variable is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvOrigin {
+    /// This process's environment (a shell, a parent program, a CI step).
+    Process,
+    /// The user (`HKCU\Environment`) or machine environment in the registry: what new
+    /// processes get.
+    Registry(Hive),
+}
+
+impl EnvOrigin {
+    /// The registry key of a registry origin.
+    pub fn key(self) -> Option<&'static str> {
+        match self {
+            EnvOrigin::Process => None,
+            EnvOrigin::Registry(Hive::CurrentUser) => Some(USER_ENVIRONMENT_KEY),
+            EnvOrigin::Registry(Hive::LocalMachine) => Some(MACHINE_ENVIRONMENT_KEY),
+        }
+    }
+}
+
+impl std::fmt::Display for EnvOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self, self.key()) {
+            (EnvOrigin::Registry(hive), Some(key)) => write!(f, "{}\\{key}", hive.short()),
+            _ => f.write_str("process"),
+        }
+    }
+}
+
+impl Serialize for EnvOrigin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One variable, where it is set, and its value (credentials redacted).
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvSetting {
     pub name: String,
-    /// `process`, `HKCU\Environment` or `HKLM\...\Environment`.
-    pub source: String,
+    pub source: EnvOrigin,
     pub value: String,
     #[serde(skip)]
     pub raw: String,
@@ -66,7 +101,7 @@ pub fn read_tls_env(env: &dyn EnvSource, registry: &dyn Registry) -> Vec<EnvSett
             let raw = v.to_string_lossy().into_owned();
             out.push(EnvSetting {
                 name: name.to_string(),
-                source: "process".into(),
+                source: EnvOrigin::Process,
                 value: redact_credentials(&raw),
                 raw,
             });
@@ -88,7 +123,7 @@ pub fn read_tls_env(env: &dyn EnvSource, registry: &dyn Registry) -> Vec<EnvSett
             }
             out.push(EnvSetting {
                 name: name.to_string(),
-                source: format!("{}\\{key}", hive.short()),
+                source: EnvOrigin::Registry(hive),
                 value: redact_credentials(&raw),
                 raw,
             });
@@ -101,17 +136,16 @@ pub fn read_tls_env(env: &dyn EnvSource, registry: &dyn Registry) -> Vec<EnvSett
 pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in settings {
-        let where_ = if s.source == "process" {
-            "in this process's environment".to_string()
-        } else {
-            format!("in {}", s.source)
+        let where_ = match s.source {
+            EnvOrigin::Process => "in this process's environment".to_string(),
+            EnvOrigin::Registry(_) => format!("in {}", s.source),
         };
         let name = s.name.as_str();
         if CA_FILE_VARS.contains(&name) && !Path::new(&s.raw).is_file() {
             out.push(
                 Finding::new(Code::T040, format!("{name} ({where_}) points at {}, which does not exist: pip, requests and conda fail on every HTTPS request", s.value))
                     .evidence("variable", name)
-                    .evidence("source", &s.source)
+                    .evidence("source", s.source)
                     .evidence("value", &s.value)
                     .fix(format!("remove {name} (`condafix config --fix-env`), or point it at an existing PEM bundle")),
             );
@@ -126,7 +160,7 @@ pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
                     ),
                 )
                 .evidence("variable", name)
-                .evidence("source", &s.source)
+                .evidence("source", s.source)
                 .evidence("value", &s.value)
                 .fix(format!(
                     "remove {name}, or point it at an existing certificate folder"
@@ -137,7 +171,7 @@ pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
             out.push(
                 Finding::new(Code::T008, format!("PIP_TRUSTED_HOST ({where_}) turns certificate checks off for: {}", s.value))
                     .evidence("variable", name)
-                    .evidence("source", &s.source)
+                    .evidence("source", s.source)
                     .evidence("hosts", s.value.split_whitespace().collect::<Vec<_>>())
                     .fix("remove it (`condafix config --remove-insecure`) and give pip the corporate CA instead (`condafix config --ca-file`)"),
             );
@@ -153,7 +187,7 @@ pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
                             s.value
                         ),
                     )
-                    .evidence("source", &s.source)
+                    .evidence("source", s.source)
                     .fix("remove it and let condafix configure a CA bundle or truststore"),
                 );
             } else if !["true", "1", "yes", "on", "truststore"].contains(&v.as_str())
@@ -168,7 +202,7 @@ pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
                         ),
                     )
                     .evidence("variable", name)
-                    .evidence("source", &s.source)
+                    .evidence("source", s.source)
                     .evidence("value", &s.value)
                     .fix("remove it, or point it at an existing PEM bundle"),
                 );
@@ -178,7 +212,7 @@ pub fn env_findings(settings: &[EnvSetting]) -> Vec<Finding> {
             out.push(
                 Finding::new(Code::T030, format!("{name} is set {where_}: {}", s.value))
                     .evidence("variable", name)
-                    .evidence("source", &s.source)
+                    .evidence("source", s.source)
                     .evidence("value", &s.value),
             );
         }

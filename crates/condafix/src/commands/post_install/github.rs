@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use condafix_detect::{Report, Severity};
 
-use crate::commands::post_install::{PrefixResult, Verdict};
+use super::model::{PrefixResult, Verdict};
 
 /// Workflow-command data escaping (`%`, CR, LF).
 fn escape(s: &str) -> String {
@@ -78,12 +78,7 @@ pub fn report(results: &[PrefixResult], after: &Report) -> anyhow::Result<()> {
         ));
     }
     append("GITHUB_STEP_SUMMARY", &summary)?;
-    let healthy = results.iter().all(|r| {
-        matches!(
-            r.verdict,
-            Verdict::Healthy | Verdict::Fixed | Verdict::Skipped
-        )
-    });
+    let healthy = results.iter().all(|r| r.verdict.is_good());
     let openssl = results
         .iter()
         .find_map(|r| r.openssl_version.clone())

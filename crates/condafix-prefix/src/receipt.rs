@@ -1,13 +1,19 @@
-//! The receipt: what condafix changed in a prefix, relative to how it found it, so that `undo`
-//! can restore the exact previous bytes and the next run knows which files it owns.
+//! The receipt (read side): what condafix changed in a prefix, relative to how it found it, so
+//! that `undo` can restore the exact previous bytes and the next run (and `detect`) knows which
+//! files it owns. `condafix-txn` writes it.
 
 use std::path::{Path, PathBuf};
 
-use condafix_prefix::registry::{Hive, RegValue};
-use condafix_prefix::Sha256;
 use serde::{Deserialize, Serialize};
 
-use crate::{write_atomic, RetryPolicy, TxnError, RECEIPT_FILE, STATE_DIR};
+use crate::registry::{Hive, RegValue};
+use crate::{Error, Sha256};
+
+/// The folder condafix keeps its state in, inside a prefix.
+pub const STATE_DIR: &str = ".condafix";
+pub const RECEIPT_FILE: &str = "receipt.json";
+pub const JOURNAL_FILE: &str = "journal.json";
+pub const BACKUP_DIR: &str = "backup";
 
 pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
 
@@ -95,31 +101,26 @@ impl Receipt {
     }
 
     /// Load the receipt of `prefix`; none yet is an empty receipt.
-    pub fn load(prefix: &Path) -> Result<Self, TxnError> {
+    pub fn load(prefix: &Path) -> Result<Self, Error> {
         let path = Self::path(prefix);
         let bytes = match fs_err::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(TxnError::Read { path, source }),
+            Err(source) => return Err(Error::Read { path, source }),
         };
-        let r: Receipt = serde_json::from_slice(&bytes).map_err(|source| TxnError::Corrupt {
+        let r: Receipt = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             path: path.clone(),
-            what: "receipt",
+            what: "condafix receipt",
             source,
         })?;
         if r.schema_version > RECEIPT_SCHEMA_VERSION {
-            return Err(TxnError::NewerSchema {
+            return Err(Error::NewerSchema {
                 path,
                 found: r.schema_version,
                 supported: RECEIPT_SCHEMA_VERSION,
             });
         }
         Ok(r)
-    }
-
-    pub(crate) fn save(&self, prefix: &Path) -> Result<(), TxnError> {
-        let text = serde_json::to_vec_pretty(self).expect("receipt serializes");
-        write_atomic(&Self::path(prefix), &text, RetryPolicy::default())
     }
 
     /// The entry for a prefix-relative path (compared case-insensitively: Windows paths).

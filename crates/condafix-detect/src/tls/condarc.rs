@@ -1,0 +1,148 @@
+//! `.condarc` files: the settings that decide conda's TLS (`ssl_verify`, `proxy_servers`),
+//! read from YAML as conda reads it, with findings for what conda cannot read or turns insecure.
+
+use std::path::Path;
+
+use condafix_prefix::text::{decode_text, LineEnding, TextEncoding};
+
+use super::{ConfigFile, ConfigSetting};
+use crate::display_path;
+use crate::locations::ConfigRole;
+use crate::redact::redact_credentials;
+use crate::{Code, Finding};
+
+/// T025: files named like a `.condarc` that conda never reads.
+pub(super) fn misnamed(dir: &Path, findings: &mut Vec<Finding>) {
+    let Ok(rd) = fs_err::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in names {
+        let l = n.to_lowercase();
+        if l == ".condarc.txt"
+            || l == "condarc.txt"
+            || l == ".condarc.yml.txt"
+            || l == ".condarc.yaml"
+        {
+            let p = display_path(&dir.join(&n));
+            findings.push(
+                Finding::new(Code::T025, format!("{p} is named like a .condarc but conda never reads a file of that name (Notepad adds .txt)"))
+                    .path(p)
+                    .fix("rename it to .condarc (without extension)"),
+            );
+        }
+    }
+}
+
+/// Read a `.condarc`: `ssl_verify` and `proxy_servers`, with findings. `None` when it is absent.
+pub(super) fn load(
+    path: &Path,
+    role: ConfigRole,
+    findings: &mut Vec<Finding>,
+) -> Option<ConfigFile> {
+    let bytes = fs_err::read(path).ok()?;
+    let decoded = decode_text(&bytes);
+    let shown = display_path(path);
+    if decoded.encoding == TextEncoding::Utf8Bom || decoded.line_ending == LineEnding::Crlf {
+        findings.push(
+            Finding::new(Code::T024, format!("{shown} is saved with {} (PowerShell 5.1 `Out-File`); conda reads it, other tools may not", match (decoded.encoding == TextEncoding::Utf8Bom, decoded.line_ending == LineEnding::Crlf) {
+                (true, true) => "a UTF-8 byte-order mark and CRLF line endings",
+                (true, false) => "a UTF-8 byte-order mark",
+                _ => "CRLF line endings",
+            }))
+            .path(shown.clone()),
+        );
+    }
+    let text = decoded.text.trim_start_matches('\u{feff}');
+    let mut settings = Vec::new();
+    match yaml_rust2::YamlLoader::load_from_str(text) {
+        Err(e) => findings.push(
+            Finding::new(Code::T026, format!("{shown} is not valid YAML: {e}"))
+                .path(shown.clone())
+                .line(e.marker().line())
+                .fix("fix the YAML by hand: conda stops with an error while it is like this"),
+        ),
+        Ok(docs) => {
+            if let Some(doc) = docs.first() {
+                let line_of = |key: &str, indented: bool| {
+                    text.lines()
+                        .position(|l| {
+                            let t = if indented { l.trim_start() } else { l };
+                            t.strip_prefix(key)
+                                .is_some_and(|r| r.trim_start().starts_with(':'))
+                        })
+                        .map(|i| i + 1)
+                        .unwrap_or(0)
+                };
+                let sv = &doc["ssl_verify"];
+                let ssl_verify = match sv {
+                    yaml_rust2::Yaml::Boolean(b) => Some(b.to_string()),
+                    yaml_rust2::Yaml::String(s) => Some(s.clone()),
+                    _ => None,
+                };
+                if let Some(v) = ssl_verify {
+                    settings.push(ConfigSetting {
+                        key: "ssl_verify".into(),
+                        value: redact_credentials(&v),
+                        line: line_of("ssl_verify", false),
+                        raw: v,
+                    });
+                }
+                if let yaml_rust2::Yaml::Hash(h) = &doc["proxy_servers"] {
+                    for (k, v) in h {
+                        if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                            settings.push(ConfigSetting {
+                                key: format!("proxy_servers.{k}"),
+                                value: redact_credentials(v),
+                                line: line_of(k, true),
+                                raw: v.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for s in &settings {
+        if s.key == "ssl_verify" {
+            let v = s.raw.trim().to_lowercase();
+            if v == "false" {
+                findings.push(
+                    Finding::new(Code::T020, format!("{shown} line {}: `ssl_verify: false` turns conda's certificate checks off", s.line))
+                        .path(shown.clone())
+                        .line(s.line)
+                        .fix("remove it (`condafix config --remove-insecure`) and let condafix configure truststore or a CA bundle"),
+                );
+            } else if v != "true" && v != "truststore" && !Path::new(&s.raw).exists() {
+                findings.push(
+                    Finding::new(Code::T021, format!("{shown} line {}: `ssl_verify` points at {}, which does not exist: conda fails on every request", s.line, s.value))
+                        .path(shown.clone())
+                        .line(s.line)
+                        .fix("point it at an existing PEM bundle, or use `ssl_verify: truststore` (conda >= 23.9, Python >= 3.10)"),
+                );
+            }
+        }
+        if s.key.starts_with("proxy_servers.") {
+            findings.push(
+                Finding::new(
+                    Code::T030,
+                    format!("{shown} line {}: conda uses the proxy {}", s.line, s.value),
+                )
+                .path(shown.clone())
+                .line(s.line)
+                .evidence("proxy", &s.value),
+            );
+        }
+    }
+    Some(ConfigFile {
+        path: shown,
+        role,
+        encoding: decoded.encoding,
+        line_ending: decoded.line_ending,
+        settings,
+    })
+}

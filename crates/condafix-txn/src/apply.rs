@@ -1,0 +1,92 @@
+//! The one apply path: every change condafix makes to a prefix goes through [`apply`], in one
+//! transaction with the registry attached from the start, so that a failure (or a kill, via the
+//! next run's recovery) rolls back files and registry values alike.
+
+use std::path::{Path, PathBuf};
+
+use condafix_prefix::registry::RegistryWrite;
+
+use crate::{Faults, Recovery, Transaction, TxnError};
+
+/// One part of a plan: changes made through a transaction, and effects after it commits.
+pub trait Changes {
+    /// Make the changes through `t`: every write atomic, journalled, backed up.
+    fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError>;
+
+    /// After the transaction committed: effects that are not undone (a line for later GitHub
+    /// steps) or that only announce a change (`WM_SETTINGCHANGE`).
+    fn after_commit(&self, _registry: Option<&dyn RegistryWrite>) -> Result<(), TxnError> {
+        Ok(())
+    }
+}
+
+/// What applying did to one prefix.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    pub prefix: PathBuf,
+    pub changes: usize,
+    /// The transaction id, when something changed.
+    pub txn: Option<String>,
+    /// An interrupted earlier run that was rolled back (or finished) first.
+    pub recovered: Option<Recovery>,
+}
+
+/// Apply `parts` to `prefix` in one transaction named `command`: all of it, or (on any failure)
+/// none of it.
+pub fn apply(
+    prefix: &Path,
+    command: &str,
+    parts: &[&dyn Changes],
+    registry: Option<&dyn RegistryWrite>,
+    faults: &Faults,
+) -> Result<Applied, TxnError> {
+    let (mut t, recovered) = Transaction::begin(prefix, command, faults, registry)?;
+    let txn = t.txn().to_string();
+    for part in parts {
+        part.apply(&mut t)?;
+    }
+    let changes = t.changes();
+    t.commit()?;
+    for part in parts {
+        part.after_commit(registry)?;
+    }
+    Ok(Applied {
+        prefix: prefix.to_path_buf(),
+        changes,
+        txn: (changes > 0).then_some(txn),
+        recovered,
+    })
+}
+
+/// `undo` as a plan part: every change in the receipt reversed, newest first, inside the same
+/// transaction path as any other change. What it did is read with [`Undo::outcome`].
+#[derive(Debug, Default)]
+pub struct Undo {
+    outcome: std::cell::RefCell<crate::UndoOutcome>,
+}
+
+impl Undo {
+    pub fn outcome(&self) -> crate::UndoOutcome {
+        self.outcome.borrow().clone()
+    }
+}
+
+impl Changes for Undo {
+    fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError> {
+        *self.outcome.borrow_mut() = t.undo_all()?;
+        Ok(())
+    }
+
+    fn after_commit(&self, registry: Option<&dyn RegistryWrite>) -> Result<(), TxnError> {
+        let registry_restored = self
+            .outcome
+            .borrow()
+            .restored
+            .iter()
+            .any(|p| p.starts_with("HK"));
+        if let (true, Some(r)) = (registry_restored, registry) {
+            r.broadcast_environment_change();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! What post-install found and did, per prefix: the data the verdict, the JSON document, the
+//! human report and the GitHub files are made from.
+
+use condafix_config::ConfigPlan;
+use condafix_stage::Plan;
+use condafix_verify::PrefixVerify;
+use serde::Serialize;
+
+/// The verdict for one prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Healthy,
+    Fixed,
+    StillBroken,
+    NeedsElevation,
+    Skipped,
+}
+
+impl Verdict {
+    /// The word used in logs and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Healthy => "healthy",
+            Verdict::Fixed => "fixed",
+            Verdict::StillBroken => "still-broken",
+            Verdict::NeedsElevation => "needs-elevation",
+            Verdict::Skipped => "skipped",
+        }
+    }
+
+    /// Nothing left to do here.
+    pub fn is_good(self) -> bool {
+        matches!(self, Verdict::Healthy | Verdict::Fixed | Verdict::Skipped)
+    }
+}
+
+#[derive(Serialize)]
+pub struct PrefixResult {
+    pub prefix: String,
+    pub verdict: Verdict,
+    pub changed: bool,
+    pub changes: usize,
+    /// Why: the finding left, or why it was skipped.
+    pub reason: Option<String>,
+    pub next_step: Option<String>,
+    pub openssl_version: Option<String>,
+    /// Did detection's prediction hold against the real interpreter?
+    pub prediction_confirmed: Option<bool>,
+    pub stage: Option<Plan>,
+    pub config: Option<ConfigPlan>,
+    pub verify: Option<PrefixVerify>,
+    /// Error and warning findings after the run.
+    pub findings_after: Vec<String>,
+}
+
+/// Why applying a prefix's plan failed (nothing was changed there).
+#[derive(Debug, Clone)]
+pub enum ApplyFailure {
+    /// A write was denied: an All Users install, run without elevation.
+    NeedsElevation(String),
+    Failed(String),
+}
+
+impl ApplyFailure {
+    pub fn from_error(e: &anyhow::Error) -> Self {
+        if crate::exit::status_for_error(e) == crate::exit::ExitStatus::NeedsElevation {
+            ApplyFailure::NeedsElevation(format!("{e:#}"))
+        } else {
+            ApplyFailure::Failed(format!("{e:#}"))
+        }
+    }
+
+    /// The message, as the log and the report show it.
+    pub fn text(&self) -> String {
+        match self {
+            ApplyFailure::NeedsElevation(e) => format!("needs elevation: {e}"),
+            ApplyFailure::Failed(e) => e.clone(),
+        }
+    }
+}
