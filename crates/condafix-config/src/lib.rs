@@ -5,6 +5,9 @@
 //! (`apply.rs`), so `undo` restores each file's exact bytes and each registry value's exact
 //! type and data.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod apply;
 pub mod bundle;
 mod error;

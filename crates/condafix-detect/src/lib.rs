@@ -4,6 +4,9 @@
 //! through [`SearchContext`], so Linux tests hand in a fake `System32` and real Windows reads
 //! its own at the edge.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod context;
 mod diagnose;
 pub mod discover;

@@ -4,6 +4,9 @@
 //! a fake `Windows\System32` and PATH folders. Nothing here depends on condafix's own parsers,
 //! so the tests read what an independent writer produced.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod archives;
 pub mod loader;
 mod openssl;

@@ -3,6 +3,9 @@
 //! Everything here is plain data and pure functions: a Windows-layout prefix can be inspected
 //! from Linux (a mounted disk, a fake tree in a test) exactly as on Windows.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod archive;
 mod digest;
 mod envs;

@@ -3,6 +3,9 @@
 //! undoable, refreshed when openssl changes, without ever creating the stale shadows the manual
 //! fix leaves behind.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod error;
 mod plan;
 mod source;

@@ -43,7 +43,12 @@ pub fn apply(
     let (mut t, recovered) = Transaction::begin(prefix, command, faults, registry)?;
     let txn = t.txn().to_string();
     for part in parts {
-        part.apply(&mut t)?;
+        if let Err(e) = part.apply(&mut t) {
+            // Report the failure; a rollback that fails too is reported instead (it is the
+            // more urgent: the prefix is half-changed until the next run).
+            t.rollback()?;
+            return Err(e);
+        }
     }
     let changes = t.changes();
     t.commit()?;

@@ -51,6 +51,12 @@ pub enum TxnError {
     },
     #[error(transparent)]
     State(#[from] condafix_prefix::Error),
+    #[error("the changes could not all be undone; the journal {} is kept and the next condafix run finishes the rollback", journal.display())]
+    RollbackFailed {
+        journal: PathBuf,
+        #[source]
+        source: Box<TxnError>,
+    },
     #[error(
         "{value}: this command does not change the registry (an internal error: please report it)"
     )]

@@ -10,6 +10,8 @@ pub const ENV_FAULT_AFTER_STEP: &str = "CONDAFIX_FAULT_AFTER_STEP";
 pub struct Faults {
     after: Option<u64>,
     step: Cell<u64>,
+    /// Told which step is about to abort (the binary prints it; a library never does).
+    report: Option<fn(&str)>,
 }
 
 impl Faults {
@@ -29,7 +31,14 @@ impl Faults {
         Self {
             after,
             step: Cell::new(0),
+            report: None,
         }
+    }
+
+    /// Tell `report` which step a fault is injected after, before aborting.
+    pub fn reporting(mut self, report: fn(&str)) -> Self {
+        self.report = Some(report);
+        self
     }
 
     /// Mark a step boundary; aborts here when this is the chosen step.
@@ -37,7 +46,11 @@ impl Faults {
         let n = self.step.get() + 1;
         self.step.set(n);
         if self.after == Some(n) {
-            eprintln!("condafix: fault injected after step {n} ({what})");
+            if let Some(report) = self.report {
+                report(&format!(
+                    "condafix: fault injected after step {n} ({what})\n"
+                ));
+            }
             std::process::abort();
         }
     }

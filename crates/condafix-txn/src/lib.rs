@@ -7,6 +7,9 @@
 //! transaction runs), `.condafix/backup/<txn>/<path>`. Not in `conda-meta`: conda parses every
 //! `conda-meta/*.json` as a package record.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod apply;
 mod atomic;
 mod error;

@@ -690,18 +690,39 @@ pub struct UndoOutcome {
     pub backup_missing: Vec<String>,
 }
 
-impl Drop for Transaction<'_> {
-    fn drop(&mut self) {
-        if self.committed || self.journal.ops.is_empty() {
-            return;
+impl Transaction<'_> {
+    /// Undo every change this transaction made, now, and say whether that worked. When it did
+    /// not, the journal stays on disk and the next run finishes the rollback.
+    pub fn rollback(mut self) -> Result<(), TxnError> {
+        self.committed = true; // Drop has nothing left to do.
+        self.rollback_now()
+    }
+
+    fn rollback_now(&mut self) -> Result<(), TxnError> {
+        if self.journal.ops.is_empty() {
+            return Ok(());
         }
-        if let Err(e) = rollback_ops(&self.prefix, &self.journal.ops, self.policy, self.registry) {
-            eprintln!("condafix: rollback failed: {e}; the journal in {} is kept, the next run finishes the rollback", journal_path(&self.prefix).display());
-            return;
-        }
+        rollback_ops(&self.prefix, &self.journal.ops, self.policy, self.registry).map_err(|e| {
+            TxnError::RollbackFailed {
+                journal: journal_path(&self.prefix),
+                source: Box::new(e),
+            }
+        })?;
         remove_stray_temp_files(&self.prefix, &self.journal.ops);
         let _ = fs_err::remove_file(journal_path(&self.prefix));
         prune_state_dirs(&self.prefix, &self.journal.txn);
+        Ok(())
+    }
+}
+
+/// A transaction dropped without `commit` (a panic, an early return) rolls back as best it can;
+/// what it cannot undo stays in the journal for the next run. [`crate::apply`] rolls back
+/// explicitly, to report a failed rollback.
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self.rollback_now();
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! unactivated shell runs it and the way an activated one does; optionally it goes online through
 //! pip's own stack; and `audit` hashes the TLS chain files against conda's and pip's records.
 
+// Library crates never print: the binary owns stdout and stderr (its Printer).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod audit;
 mod run;
 mod verify;

@@ -11,6 +11,11 @@ mod render;
 
 use clap::Parser;
 
+/// Fault injection for the crash-safety tests (debug builds only), reported on stderr.
+pub fn faults() -> condafix_txn::Faults {
+    condafix_txn::Faults::from_env().reporting(|msg| printer::Printer::new(false).error(msg))
+}
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {

@@ -1,6 +1,5 @@
 use anyhow::Context as _;
 use condafix_config::{plan_config, ConfigAction, ConfigPlan};
-use condafix_txn::Faults;
 use serde::Serialize;
 
 use crate::cli::ConfigArgs;
@@ -51,7 +50,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
             printer.info("Nothing changed.\n");
             return Ok(ExitStatus::NeedsFix);
         }
-        let faults = Faults::from_env();
+        let faults = crate::faults();
         for plan in &plans {
             let o = machine
                 .apply(plan.prefix_path(), "config", &[plan], &faults)

@@ -2,7 +2,7 @@ use anyhow::Context as _;
 use condafix_detect::{Family, ImportResult, PrefixReport, Severity};
 use condafix_prefix::archive::Bundle;
 use condafix_stage::{plan_prefix, Plan, StageOptions};
-use condafix_txn::{Applied, Faults};
+use condafix_txn::Applied;
 use serde::Serialize;
 
 use crate::cli::StageArgs;
@@ -85,7 +85,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
             printer.info("Nothing changed.\n");
             return Ok(ExitStatus::NeedsFix);
         }
-        let faults = Faults::from_env();
+        let faults = crate::faults();
         for (i, plan) in plans.iter().enumerate() {
             let outcome = machine
                 .apply(plan.prefix_path(), "stage", &[plan], &faults)

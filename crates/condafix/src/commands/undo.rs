@@ -1,4 +1,4 @@
-use condafix_txn::{Faults, Receipt, Undo, UndoOutcome};
+use condafix_txn::{Receipt, Undo, UndoOutcome};
 use serde::Serialize;
 
 use crate::cli::UndoArgs;
@@ -26,7 +26,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
     let host = machine.host();
     let discovery = condafix_detect::discover::discover(&host, &args.target.prefixes);
-    let faults = Faults::from_env();
+    let faults = crate::faults();
     let mut results = Vec::new();
     for d in &discovery.prefixes {
         let receipt = Receipt::load(&d.path)?;

@@ -16,7 +16,6 @@ use condafix_detect::{Code, PrefixKind, PrefixReport, Report, Severity};
 use condafix_prefix::archive::Bundle;
 use condafix_prefix::Layout;
 use condafix_stage::{plan_prefix, Plan, StageOptions};
-use condafix_txn::Faults;
 use condafix_verify::{verify_prefix, VerifyOptions};
 use serde::Serialize;
 
@@ -195,7 +194,7 @@ fn plan_and_apply(
     };
     let config_opts: ConfigOptions = crate::commands::config_options(&args.config, printer);
     let locations = machine.host().locations();
-    let faults = Faults::from_env();
+    let faults = crate::faults();
     let progress = crate::progress::Progress::new(before.prefixes.len() as u64, printer.quiet());
     let mut worked = Vec::new();
     for p in order(before) {
