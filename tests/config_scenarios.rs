@@ -11,7 +11,7 @@ use condafix_detect::{detect_with, MapEnv, Report, SearchContext};
 use condafix_fixtures::scenarios::anaconda_2024_10;
 use condafix_fixtures::FakeMachine;
 use condafix_suite::normalize_paths;
-use condafix_txn::{Faults, Undo};
+use condafix_txn::{Context, Faults, OutsideFiles, Undo};
 
 struct Machine {
     dir: tempfile::TempDir,
@@ -81,29 +81,28 @@ impl Machine {
         plan_config(&r.prefixes[0], &r.machine, &locations, &self.reg, opts).unwrap()
     }
 
+    /// What the transaction gets: this machine's registry and its config files outside the
+    /// prefix.
+    fn apply_parts(&self, command: &str, parts: &[&dyn condafix_txn::Changes]) {
+        let outside = OutsideFiles::new(self.host().locations().outside_files(&self.prefix, None));
+        let faults = Faults::none();
+        let cx = Context {
+            faults: &faults,
+            registry: Some(&self.reg),
+            outside: &outside,
+        };
+        condafix_txn::apply(&self.prefix, command, parts, &cx).unwrap();
+    }
+
     fn apply(&self, opts: &ConfigOptions) -> ConfigPlan {
         let plan = self.plan(opts);
-        condafix_txn::apply(
-            &self.prefix,
-            "config",
-            &[&plan],
-            Some(&self.reg),
-            &Faults::none(),
-        )
-        .unwrap();
+        self.apply_parts("config", &[&plan]);
         plan
     }
 
     fn undo(&self) {
         let undo = Undo::default();
-        condafix_txn::apply(
-            &self.prefix,
-            "undo",
-            &[&undo],
-            Some(&self.reg),
-            &Faults::none(),
-        )
-        .unwrap();
+        self.apply_parts("undo", &[&undo]);
         let out = undo.outcome();
         assert!(out.left_alone.is_empty(), "{out:?}");
     }

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use condafix_prefix::archive::{conda_member, zip_member};
+use condafix_prefix::archive::{read_member, ArchiveKind};
+use condafix_prefix::guard::{bare_file_name, RelPath};
+use condafix_prefix::safe_read::{self, MAX_CONFIG_BYTES};
 use condafix_prefix::{join_rel, Layout, Sha256};
 
 /// Where to look: the base install (its `pkgs\`) and the prefix (its `ensurepip` wheels).
@@ -20,7 +22,8 @@ impl PipSources<'_> {
     /// A copy of `rel` (inside site-packages) whose bytes hash to `expected`, and where it was.
     pub fn find(&self, rel: &str, expected: Sha256) -> Option<(PathBuf, Vec<u8>)> {
         let good = |bytes: &[u8]| Sha256::of_bytes(bytes) == expected;
-        let stem = format!("pip-{}-", self.pip_version);
+        let version = bare_file_name(self.pip_version).ok()?;
+        let stem = format!("pip-{version}-");
         let pkgs: Vec<PathBuf> = fs_err::read_dir(self.base.join("pkgs"))
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -28,9 +31,16 @@ impl PipSources<'_> {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(&stem))
         };
-        for dir in pkgs.iter().filter(|p| named(p) && p.is_dir()) {
-            let candidate = join_rel(dir, &format!("site-packages/{rel}"));
-            if let Ok(bytes) = fs_err::read(&candidate) {
+        let rel_path = RelPath::parse(&format!("site-packages/{rel}")).ok()?;
+        for dir in pkgs
+            .iter()
+            .filter(|p| named(p) && p.is_dir() && !condafix_prefix::guard::is_link(p))
+        {
+            if condafix_prefix::guard::no_links_below(dir, &rel_path).is_err() {
+                continue;
+            }
+            let candidate = rel_path.under(dir);
+            if let Ok(bytes) = safe_read::read(&candidate, MAX_CONFIG_BYTES) {
                 if good(&bytes) {
                     return Some((candidate, bytes));
                 }
@@ -47,12 +57,10 @@ impl PipSources<'_> {
                 .map(|w| (w, rel.to_string())),
         );
         for (archive, member) in archives {
-            let m = if archive.extension().is_some_and(|x| x == "conda") {
-                conda_member(&archive, &member)
-            } else {
-                zip_member(&archive, &member)
+            let Some(kind) = ArchiveKind::of(&archive) else {
+                continue;
             };
-            if let Ok(Some(m)) = m {
+            if let Ok(Some(m)) = read_member(kind, &archive, &member, MAX_CONFIG_BYTES) {
                 if good(&m.bytes) {
                     return Some((archive, m.bytes));
                 }

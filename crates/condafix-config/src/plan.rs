@@ -9,6 +9,8 @@ use condafix_detect::redact::redact_credentials;
 use condafix_detect::tls::MachineConfig;
 use condafix_detect::{display_path, PrefixReport};
 use condafix_prefix::registry::{Hive, RegValue, RegistryWrite};
+use condafix_prefix::safe_read;
+use condafix_txn::Target;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
@@ -54,7 +56,7 @@ pub enum ConfigAction {
         before: Option<String>,
         after: String,
         #[serde(skip)]
-        target: String,
+        target: Target,
         #[serde(skip)]
         bytes: Vec<u8>,
     },
@@ -133,11 +135,21 @@ pub(crate) struct Planner<'a> {
     pub plan: ConfigPlan,
 }
 
-/// The path a transaction gets: prefix-relative when inside the prefix, absolute otherwise.
-fn txn_target(prefix: &Path, path: &Path) -> String {
+/// The target a transaction gets: through the guard when inside the prefix, else the file
+/// itself (the allow-list of the transaction checks it again).
+fn txn_target(prefix: &Path, path: &Path) -> Result<Target, String> {
     match path.strip_prefix(prefix) {
-        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
-        Err(_) => dunce::simplified(path).display().to_string(),
+        Ok(rel) => Target::inside(&rel.to_string_lossy()).map_err(|r| r.to_string()),
+        Err(_) => Ok(Target::Outside(dunce::simplified(path).to_path_buf())),
+    }
+}
+
+/// Read a config file (never through a link, never more than a config file can be).
+pub(crate) fn read_config(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match safe_read::read(path, safe_read::MAX_CONFIG_BYTES) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -146,7 +158,13 @@ impl Planner<'_> {
     pub fn write_text(&mut self, path: &Path, what: &str, before: Option<&[u8]>, after: String) {
         let before_text =
             before.map(|b| redact_credentials(&condafix_prefix::text::decode_text(b).text));
-        let target = txn_target(&self.prefix, path);
+        let target = match txn_target(&self.prefix, path) {
+            Ok(t) => t,
+            Err(why) => {
+                self.refuse(format!("{} is left untouched: {why}", display_path(path)));
+                return;
+            }
+        };
         self.plan
             .actions
             .retain(|a| !matches!(a, ConfigAction::WriteFile { target: t, .. } if *t == target));
@@ -161,19 +179,20 @@ impl Planner<'_> {
     }
 
     /// The current content of a file, as planned so far in this run or as on disk.
-    pub fn current(&self, path: &Path) -> Option<Vec<u8>> {
-        let target = txn_target(&self.prefix, path);
-        for a in self.plan.actions.iter().rev() {
-            if let ConfigAction::WriteFile {
-                target: t, bytes, ..
-            } = a
-            {
-                if *t == target {
-                    return Some(bytes.clone());
+    pub fn current(&self, path: &Path) -> Result<Option<Vec<u8>>, String> {
+        if let Ok(target) = txn_target(&self.prefix, path) {
+            for a in self.plan.actions.iter().rev() {
+                if let ConfigAction::WriteFile {
+                    target: t, bytes, ..
+                } = a
+                {
+                    if *t == target {
+                        return Ok(Some(bytes.clone()));
+                    }
                 }
             }
         }
-        fs_err::read(path).ok()
+        read_config(path)
     }
 
     pub fn note(&mut self, note: impl Into<String>) {
@@ -185,13 +204,18 @@ impl Planner<'_> {
     }
 
     pub fn edit_ini_file(&mut self, path: &Path, what: &str, edit: &IniEdit) {
-        let before = self.current(path);
+        let before = match self.current(path) {
+            Ok(b) => b,
+            Err(why) => {
+                return self.refuse(format!("{} is left untouched: {why}", display_path(path)))
+            }
+        };
         match edit_ini(before.as_deref(), edit) {
             Ok(e) if e.changed => {
                 for n in &e.notes {
                     self.note(format!("{}: {n}", display_path(path)));
                 }
-                let on_disk = fs_err::read(path).ok();
+                let on_disk = read_config(path).ok().flatten();
                 self.write_text(path, what, on_disk.as_deref(), e.text);
             }
             Ok(_) => {}
@@ -206,13 +230,18 @@ impl Planner<'_> {
         set: &[(String, YamlValue)],
         remove_if: &[(String, String)],
     ) {
-        let before = self.current(path);
+        let before = match self.current(path) {
+            Ok(b) => b,
+            Err(why) => {
+                return self.refuse(format!("{} is left untouched: {why}", display_path(path)))
+            }
+        };
         match edit_condarc(before.as_deref(), set, remove_if) {
             Ok(e) if e.changed => {
                 for n in &e.notes {
                     self.note(format!("{}: {n}", display_path(path)));
                 }
-                let on_disk = fs_err::read(path).ok();
+                let on_disk = read_config(path).ok().flatten();
                 self.write_text(path, what, on_disk.as_deref(), e.text);
             }
             Ok(_) => {}

@@ -93,6 +93,8 @@ pub enum Code {
     T007,
     /// `PIP_TRUSTED_HOST` is set.
     T008,
+    /// A pip or conda config file is a link: condafix does not read or write through links.
+    T009,
     /// `ssl_verify: false` in a `.condarc`.
     T020,
     /// `ssl_verify` points at a file that does not exist.
@@ -145,8 +147,10 @@ impl Code {
             | D050 | D060 | D061 | D062 | D070 | D080 | D081 => Family::Dll,
             V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V090 => Family::Verify,
             P001 | P002 => Family::Discovery,
-            T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T020 | T021 | T022 | T023
-            | T024 | T025 | T026 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => Family::Tls,
+            T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T009 | T020 | T021 | T022
+            | T023 | T024 | T025 | T026 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => {
+                Family::Tls
+            }
         }
     }
 
@@ -191,6 +195,7 @@ impl Code {
             Code::T006 => "pip-config-duplicate",
             Code::T007 => "pip-config-unparsable",
             Code::T008 => "pip-env-trusted-host",
+            Code::T009 => "config-file-is-link",
             Code::T020 => "conda-ssl-verify-false",
             Code::T021 => "conda-ssl-verify-missing",
             Code::T022 => "conda-truststore-unsupported",
@@ -237,6 +242,7 @@ impl Code {
             Code::T006 => Severity::Error,
             Code::T007 => Severity::Error,
             Code::T008 => Severity::Warning,
+            Code::T009 => Severity::Info,
             Code::T020 => Severity::Warning,
             Code::T021 => Severity::Error,
             Code::T022 => Severity::Error,
@@ -257,7 +263,7 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 52] = [
+    pub const ALL: [Code; 53] = [
         Code::V001,
         Code::V030,
         Code::V031,
@@ -296,6 +302,7 @@ impl Code {
         Code::T006,
         Code::T007,
         Code::T008,
+        Code::T009,
         Code::T020,
         Code::T021,
         Code::T022,

@@ -209,7 +209,15 @@ impl ConfigLocations {
         if self.pip_disabled() {
             return Vec::new();
         }
-        let skip_user = self.pip_env_file().is_some_and(Path::exists);
+        let mut out = self.pip_global_and_user();
+        if self.pip_env_file().is_some_and(Path::exists) {
+            out.retain(|(r, _)| !matches!(r, ConfigRole::PipUserLegacy | ConfigRole::PipUser));
+        }
+        out
+    }
+
+    /// pip's global and user files, whether pip reads them now or not.
+    fn pip_global_and_user(&self) -> Vec<(ConfigRole, PathBuf)> {
         let mut out = Vec::new();
         if self.windows {
             if let Some(pd) = &self.program_data {
@@ -233,9 +241,6 @@ impl ConfigLocations {
             if let Some(x) = self.xdg_config() {
                 out.push((ConfigRole::PipUser, x.join("pip").join("pip.conf")));
             }
-        }
-        if skip_user {
-            out.retain(|(r, _)| !matches!(r, ConfigRole::PipUserLegacy | ConfigRole::PipUser));
         }
         out
     }
@@ -339,6 +344,39 @@ impl ConfigLocations {
             WriteScope::Global => self.program_data.clone(),
         }?;
         Some(dir.join("condafix").join(CA_BUNDLE_FILE))
+    }
+}
+
+impl ConfigLocations {
+    /// Every file outside `prefix` condafix may write for it: the allow-list its transactions
+    /// check, for new changes and for paths read back from a journal or receipt. pip's global
+    /// and user files and `PIP_CONFIG_FILE`; the `.condarc` search path (the machine's,
+    /// `$CONDARC`, the base's own); the CA bundle in the user and machine folders.
+    pub fn outside_files(&self, prefix: &Path, base: Option<&Path>) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .pip_global_and_user()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        out.extend(self.pip_env_file().map(Path::to_path_buf));
+        for (role, dir) in self.condarc_machine() {
+            out.extend(Self::condarc_files(role, &dir));
+        }
+        out.extend(self.condarc_env.clone());
+        out.extend(self.user_condarc());
+        if let Some(base) = base.filter(|b| *b != prefix) {
+            out.extend(Self::condarc_files(ConfigRole::CondarcRoot, base));
+        }
+        for scope in [WriteScope::User, WriteScope::Global] {
+            out.extend(self.ca_bundle_target(scope, prefix));
+            if self.pip_env_file().is_none() {
+                out.extend(self.pip_write_target(scope, prefix, Layout::Windows));
+            }
+        }
+        out.retain(|p| !p.starts_with(prefix));
+        out.sort();
+        out.dedup();
+        out
     }
 }
 

@@ -1,77 +1,63 @@
 //! Reading one member out of an untrusted archive, streaming: a `.conda` package (an
-//! uncompressed zip holding `pkg-<dist>.tar.zst`), a `.tar.bz2` package, or an offline bundle
-//! (a zip with a `SHA256SUMS` manifest). Nothing is extracted but the member asked for; entries
-//! with `..`, absolute paths or links are refused, and so are members larger than any DLL.
+//! uncompressed zip holding `pkg-<dist>.tar.zst`), a `.tar.bz2` package, a wheel (a zip), or an
+//! offline bundle (a zip with a `SHA256SUMS` manifest). Nothing is extracted and nothing is
+//! buffered: the member is handed to a closure as a reader capped at [`MAX_MEMBER_BYTES`].
+//! Entry names go through the path guard: `..`, absolute paths, device names and links refuse
+//! the whole archive.
 
 use std::io::{Read, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::guard::RelPath;
 use crate::Sha256;
 
 /// Why an archive was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("{} is refused as hostile: entry {entry:?} {reason}; nothing was written", archive.display())]
+    #[error("{} is refused as hostile: entry {entry:?}: {reason}; nothing was written", archive.display())]
     Hostile {
-        archive: std::path::PathBuf,
+        archive: PathBuf,
         entry: String,
-        reason: &'static str,
+        reason: String,
     },
     #[error("{} cannot be read as a {what}", path.display())]
     Read {
-        path: std::path::PathBuf,
+        path: PathBuf,
         what: &'static str,
         #[source]
         source: std::io::Error,
     },
     #[error("the bundle {} has no SHA256SUMS manifest; an offline bundle must list the hash of every file", path.display())]
-    NoManifest { path: std::path::PathBuf },
+    NoManifest { path: PathBuf },
+    #[error("the bundle {} has a SHA256SUMS line {line} that is not `<sha256>  <path>`: {text:?}", path.display())]
+    BadManifest {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
 }
 
 /// No OpenSSL DLL comes near this (libcrypto-3-x64.dll is about 5 MB): a larger member is a bomb.
-pub const MAX_MEMBER_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_MEMBER_BYTES: u64 = crate::safe_read::MAX_DLL_BYTES;
 
-/// Why an entry name is unsafe, if it is.
-pub fn unsafe_entry_name(name: &str) -> Option<&'static str> {
-    if name.contains('\0') {
-        return Some("contains a NUL byte");
+/// Why an entry name is unsafe, if it is: the path guard's answer, in words.
+pub fn unsafe_entry_name(name: &str) -> Option<String> {
+    let trimmed = name
+        .strip_prefix("./")
+        .unwrap_or(name)
+        .trim_end_matches('/');
+    if trimmed.is_empty() {
+        return None;
     }
-    let n = name.replace('\\', "/");
-    if n.starts_with('/') || n.as_bytes().get(1) == Some(&b':') {
-        return Some("is an absolute path");
-    }
-    if n.split('/').any(|c| c == "..") {
-        return Some("climbs out of the archive with `..`");
-    }
-    None
+    RelPath::parse(trimmed).err().map(|r| r.to_string())
 }
 
-/// A member read out of an archive.
+/// A member read whole (only for small files: a pip source file, a manifest).
 #[derive(Debug, Clone)]
 pub struct Member {
     pub name: String,
     pub bytes: Vec<u8>,
     pub sha256: Sha256,
-}
-
-fn read_limited(mut r: impl Read, archive: &Path, entry: &str) -> Result<Vec<u8>, ArchiveError> {
-    let mut bytes = Vec::new();
-    (&mut r)
-        .take(MAX_MEMBER_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| ArchiveError::Read {
-            path: archive.to_path_buf(),
-            what: "archive member",
-            source,
-        })?;
-    if bytes.len() as u64 > MAX_MEMBER_BYTES {
-        return Err(ArchiveError::Hostile {
-            archive: archive.to_path_buf(),
-            entry: entry.to_string(),
-            reason: "is larger than any DLL (a decompression bomb?)",
-        });
-    }
-    Ok(bytes)
 }
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> ArchiveError + 'a {
@@ -93,13 +79,48 @@ fn zip_err<'a>(
     }
 }
 
-/// Find `member` (a `/` path, compared case-insensitively) in a tar stream. Every entry is
-/// checked before anything is read; links and unsafe names refuse the whole archive.
-fn tar_member(
+fn hostile(archive: &Path, entry: &str, reason: impl Into<String>) -> ArchiveError {
+    ArchiveError::Hostile {
+        archive: archive.to_path_buf(),
+        entry: entry.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The kinds of archive a member can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// `.conda` (CEP 35).
+    Conda,
+    /// `.tar.bz2`.
+    TarBz2,
+    /// A plain zip (a wheel).
+    Zip,
+}
+
+impl ArchiveKind {
+    pub fn of(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_string_lossy().to_lowercase();
+        if name.ends_with(".conda") {
+            Some(ArchiveKind::Conda)
+        } else if name.ends_with(".tar.bz2") {
+            Some(ArchiveKind::TarBz2)
+        } else if name.ends_with(".zip") || name.ends_with(".whl") {
+            Some(ArchiveKind::Zip)
+        } else {
+            None
+        }
+    }
+}
+
+/// Find `member` (a `/` path, compared case-insensitively) in a tar stream and hand it to `f`.
+/// Every entry before it is checked; links and unsafe names refuse the whole archive.
+fn tar_member<T>(
     reader: impl Read,
     archive: &Path,
     member: &str,
-) -> Result<Option<Member>, ArchiveError> {
+    f: impl FnOnce(&mut dyn Read) -> T,
+) -> Result<Option<T>, ArchiveError> {
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(io(archive, "tar archive"))?;
     let wanted = member.to_lowercase();
@@ -107,11 +128,7 @@ fn tar_member(
         let mut entry = entry.map_err(io(archive, "tar archive"))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         if let Some(reason) = unsafe_entry_name(&name) {
-            return Err(ArchiveError::Hostile {
-                archive: archive.to_path_buf(),
-                entry: name,
-                reason,
-            });
+            return Err(hostile(archive, &name, reason));
         }
         let kind = entry.header().entry_type();
         let is_link = kind.is_symlink() || kind.is_hard_link();
@@ -121,11 +138,11 @@ fn tar_member(
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
             {
                 if unsafe_entry_name(&target).is_some() {
-                    return Err(ArchiveError::Hostile {
-                        archive: archive.to_path_buf(),
-                        entry: name,
-                        reason: "is a link that points outside the archive",
-                    });
+                    return Err(hostile(
+                        archive,
+                        &name,
+                        "it is a link that points outside the archive",
+                    ));
                 }
             }
         }
@@ -133,27 +150,34 @@ fn tar_member(
             continue;
         }
         if is_link {
-            return Err(ArchiveError::Hostile {
-                archive: archive.to_path_buf(),
-                entry: name,
-                reason: "is a link, not a file",
-            });
+            return Err(hostile(archive, &name, "it is a link, not a file"));
         }
         if entry.header().size().unwrap_or(0) > MAX_MEMBER_BYTES {
-            return Err(ArchiveError::Hostile {
-                archive: archive.to_path_buf(),
-                entry: name,
-                reason: "is larger than any DLL (a decompression bomb?)",
-            });
+            return Err(hostile(
+                archive,
+                &name,
+                "it is larger than any DLL (a decompression bomb?)",
+            ));
         }
-        let bytes = read_limited(&mut entry, archive, &name)?;
-        return Ok(Some(Member {
-            sha256: Sha256::of_bytes(&bytes),
-            name,
-            bytes,
-        }));
+        return Ok(Some(f(&mut (&mut entry).take(MAX_MEMBER_BYTES + 1))));
     }
     Ok(None)
+}
+
+// std::fs::File: what the no-follow open of `safe_read` hands back.
+#[allow(clippy::disallowed_types)]
+fn open_zip(
+    path: &Path,
+    what: &'static str,
+) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>, ArchiveError> {
+    let file = crate::safe_read::open(path).map_err(|e| ArchiveError::Read {
+        path: path.to_path_buf(),
+        what,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err(path, what))?;
+    check_zip_names(&zip, path)?;
+    Ok(zip)
 }
 
 fn check_zip_names<R: Read + Seek>(
@@ -163,144 +187,187 @@ fn check_zip_names<R: Read + Seek>(
     for name in zip.file_names() {
         let name = name.map_err(zip_err(archive, "zip archive"))?;
         if let Some(reason) = unsafe_entry_name(&name) {
-            return Err(ArchiveError::Hostile {
-                archive: archive.to_path_buf(),
-                entry: name.into_owned(),
-                reason,
-            });
+            return Err(hostile(archive, &name, reason));
         }
     }
     Ok(())
 }
 
-/// Read `member` (e.g. `Library/bin/libssl-3-x64.dll`) from a `.conda` package.
-pub fn conda_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
-    let file = fs_err::File::open(path).map_err(io(path, ".conda package"))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(zip_err(path, ".conda package"))?;
-    check_zip_names(&zip, path)?;
-    let inner = (0..zip.len()).find(|&i| {
-        zip.by_index(i)
+/// Hand one zip entry (by index) to `f`, refusing links and oversized entries.
+fn zip_entry<R: Read + Seek, T>(
+    zip: &mut zip::ZipArchive<R>,
+    index: usize,
+    archive: &Path,
+    name: &str,
+    f: impl FnOnce(&mut dyn Read) -> T,
+) -> Result<T, ArchiveError> {
+    let entry = zip
+        .by_index(index)
+        .map_err(zip_err(archive, "zip archive"))?;
+    if entry.is_symlink() {
+        return Err(hostile(archive, name, "it is a link, not a file"));
+    }
+    if entry.size() > MAX_MEMBER_BYTES {
+        return Err(hostile(
+            archive,
+            name,
+            "it is larger than any DLL (a decompression bomb?)",
+        ));
+    }
+    Ok(f(&mut entry.take(MAX_MEMBER_BYTES + 1)))
+}
+
+fn zip_index(
+    zip: &mut zip::ZipArchive<impl Read + Seek>,
+    wanted: impl Fn(&str) -> bool,
+) -> Option<usize> {
+    (0..zip.len()).find(|&i| {
+        zip.by_index_raw(i)
             .ok()
-            .and_then(|f| {
-                f.name()
-                    .ok()
-                    .map(|n| n.starts_with("pkg-") && n.ends_with(".tar.zst"))
+            .and_then(|f| f.name().ok().map(|n| wanted(&n)))
+            .unwrap_or(false)
+    })
+}
+
+/// Stream `member` (e.g. `Library/bin/libssl-3-x64.dll`) of the archive at `path` to `f`.
+/// `Ok(None)`: no such member.
+pub fn with_member<T>(
+    kind: ArchiveKind,
+    path: &Path,
+    member: &str,
+    f: impl FnOnce(&mut dyn Read) -> T,
+) -> Result<Option<T>, ArchiveError> {
+    match kind {
+        ArchiveKind::TarBz2 => {
+            let file = crate::safe_read::open(path).map_err(|e| ArchiveError::Read {
+                path: path.to_path_buf(),
+                what: ".tar.bz2 package",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            tar_member(
+                bzip2::read::BzDecoder::new(std::io::BufReader::new(file)),
+                path,
+                member,
+                f,
+            )
+        }
+        ArchiveKind::Conda => {
+            let mut zip = open_zip(path, ".conda package")?;
+            let inner = zip_index(&mut zip, |n| {
+                n.starts_with("pkg-") && n.ends_with(".tar.zst")
             })
-            .unwrap_or(false)
-    });
-    let Some(i) = inner else {
-        return Err(ArchiveError::Read {
-            path: path.to_path_buf(),
-            what: ".conda package",
-            source: std::io::Error::other("no pkg-*.tar.zst inside"),
-        });
-    };
-    let f = zip.by_index(i).map_err(zip_err(path, ".conda package"))?;
-    if f.is_symlink() {
-        return Err(ArchiveError::Hostile {
-            archive: path.to_path_buf(),
-            entry: "pkg-*.tar.zst".into(),
-            reason: "is a link, not a file",
-        });
+            .ok_or_else(|| ArchiveError::Read {
+                path: path.to_path_buf(),
+                what: ".conda package",
+                source: std::io::Error::other("no pkg-*.tar.zst inside"),
+            })?;
+            let entry = zip
+                .by_index(inner)
+                .map_err(zip_err(path, ".conda package"))?;
+            if entry.is_symlink() {
+                return Err(hostile(path, "pkg-*.tar.zst", "it is a link, not a file"));
+            }
+            let zst =
+                ruzstd::decoding::StreamingDecoder::new(entry).map_err(|e| ArchiveError::Read {
+                    path: path.to_path_buf(),
+                    what: "zstd stream",
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+            tar_member(zst, path, member, f)
+        }
+        ArchiveKind::Zip => {
+            let mut zip = open_zip(path, "zip archive")?;
+            let Some(i) = zip_index(&mut zip, |n| n.eq_ignore_ascii_case(member)) else {
+                return Ok(None);
+            };
+            zip_entry(&mut zip, i, path, member, f).map(Some)
+        }
     }
-    let zst = ruzstd::decoding::StreamingDecoder::new(f).map_err(|e| ArchiveError::Read {
-        path: path.to_path_buf(),
-        what: "zstd stream",
-        source: std::io::Error::other(e.to_string()),
+}
+
+/// Read a small member whole (at most `cap` bytes).
+pub fn read_member(
+    kind: ArchiveKind,
+    path: &Path,
+    member: &str,
+    cap: u64,
+) -> Result<Option<Member>, ArchiveError> {
+    let read = with_member(kind, path, member, |r| {
+        let mut bytes = Vec::new();
+        r.take(cap + 1).read_to_end(&mut bytes).map(|_| bytes)
     })?;
-    tar_member(zst, path, member)
-}
-
-/// Read `member` from a plain zip (a wheel), streaming, with the same refusals.
-pub fn zip_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
-    let file = fs_err::File::open(path).map_err(io(path, "zip archive"))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(zip_err(path, "zip archive"))?;
-    check_zip_names(&zip, path)?;
-    let Some(i) = (0..zip.len()).find(|&i| {
-        zip.by_index(i)
-            .ok()
-            .and_then(|f| f.name().ok().map(|n| n.eq_ignore_ascii_case(member)))
-            .unwrap_or(false)
-    }) else {
-        return Ok(None);
-    };
-    let f = zip.by_index(i).map_err(zip_err(path, "zip archive"))?;
-    if f.is_symlink() {
-        return Err(ArchiveError::Hostile {
-            archive: path.to_path_buf(),
-            entry: member.to_string(),
-            reason: "is a link, not a file",
-        });
+    match read {
+        None => Ok(None),
+        Some(Err(e)) => Err(io(path, "archive member")(e)),
+        Some(Ok(bytes)) if bytes.len() as u64 > cap => Err(hostile(
+            path,
+            member,
+            "it is larger than such a file can be",
+        )),
+        Some(Ok(bytes)) => Ok(Some(Member {
+            sha256: Sha256::of_bytes(&bytes),
+            name: member.to_string(),
+            bytes,
+        })),
     }
-    if f.size() > MAX_MEMBER_BYTES {
-        return Err(ArchiveError::Hostile {
-            archive: path.to_path_buf(),
-            entry: member.to_string(),
-            reason: "is larger than any DLL (a decompression bomb?)",
-        });
-    }
-    let bytes = read_limited(f, path, member)?;
-    Ok(Some(Member {
-        sha256: Sha256::of_bytes(&bytes),
-        name: member.to_string(),
-        bytes,
-    }))
-}
-
-/// Read `member` from a `.tar.bz2` package.
-pub fn tar_bz2_member(path: &Path, member: &str) -> Result<Option<Member>, ArchiveError> {
-    let file = fs_err::File::open(path).map_err(io(path, ".tar.bz2 package"))?;
-    tar_member(
-        bzip2::read::BzDecoder::new(std::io::BufReader::new(file)),
-        path,
-        member,
-    )
 }
 
 /// An offline bundle: a zip with a `SHA256SUMS` manifest (`<hex>  <path>` lines).
+#[allow(clippy::disallowed_types)]
 pub struct Bundle {
-    path: std::path::PathBuf,
-    zip: zip::ZipArchive<std::io::BufReader<fs_err::File>>,
+    path: PathBuf,
+    zip: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
     pub manifest: Vec<(Sha256, String)>,
 }
 
+/// The manifest's own cap: a line per file, a few hundred bytes.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
 impl Bundle {
-    /// Open and check a bundle: every entry name must be safe, and the manifest present.
+    /// Open and check a bundle: every entry name must be safe, and the manifest present and
+    /// well-formed (a line that is not `<sha256>  <path>` refuses the bundle).
     pub fn open(path: &Path) -> Result<Self, ArchiveError> {
-        let file = fs_err::File::open(path).map_err(io(path, "bundle"))?;
-        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-            .map_err(zip_err(path, "bundle (zip)"))?;
-        check_zip_names(&zip, path)?;
-        let manifest_text = match zip.by_name("SHA256SUMS") {
-            Ok(f) => read_limited(f, path, "SHA256SUMS")?,
-            Err(_) => {
-                return Err(ArchiveError::NoManifest {
-                    path: path.to_path_buf(),
-                })
-            }
+        let mut zip = open_zip(path, "bundle (zip)")?;
+        let Some(i) = zip_index(&mut zip, |n| n == "SHA256SUMS") else {
+            return Err(ArchiveError::NoManifest {
+                path: path.to_path_buf(),
+            });
         };
+        let text = zip_entry(&mut zip, i, path, "SHA256SUMS", |r| {
+            let mut bytes = Vec::new();
+            r.take(MAX_MANIFEST_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map(|_| bytes)
+        })?
+        .map_err(io(path, "bundle manifest"))?;
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(hostile(
+                path,
+                "SHA256SUMS",
+                "it is larger than any manifest",
+            ));
+        }
         let mut manifest = Vec::new();
-        for line in String::from_utf8_lossy(&manifest_text).lines() {
+        for (n, line) in String::from_utf8_lossy(&text).lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let Some((hash, name)) = line.split_once(char::is_whitespace) else {
-                continue;
+            let bad = || ArchiveError::BadManifest {
+                path: path.to_path_buf(),
+                line: n + 1,
+                text: line.chars().take(120).collect(),
             };
+            let (hash, name) = line.split_once(char::is_whitespace).ok_or_else(bad)?;
             let name = name.trim().trim_start_matches('*').to_string();
+            if name.is_empty() {
+                return Err(bad());
+            }
             if let Some(reason) = unsafe_entry_name(&name) {
-                return Err(ArchiveError::Hostile {
-                    archive: path.to_path_buf(),
-                    entry: name,
-                    reason,
-                });
+                return Err(hostile(path, &name, reason));
             }
-            if let Ok(h) = Sha256::from_hex(hash) {
-                manifest.push((h, name));
-            }
+            let h = Sha256::from_hex(hash).map_err(|_| bad())?;
+            manifest.push((h, name));
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -313,11 +380,9 @@ impl Bundle {
         &self.path
     }
 
-    /// Every manifest entry whose file name is `dll`, read and checked against the manifest.
-    /// A member whose bytes do not match its manifest line refuses the whole bundle.
-    pub fn members_named(&mut self, dll: &str) -> Result<Vec<Member>, ArchiveError> {
-        let wanted: Vec<(Sha256, String)> = self
-            .manifest
+    /// Every manifest entry whose file name is `dll`.
+    pub fn entries_named(&self, dll: &str) -> Vec<(Sha256, String)> {
+        self.manifest
             .iter()
             .filter(|(_, n)| {
                 n.rsplit('/')
@@ -325,44 +390,20 @@ impl Bundle {
                     .is_some_and(|b| b.eq_ignore_ascii_case(dll))
             })
             .cloned()
-            .collect();
-        let mut out = Vec::new();
-        for (hash, name) in wanted {
-            let path = self.path.clone();
-            let f = match self.zip.by_name(&name) {
-                Ok(f) => f,
-                Err(_) => continue,
-            };
-            if f.is_symlink() {
-                return Err(ArchiveError::Hostile {
-                    archive: path,
-                    entry: name,
-                    reason: "is a link, not a file",
-                });
-            }
-            if f.size() > MAX_MEMBER_BYTES {
-                return Err(ArchiveError::Hostile {
-                    archive: path,
-                    entry: name,
-                    reason: "is larger than any DLL (a decompression bomb?)",
-                });
-            }
-            let bytes = read_limited(f, &path, &name)?;
-            let sha = Sha256::of_bytes(&bytes);
-            if sha != hash {
-                return Err(ArchiveError::Hostile {
-                    archive: path,
-                    entry: name,
-                    reason: "does not match its SHA256SUMS line",
-                });
-            }
-            out.push(Member {
-                name,
-                bytes,
-                sha256: sha,
-            });
-        }
-        Ok(out)
+            .collect()
+    }
+
+    /// Stream the member `name` to `f`. `Ok(None)`: the manifest lists it but the zip lacks it.
+    pub fn with_member<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Read) -> T,
+    ) -> Result<Option<T>, ArchiveError> {
+        let Some(i) = zip_index(&mut self.zip, |n| n == name) else {
+            return Ok(None);
+        };
+        let path = self.path.clone();
+        zip_entry(&mut self.zip, i, &path, name, f).map(Some)
     }
 }
 
@@ -373,9 +414,13 @@ mod tests {
     #[test]
     fn unsafe_names_are_named() {
         assert!(unsafe_entry_name("Library/bin/libssl-3-x64.dll").is_none());
+        assert!(unsafe_entry_name("./info/index.json").is_none());
+        assert!(unsafe_entry_name("info/").is_none());
         assert!(unsafe_entry_name("../../Windows/System32/x.dll").is_some());
         assert!(unsafe_entry_name("/etc/passwd").is_some());
         assert!(unsafe_entry_name("C:\\Windows\\x.dll").is_some());
         assert!(unsafe_entry_name("a\\..\\..\\b").is_some());
+        assert!(unsafe_entry_name("Library/bin/NUL").is_some());
+        assert!(unsafe_entry_name("x\0y").is_some());
     }
 }

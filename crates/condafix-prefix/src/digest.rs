@@ -75,6 +75,11 @@ impl Sha256 {
         Ok(Self(arr))
     }
 
+    /// A digest computed elsewhere (a hashing writer).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -29,6 +29,8 @@ pub enum Error {
         found: u32,
         supported: u32,
     },
+    #[error(transparent)]
+    Unsafe(#[from] crate::safe_read::ReadError),
     #[error("`{value}` is not a SHA-256 digest (expected {expected})")]
     BadDigest {
         value: String,

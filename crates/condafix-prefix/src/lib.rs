@@ -10,6 +10,7 @@ pub mod archive;
 mod digest;
 mod envs;
 mod error;
+pub mod guard;
 pub mod ini;
 mod layout;
 mod pe;
@@ -18,6 +19,7 @@ mod record;
 mod record_pip;
 pub mod registry;
 mod registry_windows;
+pub mod safe_read;
 pub mod text;
 mod version;
 

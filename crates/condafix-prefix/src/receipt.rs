@@ -103,10 +103,10 @@ impl Receipt {
     /// Load the receipt of `prefix`; none yet is an empty receipt.
     pub fn load(prefix: &Path) -> Result<Self, Error> {
         let path = Self::path(prefix);
-        let bytes = match fs_err::read(&path) {
+        let bytes = match crate::safe_read::read(&path, crate::safe_read::MAX_STATE_BYTES) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(Error::Read { path, source }),
+            Err(e) if e.is_not_found() => return Ok(Self::default()),
+            Err(e) => return Err(e.into()),
         };
         let r: Receipt = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             path: path.clone(),

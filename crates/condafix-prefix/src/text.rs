@@ -12,6 +12,8 @@ pub enum TextEncoding {
     Utf16Be,
     /// Not valid UTF-8 (decoded lossily).
     Other,
+    /// Holds NUL bytes without being UTF-16: neither pip nor conda can read it.
+    Binary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,7 +33,16 @@ pub struct DecodedText {
     pub line_ending: LineEnding,
 }
 
-/// Decode `bytes`, telling the encoding from the BOM (or, for UTF-16 without one, from NULs).
+/// UTF-16LE without a BOM: every code unit's high byte is zero (ASCII text, as config files
+/// are), and no unit is NUL. A few NUL bytes scattered in other text do not make it UTF-16.
+fn looks_like_utf16le(bytes: &[u8]) -> bool {
+    bytes.len() >= 4
+        && bytes.len().is_multiple_of(2)
+        && bytes.chunks_exact(2).all(|c| c[1] == 0 && c[0] != 0)
+}
+
+/// Decode `bytes`, telling the encoding from the BOM (or, for UTF-16 without one, from its
+/// shape); text with stray NUL bytes is `Binary`.
 pub fn decode_text(bytes: &[u8]) -> DecodedText {
     let utf16 = |body: &[u8], le: bool| {
         let units: Vec<u16> = body
@@ -55,8 +66,13 @@ pub fn decode_text(bytes: &[u8]) -> DecodedText {
         (utf16(body, true), TextEncoding::Utf16Le)
     } else if let Some(body) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         (utf16(body, false), TextEncoding::Utf16Be)
-    } else if bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0 {
+    } else if looks_like_utf16le(bytes) {
         (utf16(bytes, true), TextEncoding::Utf16Le)
+    } else if bytes.contains(&0) {
+        (
+            String::from_utf8_lossy(bytes).into_owned(),
+            TextEncoding::Binary,
+        )
     } else {
         match std::str::from_utf8(bytes) {
             Ok(s) => (s.to_string(), TextEncoding::Utf8),
@@ -97,5 +113,19 @@ mod tests {
         assert_eq!(d.encoding, TextEncoding::Utf16Le);
         assert_eq!(d.text, "[global]\r\n");
         assert_eq!(decode_text(b"a\nb\r\n").line_ending, LineEnding::Mixed);
+        let bare: Vec<u8> = "[global]\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(decode_text(&bare).encoding, TextEncoding::Utf16Le);
+    }
+
+    #[test]
+    fn stray_nul_bytes_are_binary_not_utf16() {
+        // Readable as UTF-16 by the old test (NULs at 1 and 3), but its ssl_verify must not
+        // disappear into garbage.
+        let d = decode_text(b"a\0b\0\nssl_verify: false\n");
+        assert_eq!(d.encoding, TextEncoding::Binary);
+        assert!(d.text.contains("ssl_verify: false"));
     }
 }

@@ -18,6 +18,12 @@ pub enum StageError {
         tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n")
     )]
     NoSource { dll: String, tried: Vec<String> },
+    #[error("the source {source_desc} is gone since it was verified; nothing was written")]
+    SourceGone { source_desc: String },
+    #[error("a path from the prefix is refused: {0}")]
+    PathRefused(#[from] condafix_prefix::guard::PathRefusal),
+    #[error(transparent)]
+    Unsafe(#[from] condafix_prefix::safe_read::ReadError),
     #[error(transparent)]
     Txn(#[from] condafix_txn::TxnError),
     #[error(transparent)]

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use condafix_detect::{CopyStatus, DllOutcome, Location, PrefixKind, PrefixReport};
-use condafix_prefix::{join_rel, Layout, Sha256};
-use condafix_txn::{Changes, Receipt, Transaction, TxnError};
+use condafix_prefix::guard::{no_links_below, RelPath};
+use condafix_prefix::safe_read::{self, ReadError, MAX_DLL_BYTES};
+use condafix_prefix::{Layout, Sha256};
+use condafix_txn::{Changes, Receipt, Target, Transaction, TxnError};
 use serde::Serialize;
 
-use crate::source::{SourceInfo, SourceSearch, VerifiedAgainst};
+use crate::source::{Payload, SourceInfo, SourceSearch, VerifiedAgainst};
 use crate::StageError;
 use condafix_prefix::archive::{ArchiveError, Bundle};
 
@@ -98,7 +100,7 @@ pub struct Plan {
     #[serde(skip)]
     prefix_path: PathBuf,
     #[serde(skip)]
-    payloads: BTreeMap<String, Vec<u8>>,
+    payloads: BTreeMap<String, Payload>,
 }
 
 impl Plan {
@@ -158,11 +160,23 @@ pub fn plan_prefix(
     let mut said_by_itself = false;
     for dll in &report.dlls {
         let rel = format!("DLLs/{}", dll.name);
-        let dest = join_rel(&prefix, &rel);
-        let current = dest
-            .is_file()
-            .then(|| Sha256::of_file(&dest).ok().map(|(h, _)| h))
-            .flatten();
+        let Ok(dest_rel) = RelPath::parse(&rel) else {
+            plan.blocked.push(format!(
+                "{rel}: the DLL name is not a plain file name; refused"
+            ));
+            continue;
+        };
+        let current = match current_file(&prefix, &dest_rel) {
+            Ok(c) => c,
+            Err(why) => {
+                plan.actions.push(PlannedAction::KeepForeign {
+                    dest: rel.clone(),
+                    current_sha256: None,
+                    reason: why,
+                });
+                continue;
+            }
+        };
         let owned = receipt.owns(&rel, current);
         let winner = dll.unactivated.winner();
         if dll.unactivated.outcome == DllOutcome::Loads {
@@ -242,7 +256,7 @@ pub fn plan_prefix(
         };
         if let Some(a) = action {
             if a.changes_something() {
-                plan.payloads.insert(rel.clone(), found.bytes);
+                plan.payloads.insert(rel.clone(), found.payload.clone());
             }
             plan.actions.push(a);
         }
@@ -255,6 +269,17 @@ pub fn plan_prefix(
         let in_root = !copy.rel.contains('/');
         let shadows = copy.needed && in_root && copy.matches_record != Some(true);
         if planned || (copy.needed && !shadows) {
+            continue;
+        }
+        if let Err(why) = RelPath::parse(&copy.rel)
+            .map_err(|r| r.to_string())
+            .and_then(|r| current_file(&prefix, &r))
+        {
+            plan.actions.push(PlannedAction::KeepForeign {
+                dest: copy.rel.clone(),
+                current_sha256: copy.sha256,
+                reason: why,
+            });
             continue;
         }
         let why = if copy.needed {
@@ -286,9 +311,18 @@ pub fn plan_prefix(
     Ok(plan)
 }
 
+fn refused(dest: &str, why: impl std::fmt::Display) -> TxnError {
+    TxnError::Refused {
+        file: PathBuf::from(dest),
+        field: "stage destination".into(),
+        why: why.to_string(),
+    }
+}
+
 impl Changes for Plan {
-    /// Every write and removal of the plan, through the transaction. A blocked plan changes
-    /// nothing.
+    /// Every write and removal of the plan, through the transaction; the bytes of each DLL are
+    /// streamed from their source again and must hash to what was verified when planning. A
+    /// blocked plan changes nothing.
     fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError> {
         if !self.blocked.is_empty() {
             return Ok(());
@@ -297,13 +331,14 @@ impl Changes for Plan {
             match a {
                 PlannedAction::Place { dest, source, .. }
                 | PlannedAction::Replace { dest, source, .. } => {
-                    let bytes = self
+                    let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
+                    let payload = self
                         .payloads
                         .get(dest)
                         .expect("payload for a planned write");
                     let origin = format!(
-                        "{:?} {}{} (sha256 checked against {})",
-                        source.kind,
+                        "{} {}{} (sha256 checked against {})",
+                        source.kind.label(),
                         source.path,
                         source
                             .member
@@ -312,13 +347,41 @@ impl Changes for Plan {
                             .unwrap_or_default(),
                         source.verified_against
                     );
-                    t.write(dest, bytes, &origin)?;
+                    payload
+                        .with_reader(|r| t.write_from(&target, r, source.sha256, &origin))
+                        .map_err(|e| match e {
+                            StageError::Txn(e) => e,
+                            other => refused(dest, other),
+                        })??;
                 }
-                PlannedAction::Remove { dest, reason, .. } => t.remove(dest, reason)?,
+                PlannedAction::Remove { dest, reason, .. } => {
+                    let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
+                    t.remove(&target, reason)?
+                }
                 PlannedAction::KeepForeign { .. } => {}
             }
         }
         Ok(())
+    }
+}
+
+/// The hash of what is at `rel` now (`None`: nothing there). A link, or a file too large to
+/// back up, is not something condafix replaces: the reason is returned.
+fn current_file(prefix: &Path, rel: &RelPath) -> Result<Option<Sha256>, String> {
+    if no_links_below(prefix, rel).is_err() {
+        return Err(format!(
+            "{} is a link (or a link is on the way to it); condafix does not replace links",
+            rel.as_str().replace('/', "\\")
+        ));
+    }
+    match safe_read::hash(&rel.under(prefix), MAX_DLL_BYTES) {
+        Ok((h, _)) => Ok(Some(h)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(ReadError::TooLarge { size, .. }) => Err(format!(
+            "{} is {size} bytes, larger than any DLL: condafix does not back it up or replace it; remove it by hand",
+            rel.as_str().replace('/', "\\")
+        )),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -1,14 +1,20 @@
 //! Where a verified copy of a DLL comes from, in order: the prefix's `Library\bin`, the package
 //! cache's extracted folder, the cache's archive (`.conda`, `.tar.bz2`), an offline bundle.
+//! Candidates are hashed by streaming (nothing is buffered) and the one that matches conda's
+//! record is kept as a [`Payload`]: where to stream the bytes from again when the plan is
+//! applied, where they are checked once more against the same hash.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use condafix_detect::{display_path, DllReport};
-use condafix_prefix::{join_rel, PathsJson, Sha256};
+use condafix_prefix::archive::{with_member, ArchiveKind, Bundle};
+use condafix_prefix::guard::{bare_file_name, no_links_below, RelPath};
+use condafix_prefix::safe_read::{self, MAX_DLL_BYTES, MAX_RECORD_BYTES};
+use condafix_prefix::{PathsJson, Sha256};
 use serde::Serialize;
 
 use crate::StageError;
-use condafix_prefix::archive::{conda_member, tar_bz2_member, Bundle};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +23,17 @@ pub enum SourceKind {
     PkgsFolder,
     PkgsArchive,
     Bundle,
+}
+
+impl SourceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::LibraryBin => "library-bin",
+            SourceKind::PkgsFolder => "pkgs-folder",
+            SourceKind::PkgsArchive => "pkgs-archive",
+            SourceKind::Bundle => "bundle",
+        }
+    }
 }
 
 /// What vouched for a staged DLL's bytes.
@@ -56,17 +73,54 @@ pub struct SourceInfo {
     pub verified_against: VerifiedAgainst,
 }
 
-pub(crate) struct Found {
-    pub info: SourceInfo,
-    pub bytes: Vec<u8>,
+/// Where to stream a verified DLL's bytes from when the plan is applied.
+#[derive(Debug, Clone)]
+pub(crate) enum Payload {
+    File(PathBuf),
+    Archive {
+        kind: ArchiveKind,
+        path: PathBuf,
+        member: String,
+    },
+    Bundle {
+        path: PathBuf,
+        member: String,
+    },
 }
 
-/// A copy found somewhere, before verification.
+impl Payload {
+    /// Hand the bytes to `f` as a reader (capped at the size of any DLL).
+    pub fn with_reader<T>(&self, f: impl FnOnce(&mut dyn Read) -> T) -> Result<T, StageError> {
+        match self {
+            Payload::File(path) => {
+                let file = safe_read::open(path)?;
+                Ok(f(&mut file.take(MAX_DLL_BYTES + 1)))
+            }
+            Payload::Archive { kind, path, member } => with_member(*kind, path, member, f)?
+                .ok_or_else(|| StageError::SourceGone {
+                    source_desc: format!("{} :: {member}", display_path(path)),
+                }),
+            Payload::Bundle { path, member } => Bundle::open(path)?
+                .with_member(member, f)?
+                .ok_or_else(|| StageError::SourceGone {
+                    source_desc: format!("{} :: {member}", display_path(path)),
+                }),
+        }
+    }
+}
+
+pub(crate) struct Found {
+    pub info: SourceInfo,
+    pub payload: Payload,
+}
+
+/// A copy found somewhere, hashed, before verification.
 struct Candidate {
     kind: SourceKind,
     path: PathBuf,
     member: Option<String>,
-    bytes: Vec<u8>,
+    payload: Payload,
+    sha256: Sha256,
     /// The hash the source itself vouches for (paths.json, the bundle manifest).
     own_hash: Option<Sha256>,
     vouched_by: VerifiedAgainst,
@@ -82,146 +136,210 @@ pub(crate) struct SourceSearch<'a> {
     pub allow_unverified: bool,
 }
 
-impl SourceSearch<'_> {
-    /// Find a verified copy of `dll`.
-    pub fn find(&mut self, dll: &DllReport) -> Result<Found, StageError> {
-        let rec = dll.recorded.as_ref();
-        let expected = rec.and_then(|r| r.sha256);
-        let member = rec
-            .map(|r| r.path.clone())
-            .unwrap_or_else(|| format!("Library/bin/{}", dll.name));
-        let dist = rec.map(|r| r.package.clone());
-        let mut tried = Vec::new();
-        let mut mismatch: Option<StageError> = None;
-        let mut fallback: Option<Found> = None;
-        let mut candidates: Vec<Candidate> = Vec::new();
+/// Hash a stream capped at the size of any DLL; `None` when it is larger (a bomb).
+fn hash_capped(r: &mut dyn Read) -> Option<Sha256> {
+    Sha256::of_reader(r.take(MAX_DLL_BYTES + 1))
+        .ok()
+        .filter(|(_, n)| *n <= MAX_DLL_BYTES)
+        .map(|(h, _)| h)
+}
 
-        // 1. The prefix's own Library\bin.
-        let in_prefix = join_rel(self.prefix, &member);
-        tried.push(display_path(&in_prefix));
-        if let Ok(bytes) = fs_err::read(&in_prefix) {
-            candidates.push(Candidate {
-                kind: SourceKind::LibraryBin,
-                path: in_prefix,
-                member: None,
-                bytes,
-                own_hash: None,
-                vouched_by: VerifiedAgainst::CondaRecord,
-            });
+impl SourceSearch<'_> {
+    /// The member path a DLL has in its package (the record's path when it is a safe one).
+    fn member_of(dll: &DllReport) -> Option<RelPath> {
+        match &dll.recorded {
+            Some(r) => RelPath::parse(&r.path).ok(),
+            None => RelPath::parse(&format!("Library/bin/{}", dll.name)).ok(),
         }
-        if let Some(dist) = &dist {
-            // 2. The package cache's extracted folder (its info/paths.json vouches when the
-            //    record carries no hash).
-            let folder = self.base.join("pkgs").join(dist);
-            let file = join_rel(&folder, &member);
-            tried.push(display_path(&file));
-            if let Ok(bytes) = fs_err::read(&file) {
-                let paths_hash = fs_err::read(folder.join("info").join("paths.json"))
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<PathsJson>(&b).ok())
-                    .and_then(|p| {
-                        p.paths
-                            .into_iter()
-                            .find(|e| e.path.eq_ignore_ascii_case(&member))
-                    })
-                    .and_then(|e| e.sha256);
-                candidates.push(Candidate {
-                    kind: SourceKind::PkgsFolder,
-                    path: file,
+    }
+
+    /// Every copy of `dll` the sources hold, hashed.
+    fn candidates(
+        &mut self,
+        dll: &DllReport,
+        member: &RelPath,
+        tried: &mut Vec<String>,
+    ) -> Result<Vec<Candidate>, StageError> {
+        let mut out = Vec::new();
+        // 1. The prefix's own Library\bin (no link on the way, none at the file).
+        let in_prefix = member.under(self.prefix);
+        tried.push(display_path(&in_prefix));
+        if no_links_below(self.prefix, member).is_ok() {
+            if let Ok((sha, _)) = safe_read::hash(&in_prefix, MAX_DLL_BYTES) {
+                out.push(Candidate {
+                    kind: SourceKind::LibraryBin,
+                    payload: Payload::File(in_prefix.clone()),
+                    path: in_prefix,
                     member: None,
-                    bytes,
-                    own_hash: paths_hash,
-                    vouched_by: VerifiedAgainst::PathsJson,
+                    sha256: sha,
+                    own_hash: None,
+                    vouched_by: VerifiedAgainst::CondaRecord,
                 });
             }
-            // 3. The cache's archives, streamed.
-            for ext in [".conda", ".tar.bz2"] {
-                let archive = self.base.join("pkgs").join(format!("{dist}{ext}"));
-                tried.push(format!("{} ({member})", display_path(&archive)));
-                if !archive.is_file() {
-                    continue;
-                }
-                if let Some(f) = self.on_archive {
-                    f(&archive);
-                }
-                let m = if ext == ".conda" {
-                    conda_member(&archive, &member)?
-                } else {
-                    tar_bz2_member(&archive, &member)?
-                };
-                if let Some(m) = m {
-                    candidates.push(Candidate {
-                        kind: SourceKind::PkgsArchive,
-                        path: archive,
-                        member: Some(m.name),
-                        bytes: m.bytes,
-                        own_hash: None,
-                        vouched_by: VerifiedAgainst::CondaRecord,
-                    });
-                }
-            }
+        }
+        // The package cache: its folder is named after the record's dist, which must be a
+        // plain name.
+        let dist = dll
+            .recorded
+            .as_ref()
+            .and_then(|r| bare_file_name(&r.package).ok().map(str::to_string));
+        if let Some(dist) = dist {
+            self.cache_candidates(&dist, member, tried, &mut out)?;
         }
         // 4. The offline bundle.
         if let Some(bundle) = self.bundle.as_deref_mut() {
             tried.push(format!("{} (SHA256SUMS)", display_path(bundle.path())));
             let path = bundle.path().to_path_buf();
-            for m in bundle.members_named(&dll.name)? {
-                let sha = m.sha256;
-                candidates.push(Candidate {
+            for (listed, name) in bundle.entries_named(&dll.name) {
+                let Some(sha) = bundle.with_member(&name, hash_capped)? else {
+                    continue;
+                };
+                if sha != Some(listed) {
+                    return Err(condafix_prefix::archive::ArchiveError::Hostile {
+                        archive: path,
+                        entry: name,
+                        reason: "it does not match its SHA256SUMS line".into(),
+                    }
+                    .into());
+                }
+                out.push(Candidate {
                     kind: SourceKind::Bundle,
+                    payload: Payload::Bundle {
+                        path: path.clone(),
+                        member: name.clone(),
+                    },
                     path: path.clone(),
-                    member: Some(m.name),
-                    bytes: m.bytes,
-                    own_hash: Some(sha),
+                    member: Some(name),
+                    sha256: listed,
+                    own_hash: Some(listed),
                     vouched_by: VerifiedAgainst::BundleManifest,
                 });
             }
         }
+        Ok(out)
+    }
 
-        for Candidate {
-            kind,
-            path,
-            member,
-            bytes,
-            own_hash,
-            vouched_by,
-        } in candidates
-        {
-            let actual = Sha256::of_bytes(&bytes);
-            let (reference, against) = match (expected, own_hash) {
+    /// The package cache: its extracted folder (its `info\paths.json` vouches when the record
+    /// carries no hash), then its archives, streamed.
+    fn cache_candidates(
+        &mut self,
+        dist: &str,
+        member: &RelPath,
+        tried: &mut Vec<String>,
+        out: &mut Vec<Candidate>,
+    ) -> Result<(), StageError> {
+        let folder_rel = RelPath::parse(&format!("pkgs/{dist}/{member}"))?;
+        let file = folder_rel.under(self.base);
+        tried.push(display_path(&file));
+        if no_links_below(self.base, &folder_rel).is_ok() {
+            if let Ok((sha, _)) = safe_read::hash(&file, MAX_DLL_BYTES) {
+                let folder = self.base.join("pkgs").join(dist);
+                let paths_hash =
+                    safe_read::read(&folder.join("info").join("paths.json"), MAX_RECORD_BYTES)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<PathsJson>(&b).ok())
+                        .and_then(|p| {
+                            p.paths
+                                .into_iter()
+                                .find(|e| e.path.eq_ignore_ascii_case(member.as_str()))
+                        })
+                        .and_then(|e| e.sha256);
+                out.push(Candidate {
+                    kind: SourceKind::PkgsFolder,
+                    payload: Payload::File(file.clone()),
+                    path: file,
+                    member: None,
+                    sha256: sha,
+                    own_hash: paths_hash,
+                    vouched_by: VerifiedAgainst::PathsJson,
+                });
+            }
+        }
+        for ext in [".conda", ".tar.bz2"] {
+            let archive = self.base.join("pkgs").join(format!("{dist}{ext}"));
+            tried.push(format!("{} ({member})", display_path(&archive)));
+            if !fs_err::symlink_metadata(&archive).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            if let Some(f) = self.on_archive {
+                f(&archive);
+            }
+            let kind = ArchiveKind::of(&archive).expect("a known extension");
+            let Some(hashed) = with_member(kind, &archive, member.as_str(), hash_capped)? else {
+                continue;
+            };
+            let Some(sha) = hashed else {
+                return Err(condafix_prefix::archive::ArchiveError::Hostile {
+                    archive,
+                    entry: member.to_string(),
+                    reason: "it is larger than any DLL (a decompression bomb?)".into(),
+                }
+                .into());
+            };
+            out.push(Candidate {
+                kind: SourceKind::PkgsArchive,
+                payload: Payload::Archive {
+                    kind,
+                    path: archive.clone(),
+                    member: member.to_string(),
+                },
+                path: archive,
+                member: Some(member.to_string()),
+                sha256: sha,
+                own_hash: None,
+                vouched_by: VerifiedAgainst::CondaRecord,
+            });
+        }
+        Ok(())
+    }
+
+    /// Find a verified copy of `dll`.
+    pub fn find(&mut self, dll: &DllReport) -> Result<Found, StageError> {
+        let expected = dll.recorded.as_ref().and_then(|r| r.sha256);
+        let mut tried = Vec::new();
+        let Some(member) = Self::member_of(dll) else {
+            return Err(StageError::NoSource {
+                dll: dll.name.clone(),
+                tried: vec!["the openssl record names no safe path for it".into()],
+            });
+        };
+        let candidates = self.candidates(dll, &member, &mut tried)?;
+        let mut mismatch: Option<StageError> = None;
+        let mut fallback: Option<Found> = None;
+        for c in candidates {
+            let (reference, against) = match (expected, c.own_hash) {
                 (Some(e), _) => (Some(e), VerifiedAgainst::CondaRecord),
-                (None, Some(h)) => (Some(h), vouched_by),
+                (None, Some(h)) => (Some(h), c.vouched_by),
                 (None, None) => (None, VerifiedAgainst::Unverified),
             };
             let info = |against| SourceInfo {
-                kind,
-                path: display_path(&path),
-                member: member.clone(),
-                sha256: actual,
+                kind: c.kind,
+                path: display_path(&c.path),
+                member: c.member.clone(),
+                sha256: c.sha256,
                 verified_against: against,
             };
             match reference {
-                Some(r) if r == actual => {
+                Some(r) if r == c.sha256 => {
                     return Ok(Found {
                         info: info(against),
-                        bytes,
+                        payload: c.payload,
                     })
                 }
                 Some(r) if mismatch.is_none() => {
                     mismatch = Some(StageError::Unverified {
                         dll: dll.name.clone(),
-                        source_desc: display_path(&path),
+                        source_desc: display_path(&c.path),
                         expected: r,
-                        actual,
+                        actual: c.sha256,
                     });
                 }
-                Some(_) => {}
-                None => {}
+                _ => {}
             }
             if self.allow_unverified && fallback.is_none() {
                 fallback = Some(Found {
                     info: info(VerifiedAgainst::Unverified),
-                    bytes,
+                    payload: c.payload.clone(),
                 });
             }
         }

@@ -1,8 +1,10 @@
 //! Atomic file operations with retry on Windows sharing violations (antivirus holds fresh DLLs;
 //! a running python.exe holds its DLLs open).
 
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
+
+use condafix_prefix::Sha256;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -130,12 +132,10 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.condafix-tmp-{}-{n}", std::process::id()))
 }
 
-/// Write `bytes` to `dest` atomically: temp file in the same folder, fsync, rename. A reader
-/// sees the old file or the new one, never a partial one.
-pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<(), TxnError> {
+fn create_dir_for(dest: &Path) -> Result<&Path, TxnError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
-    if let Err(e) = fs_err::create_dir_all(dir) {
-        return Err(if e.kind() == std::io::ErrorKind::PermissionDenied {
+    fs_err::create_dir_all(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
             TxnError::Denied {
                 path: dir.to_path_buf(),
                 source: e,
@@ -145,11 +145,18 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<()
                 path: dir.to_path_buf(),
                 source: e,
             }
-        });
-    }
-    let tmp = temp_path(dest);
-    let result = (|| {
-        let mut f = fs_err::File::create(&tmp).map_err(|e| {
+        }
+    })?;
+    Ok(dir)
+}
+
+/// Create the temp file for `dest` (`create_new`: never opens an existing file or a link).
+fn create_temp(dest: &Path, tmp: &Path) -> Result<fs_err::File, TxnError> {
+    fs_err::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
                 TxnError::Denied {
                     path: dest.to_path_buf(),
@@ -157,19 +164,35 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<()
                 }
             } else {
                 TxnError::Write {
-                    path: tmp.clone(),
+                    path: tmp.to_path_buf(),
                     source: e,
                 }
             }
+        })
+}
+
+/// Fill a temp file beside `dest` with `fill`, fsync it, check it with `check`, and rename it
+/// over `dest`. A reader sees the old file or the new one, never a partial one; the temp file
+/// is removed on any failure.
+fn replace_with<T>(
+    dest: &Path,
+    policy: RetryPolicy,
+    fill: impl FnOnce(&mut fs_err::File) -> Result<T, TxnError>,
+    check: impl FnOnce(&T) -> Result<(), TxnError>,
+) -> Result<T, TxnError> {
+    create_dir_for(dest)?;
+    let tmp = temp_path(dest);
+    let result = (|| {
+        let mut f = create_temp(dest, &tmp)?;
+        let value = fill(&mut f)?;
+        f.sync_all().map_err(|source| TxnError::Write {
+            path: tmp.clone(),
+            source,
         })?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|source| TxnError::Write {
-                path: tmp.clone(),
-                source,
-            })?;
         drop(f);
-        rename_with_retry(&tmp, dest, policy)
+        check(&value)?;
+        rename_with_retry(&tmp, dest, policy)?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = fs_err::remove_file(&tmp);
@@ -177,14 +200,147 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<()
     result
 }
 
-/// Copy `from` to `to` atomically (read, then [`write_atomic`]).
-pub fn copy_atomic(from: &Path, to: &Path, policy: RetryPolicy) -> Result<Vec<u8>, TxnError> {
-    let bytes = fs_err::read(from).map_err(|source| TxnError::Read {
-        path: from.to_path_buf(),
+/// Write `bytes` to `dest` atomically: temp file in the same folder, fsync, rename.
+pub fn write_atomic(dest: &Path, bytes: &[u8], policy: RetryPolicy) -> Result<(), TxnError> {
+    replace_with(
+        dest,
+        policy,
+        |f| {
+            f.write_all(bytes).map_err(|source| TxnError::Write {
+                path: dest.to_path_buf(),
+                source,
+            })
+        },
+        |_| Ok(()),
+    )
+}
+
+/// Stream `reader` into `dest` atomically, at most `cap` bytes, in fixed buffers; the bytes
+/// must hash to `expected` or `dest` is left as it was. Returns the size written.
+pub fn write_stream_checked(
+    dest: &Path,
+    reader: &mut dyn Read,
+    expected: Sha256,
+    cap: u64,
+    policy: RetryPolicy,
+) -> Result<u64, TxnError> {
+    let write_err = |source| TxnError::Write {
+        path: dest.to_path_buf(),
         source,
-    })?;
-    write_atomic(to, &bytes, policy)?;
-    Ok(bytes)
+    };
+    let (actual, size) = replace_with(
+        dest,
+        policy,
+        |f| {
+            let mut hashing = HashingWriter::new(f);
+            let n = std::io::copy(&mut reader.take(cap + 1), &mut hashing).map_err(write_err)?;
+            if n > cap {
+                return Err(TxnError::TooLarge {
+                    path: dest.to_path_buf(),
+                    cap,
+                });
+            }
+            Ok((hashing.finish(), n))
+        },
+        |(actual, _)| {
+            if *actual == expected {
+                Ok(())
+            } else {
+                Err(TxnError::VerifyAfterWrite {
+                    path: dest.to_path_buf(),
+                    expected,
+                    actual: *actual,
+                })
+            }
+        },
+    )?;
+    debug_assert_eq!(actual, expected);
+    Ok(size)
+}
+
+/// Copy `from` to `to` atomically, streaming, without following a link at `from`, at most
+/// `cap` bytes; `to` gets `from`'s permissions (a backup of a file only its owner could read
+/// is not world-readable). Returns the hash and size of what was copied.
+pub fn copy_atomic(
+    from: &Path,
+    to: &Path,
+    cap: u64,
+    policy: RetryPolicy,
+) -> Result<(Sha256, u64), TxnError> {
+    condafix_prefix::safe_read::checked_size(from, cap)?;
+    let mut source = condafix_prefix::safe_read::open(from)?;
+    let permissions = source.metadata().ok().map(|m| m.permissions());
+    replace_with(
+        to,
+        policy,
+        |f| {
+            if let Some(p) = &permissions {
+                keep_permissions(f, p);
+            }
+            let mut hashing = HashingWriter::new(f);
+            let n = std::io::copy(&mut (&mut source).take(cap + 1), &mut hashing).map_err(
+                |source| TxnError::Read {
+                    path: from.to_path_buf(),
+                    source,
+                },
+            )?;
+            if n > cap {
+                return Err(TxnError::TooLarge {
+                    path: from.to_path_buf(),
+                    cap,
+                });
+            }
+            Ok((hashing.finish(), n))
+        },
+        |_| Ok(()),
+    )
+}
+
+/// Give a new file the permissions of the one it copies (Unix modes; on Windows the file
+/// inherits its folder's ACL, and the read-only flag is not copied so backups stay removable).
+fn keep_permissions(f: &fs_err::File, p: &std::fs::Permissions) {
+    #[cfg(unix)]
+    {
+        let _ = f.file().set_permissions(p.clone());
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (f, p);
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<'a> {
+    inner: &'a mut fs_err::File,
+    hasher: sha2::Sha256,
+}
+
+impl<'a> HashingWriter<'a> {
+    fn new(inner: &'a mut fs_err::File) -> Self {
+        use sha2::Digest as _;
+        Self {
+            inner,
+            hasher: sha2::Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> Sha256 {
+        use sha2::Digest as _;
+        Sha256::from_bytes(self.hasher.finalize().into())
+    }
+}
+
+impl std::io::Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest as _;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]

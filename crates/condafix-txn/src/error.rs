@@ -51,6 +51,28 @@ pub enum TxnError {
     },
     #[error(transparent)]
     State(#[from] condafix_prefix::Error),
+    #[error(transparent)]
+    Unsafe(#[from] condafix_prefix::safe_read::ReadError),
+    #[error("{} would be larger than {cap} bytes; refused", path.display())]
+    TooLarge { path: PathBuf, cap: u64 },
+    #[error("{} ({field}) is refused: {why}; nothing was changed", file.display())]
+    Refused {
+        /// The file the path was read from (a journal, a receipt).
+        file: PathBuf,
+        /// Which entry and field (`ops[2].path`).
+        field: String,
+        why: String,
+    },
+    #[error("{}", link)]
+    Link {
+        link: condafix_prefix::guard::LinkFound,
+    },
+    #[error("another condafix ({}) is changing {} and did not finish within {waited} s; try again when it has finished", owner.as_deref().unwrap_or("process unknown"), prefix.display())]
+    Locked {
+        prefix: PathBuf,
+        owner: Option<String>,
+        waited: u64,
+    },
     #[error("the changes could not all be undone; the journal {} is kept and the next condafix run finishes the rollback", journal.display())]
     RollbackFailed {
         journal: PathBuf,

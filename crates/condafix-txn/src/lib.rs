@@ -14,14 +14,23 @@ mod apply;
 mod atomic;
 mod error;
 mod fault;
+mod journal;
+pub mod lock;
+pub mod target;
 mod transaction;
 
-pub use apply::{apply, Applied, Changes, Undo};
-pub use atomic::{copy_atomic, remove_with_retry, rename_with_retry, write_atomic, RetryPolicy};
+pub use apply::{apply, Applied, Changes, Session, Undo, DEFAULT_LOCK_TIMEOUT};
+pub use atomic::{
+    copy_atomic, remove_with_retry, rename_with_retry, write_atomic, write_stream_checked,
+    RetryPolicy,
+};
 pub use condafix_prefix::{
     Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, BACKUP_DIR, JOURNAL_FILE,
     RECEIPT_FILE, RECEIPT_SCHEMA_VERSION, STATE_DIR,
 };
 pub use error::TxnError;
 pub use fault::{Faults, ENV_FAULT_AFTER_STEP};
-pub use transaction::{recover, recover_with, Recovery, RecoveryOutcome, Transaction, UndoOutcome};
+pub use target::{OutsideFiles, Target};
+pub use transaction::{
+    pending_recovery, recover, Context, Recovery, RecoveryOutcome, Transaction, UndoOutcome,
+};

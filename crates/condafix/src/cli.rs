@@ -200,6 +200,9 @@ pub struct StageArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    #[command(flatten)]
+    pub write: WriteArgs,
+
     /// Show the plan (what would be copied, replaced or removed, from where, verified how) and
     /// change nothing.
     #[arg(long)]
@@ -247,6 +250,21 @@ impl From<ScopeArg> for condafix_config::Scope {
             ScopeArg::User => Self::User,
             ScopeArg::Global => Self::Global,
         }
+    }
+}
+
+/// Options of the commands that change prefixes.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// Seconds to wait for another condafix that is changing the same prefix before giving up
+    /// (exit 2, naming the process that holds it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+impl WriteArgs {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_timeout)
     }
 }
 
@@ -301,6 +319,9 @@ pub struct ConfigFlags {
 pub struct ConfigArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 
     #[command(flatten)]
     pub config: ConfigFlags,
@@ -376,6 +397,9 @@ pub struct AuditArgs {
 pub struct PostInstallArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 
     /// Show what would be done and change nothing.
     #[arg(long)]
@@ -456,6 +480,9 @@ pub struct DemoArgs {
 pub struct UndoArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 
     /// Print a versioned JSON document on stdout instead of the report on stderr.
     #[arg(long)]

@@ -1,14 +1,15 @@
 //! What every command needs from the machine: the environment, the registry, the loader's
 //! search context, and which prefixes to work on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use condafix_detect::registry::RegistryWrite;
 use condafix_detect::{
-    split_windows_path_list, HostInfo, PathSource, ProcessEnv, Report, SearchContext,
+    display_path, split_windows_path_list, HostInfo, PathSource, ProcessEnv, Report, SearchContext,
 };
-use condafix_txn::{Applied, Changes, Faults, Recovery};
+use condafix_txn::{Applied, Changes, Context, Faults, OutsideFiles, Recovery, Session, TxnError};
 
 /// Options shared by the commands that look at prefixes.
 #[derive(Debug, Clone, Args)]
@@ -40,6 +41,18 @@ pub fn host_registry() -> Box<dyn RegistryWrite> {
     {
         Box::new(condafix_detect::registry::FakeRegistry::empty())
     }
+}
+
+/// The prefixes a run holds (locked, recovered), or for a dry run what recovery would do.
+#[derive(Default)]
+pub struct Held {
+    sessions: Vec<(Session, OutsideFiles)>,
+    /// What recovery did before anything was planned.
+    pub recovered: Vec<Recovery>,
+    /// `--dry-run`: what recovery would do.
+    pub pending: Vec<Recovery>,
+    /// `--dry-run`: prefixes another condafix is changing now.
+    pub notes: Vec<String>,
 }
 
 pub struct Machine {
@@ -91,31 +104,94 @@ impl Machine {
         ctx
     }
 
-    /// Roll back (or finish) what interrupted runs left in these prefixes (or every prefix
-    /// found), registry values included.
-    pub fn recover(&self, prefixes: &[PathBuf]) -> anyhow::Result<Vec<Recovery>> {
-        let mut out = Vec::new();
-        for d in condafix_detect::discover::discover(&self.host(), prefixes).prefixes {
-            if let Some(r) = condafix_txn::recover_with(
-                &d.path,
-                condafix_txn::RetryPolicy::default(),
-                Some(self.registry.as_ref()),
-            )? {
-                out.push(r);
+    /// Prefixes given with `--prefix` must be there and be conda prefixes (or venvs): an error
+    /// names the first that is not (exit 2, as `detect` and `stage` do).
+    pub fn check_given(&self, prefixes: &[PathBuf]) -> Result<(), condafix_detect::Error> {
+        for p in prefixes {
+            if !p.exists() {
+                return Err(condafix_detect::Error::PrefixMissing { path: p.clone() });
+            }
+            if !condafix_prefix::is_conda_prefix(p) && !p.join("pyvenv.cfg").is_file() {
+                return Err(condafix_detect::Error::NotAPrefix { path: p.clone() });
             }
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Apply plan parts to one prefix: the one transaction path, with this machine's registry.
+    /// The files outside `prefix` condafix may write for it (its config files).
+    pub fn outside_files(&self, prefix: &Path, base: Option<&Path>) -> OutsideFiles {
+        OutsideFiles::new(self.host().locations().outside_files(prefix, base))
+    }
+
+    /// Lock every prefix found (or given) for `command`, in one order so two runs cannot wait
+    /// on each other, and recover what interrupted runs left in them. With `dry_run`, nothing
+    /// is locked or written: what recovery would do is reported instead.
+    pub fn hold_all(
+        &self,
+        prefixes: &[PathBuf],
+        command: &str,
+        timeout: Duration,
+        dry_run: bool,
+        faults: &Faults,
+    ) -> Result<Held, TxnError> {
+        let mut found = condafix_detect::discover::discover(&self.host(), prefixes).prefixes;
+        found.sort_by_key(|d| d.prefix.to_lowercase());
+        let mut held = Held::default();
+        for d in found {
+            let base = d.base.as_ref().map(PathBuf::from);
+            let outside = self.outside_files(&d.path, base.as_deref());
+            if dry_run {
+                if let Some(owner) = condafix_txn::lock::PrefixLock::held_by_other(&d.path) {
+                    held.notes.push(format!(
+                        "{}: another condafix ({owner}) is changing this prefix right now",
+                        d.prefix
+                    ));
+                }
+                if let Some(r) = condafix_txn::pending_recovery(&d.path, &outside)? {
+                    held.pending.push(r);
+                }
+                continue;
+            }
+            let cx = Context {
+                faults,
+                registry: Some(self.registry.as_ref()),
+                outside: &outside,
+            };
+            let session = Session::open(&d.path, command, &cx, timeout)?;
+            if let Some(r) = &session.recovered {
+                held.recovered.push(r.clone());
+            }
+            held.sessions.push((session, outside));
+        }
+        Ok(held)
+    }
+
+    /// Apply plan parts to one held prefix: the one transaction path, with this machine's
+    /// registry and the prefix's allow-list of outside files.
     pub fn apply(
         &self,
-        prefix: &std::path::Path,
+        held: &Held,
+        prefix: &Path,
         command: &str,
         parts: &[&dyn Changes],
         faults: &Faults,
-    ) -> Result<Applied, condafix_txn::TxnError> {
-        condafix_txn::apply(prefix, command, parts, Some(self.registry.as_ref()), faults)
+    ) -> Result<Applied, TxnError> {
+        let key = |p: &Path| display_path(p).to_lowercase();
+        let (session, outside) = held
+            .sessions
+            .iter()
+            .find(|(s, _)| key(s.prefix()) == key(prefix))
+            .ok_or_else(|| TxnError::Refused {
+                file: prefix.to_path_buf(),
+                field: "prefix".into(),
+                why: "it was not locked for this run (an internal error: please report it)".into(),
+            })?;
+        let cx = Context {
+            faults,
+            registry: Some(self.registry.as_ref()),
+            outside,
+        };
+        session.apply(command, parts, &cx)
     }
 
     /// Discover (or take the given prefixes) and detect.

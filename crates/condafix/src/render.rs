@@ -249,6 +249,29 @@ pub fn recovery(r: &condafix_txn::Recovery) -> String {
     )
 }
 
+/// What holding the prefixes found: interrupted runs recovered (or, for a dry run, that would
+/// be), and prefixes another condafix is changing.
+pub fn held(h: &crate::machine::Held) -> String {
+    let mut out = String::new();
+    for r in &h.recovered {
+        out.push_str(&recovery(r));
+    }
+    for r in &h.pending {
+        let _ = writeln!(
+            out,
+            "{}: an interrupted run ({}, {}) would be {} first (dry run: nothing was changed)",
+            condafix_detect::display_path(&r.prefix),
+            r.txn,
+            r.command,
+            r.outcome
+        );
+    }
+    for n in &h.notes {
+        let _ = writeln!(out, "{n}");
+    }
+    out
+}
+
 /// What applying changed in one prefix, and how to undo it (`restores` says what comes back).
 pub fn applied(o: &condafix_txn::Applied, restores: &str) -> String {
     let mut out = String::new();

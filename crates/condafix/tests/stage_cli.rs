@@ -528,7 +528,7 @@ fn hostile_bundles_are_rejected_with_nothing_written() {
                 ],
                 &[],
             ),
-            "climbs out of the archive",
+            "climbs out with `..`",
         ),
         (
             "bomb",

@@ -1,9 +1,9 @@
 //! conda's config: `ssl_verify` (`truststore` or the bundle) and `proxy_servers` in the
 //! `.condarc` that wins for the prefix; `ssl_verify: false` removed with `--remove-insecure`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use condafix_detect::locations::{ConfigRole, WriteScope};
+use condafix_detect::locations::{ConfigLocations, ConfigRole, WriteScope};
 use condafix_detect::tls::ConfigFile;
 
 use super::ConfigTarget;
@@ -48,6 +48,16 @@ impl ConfigTarget for CondaConfig {
             .cloned()
             .collect();
         let target = write_target(p, &files)?;
+        // conda cannot read these: they are not edited, and the run says so.
+        if !set.is_empty() || !remove.is_empty() {
+            for f in files.iter().filter(|f| f.unreadable.is_some()) {
+                p.refuse(format!(
+                    "{} is left untouched: {}; conda cannot read it either, fix it by hand",
+                    f.path,
+                    f.unreadable.as_deref().unwrap_or_default()
+                ));
+            }
+        }
         if !set.is_empty() {
             p.edit_condarc_file(&target, "conda settings", &set, &remove);
         }
@@ -64,10 +74,52 @@ impl ConfigTarget for CondaConfig {
     }
 }
 
+/// The `.condarc` files conda reads for this prefix, in its order.
+fn condarc_search_path(p: &Planner<'_>) -> Vec<PathBuf> {
+    let mut dirs: Vec<(ConfigRole, PathBuf)> = p.locations.condarc_machine();
+    if let Some(base) = &p.report.base {
+        dirs.push((ConfigRole::CondarcRoot, PathBuf::from(base)));
+    }
+    dirs.push((
+        if p.report.kind == condafix_detect::PrefixKind::Base {
+            ConfigRole::CondarcRoot
+        } else {
+            ConfigRole::CondarcPrefix
+        },
+        p.prefix.clone(),
+    ));
+    let mut out: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|(role, dir)| ConfigLocations::condarc_files(*role, dir))
+        .collect();
+    out.extend(p.locations.condarc_env.clone());
+    out
+}
+
 /// `--condarc`, else for the site scope the prefix's own `.condarc` (or its base's), else the
 /// user's `~/.condarc`.
 fn write_target(p: &Planner<'_>, files: &[ConfigFile]) -> Result<PathBuf, ConfigError> {
     if let Some(c) = &p.opts.condarc {
+        // Only a file conda reads for this prefix: anything else would change nothing (and
+        // condafix writes no file it did not choose).
+        let reads = condarc_search_path(p);
+        let key = |x: &Path| {
+            dunce::simplified(x)
+                .to_string_lossy()
+                .to_lowercase()
+                .replace('\\', "/")
+        };
+        if !reads.iter().any(|r| key(r) == key(c)) {
+            return Err(ConfigError::Usage(format!(
+                "--condarc {}: conda does not read that file for this prefix; it reads:\n{}",
+                c.display(),
+                reads
+                    .iter()
+                    .map(|r| format!("  {}", r.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )));
+        }
         return Ok(c.clone());
     }
     match p.opts.scope {

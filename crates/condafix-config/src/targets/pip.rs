@@ -78,6 +78,8 @@ fn add_trusted_hosts(p: &mut Planner<'_>, pip_file: &std::path::Path, edit: &mut
     let opts = p.opts;
     let existing = p
         .current(pip_file)
+        .ok()
+        .flatten()
         .map(|b| parse_ini(&decode_text(&b).text))
         .and_then(|ini| {
             ini.find("trusted-host")

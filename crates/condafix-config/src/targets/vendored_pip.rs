@@ -63,7 +63,7 @@ impl ConfigTarget for VendoredPip {
             match expected.and_then(|h| sources.find(&rel, h)) {
                 Some((src, bytes)) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let before = fs_err::read(&path).ok();
+                    let before = crate::plan::read_config(&path).ok().flatten();
                     p.write_text(
                         &path,
                         &format!("restore {rel} from {}", display_path(&src)),

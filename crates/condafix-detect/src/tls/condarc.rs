@@ -44,9 +44,27 @@ pub(super) fn load(
     role: ConfigRole,
     findings: &mut Vec<Finding>,
 ) -> Option<ConfigFile> {
-    let bytes = fs_err::read(path).ok()?;
+    let bytes = super::read_config_file(path, Code::T026, findings)?;
     let decoded = decode_text(&bytes);
     let shown = display_path(path);
+    if decoded.encoding == TextEncoding::Binary {
+        findings.push(
+            Finding::new(
+                Code::T026,
+                format!("{shown} holds NUL bytes (it is not text): conda cannot read it"),
+            )
+            .path(shown.clone())
+            .fix("fix the file by hand: conda stops with an error while it is like this"),
+        );
+        return Some(ConfigFile {
+            path: shown,
+            role,
+            encoding: decoded.encoding,
+            line_ending: decoded.line_ending,
+            settings: Vec::new(),
+            unreadable: Some("it holds NUL bytes".into()),
+        });
+    }
     if decoded.encoding == TextEncoding::Utf8Bom || decoded.line_ending == LineEnding::Crlf {
         findings.push(
             Finding::new(Code::T024, format!("{shown} is saved with {} (PowerShell 5.1 `Out-File`); conda reads it, other tools may not", match (decoded.encoding == TextEncoding::Utf8Bom, decoded.line_ending == LineEnding::Crlf) {
@@ -59,13 +77,17 @@ pub(super) fn load(
     }
     let text = decoded.text.trim_start_matches('\u{feff}');
     let mut settings = Vec::new();
+    let mut unreadable = None;
     match yaml_rust2::YamlLoader::load_from_str(text) {
-        Err(e) => findings.push(
-            Finding::new(Code::T026, format!("{shown} is not valid YAML: {e}"))
-                .path(shown.clone())
-                .line(e.marker().line())
-                .fix("fix the YAML by hand: conda stops with an error while it is like this"),
-        ),
+        Err(e) => {
+            unreadable = Some(format!("it is not valid YAML: {e}"));
+            findings.push(
+                Finding::new(Code::T026, format!("{shown} is not valid YAML: {e}"))
+                    .path(shown.clone())
+                    .line(e.marker().line())
+                    .fix("fix the YAML by hand: conda stops with an error while it is like this"),
+            )
+        }
         Ok(docs) => {
             if let Some(doc) = docs.first() {
                 let line_of = |key: &str, indented: bool| {
@@ -144,5 +166,6 @@ pub(super) fn load(
         encoding: decoded.encoding,
         line_ending: decoded.line_ending,
         settings,
+        unreadable,
     })
 }

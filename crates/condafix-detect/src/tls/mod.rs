@@ -41,6 +41,9 @@ pub struct ConfigFile {
     pub encoding: TextEncoding,
     pub line_ending: LineEnding,
     pub settings: Vec<ConfigSetting>,
+    /// Why pip or conda cannot read it (then condafix does not edit it either).
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 impl ConfigFile {
@@ -49,6 +52,38 @@ impl ConfigFile {
         self.settings
             .iter()
             .any(|s| s.key == key && s.raw.trim().eq_ignore_ascii_case(value))
+    }
+}
+
+/// Read a config file the way detection may: never through a link, never more than a config
+/// file can be. `None` when it is absent or was not read (the finding says why).
+fn read_config_file(path: &Path, unreadable: Code, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
+    use condafix_prefix::safe_read::{read, ReadError, MAX_CONFIG_BYTES};
+    match read(path, MAX_CONFIG_BYTES) {
+        Ok(b) => Some(b),
+        Err(ReadError::Link { .. }) => {
+            let shown = crate::display_path(path);
+            findings.push(
+                Finding::new(Code::T009, format!("{shown} is a link (a symlink or junction): condafix does not read or write through links, so its settings are not checked"))
+                    .path(shown),
+            );
+            None
+        }
+        Err(ReadError::TooLarge { size, .. }) => {
+            let shown = crate::display_path(path);
+            findings.push(
+                Finding::new(
+                    unreadable,
+                    format!(
+                        "{shown} is {size} bytes, more than a config file can be: it is not read"
+                    ),
+                )
+                .path(shown)
+                .fix("look at the file: it is not a config file pip or conda can use"),
+            );
+            None
+        }
+        Err(_) => None,
     }
 }
 

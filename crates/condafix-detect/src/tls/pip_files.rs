@@ -19,9 +19,10 @@ pub(super) fn load(
     role: ConfigRole,
     findings: &mut Vec<Finding>,
 ) -> Option<ConfigFile> {
-    let bytes = fs_err::read(path).ok()?;
+    let bytes = super::read_config_file(path, Code::T007, findings)?;
     let decoded = decode_text(&bytes);
     let shown = display_path(path);
+    let mut unreadable = None;
     match decoded.encoding {
         TextEncoding::Utf8Bom => findings.push(
             Finding::new(Code::T004, format!("{shown} starts with a UTF-8 byte-order mark (as PowerShell 5.1 writes it): pip reads the first line as garbage and reports no section headers"))
@@ -34,9 +35,20 @@ pub(super) fn load(
                 .path(shown.clone())
                 .fix("save it as UTF-8 without BOM; `condafix config` rewrites it that way, keeping a backup"),
         ),
+        TextEncoding::Binary => {
+            findings.push(
+                Finding::new(Code::T007, format!("{shown} holds NUL bytes (it is not text): pip cannot read it"))
+                    .path(shown.clone())
+                    .fix("fix the file by hand: pip stops with an error while it is like this"),
+            );
+            unreadable = Some("it holds NUL bytes".to_string());
+        }
         _ => {}
     }
     let ini = parse_ini(&decoded.text);
+    if let Some(e) = ini.errors.first() {
+        unreadable.get_or_insert_with(|| e.to_string());
+    }
     for e in &ini.errors {
         let code = match e {
             IniError::DuplicateOption { .. } | IniError::DuplicateSection { .. } => Code::T006,
@@ -76,6 +88,7 @@ pub(super) fn load(
         encoding: decoded.encoding,
         line_ending: decoded.line_ending,
         settings,
+        unreadable,
     })
 }
 
@@ -101,8 +114,14 @@ fn cert_problem(path: &Path) -> Option<Finding> {
                 .fix("point `cert` at an existing PEM bundle (`condafix config --ca-file` builds one), or remove it"),
         );
     }
-    let head = fs_err::read(path).ok()?;
-    let text = String::from_utf8_lossy(&head[..head.len().min(1 << 20)]);
+    // The head is enough to tell PEM; a huge file costs nothing.
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(fs_err::File::open(path).ok()?, 1 << 20),
+        &mut head,
+    )
+    .ok()?;
+    let text = String::from_utf8_lossy(&head);
     if !text.contains("-----BEGIN CERTIFICATE-----") {
         return Some(
             Finding::new(Code::T003, format!("pip's `cert` points at {}, which holds no PEM certificate (a DER .cer file, or the wrong file)", path.display()))

@@ -18,9 +18,16 @@ struct ConfigReport<'a> {
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
-    for r in machine.recover(&args.target.prefixes)? {
-        printer.info(&crate::render::recovery(&r));
-    }
+    machine.check_given(&args.target.prefixes)?;
+    let faults = crate::faults();
+    let held = machine.hold_all(
+        &args.target.prefixes,
+        "config",
+        args.write.timeout(),
+        args.dry_run,
+        &faults,
+    )?;
+    printer.info(&crate::render::held(&held));
     let report = machine.detect(&args.target)?;
     let mut opts = super::config_options(&args.config, &printer);
     opts.condarc = args.condarc.clone();
@@ -50,10 +57,9 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
             printer.info("Nothing changed.\n");
             return Ok(ExitStatus::NeedsFix);
         }
-        let faults = crate::faults();
         for plan in &plans {
             let o = machine
-                .apply(plan.prefix_path(), "config", &[plan], &faults)
+                .apply(&held, plan.prefix_path(), "config", &[plan], &faults)
                 .with_context(|| {
                     format!(
                         "configuring {} failed; nothing was changed there",

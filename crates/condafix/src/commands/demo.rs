@@ -74,7 +74,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     )?;
     printer.info(&render::stage_plans(std::slice::from_ref(&stage), false));
     let faults = condafix_txn::Faults::none();
-    let applied = machine.apply(&prefix, "post-install", &[&stage, &config], &faults)?;
+    let held = machine.hold_all(
+        std::slice::from_ref(&prefix),
+        "post-install",
+        condafix_txn::DEFAULT_LOCK_TIMEOUT,
+        false,
+        &faults,
+    )?;
+    let applied = machine.apply(&held, &prefix, "post-install", &[&stage, &config], &faults)?;
     printer.info(&format!(
         "applied {} changes in one transaction (receipt: {})\n",
         applied.changes,

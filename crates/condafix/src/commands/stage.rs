@@ -46,10 +46,18 @@ fn dll_problems(p: &PrefixReport) -> Vec<String> {
 pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
-    // An earlier run that was killed half-way is rolled back before anything is planned.
-    for r in machine.recover(&args.target.prefixes)? {
-        printer.info(&render::recovery(&r));
-    }
+    machine.check_given(&args.target.prefixes)?;
+    let faults = crate::faults();
+    // The prefixes are locked, and an earlier run that was killed half-way is rolled back,
+    // before anything is planned (with --dry-run: reported, nothing written).
+    let held = machine.hold_all(
+        &args.target.prefixes,
+        "stage",
+        args.write.timeout(),
+        args.dry_run,
+        &faults,
+    )?;
+    printer.info(&render::held(&held));
     let before = machine.detect(&args.target)?;
     let progress =
         crate::progress::Progress::new(before.prefixes.len() as u64, args.json || args.quiet);
@@ -85,10 +93,9 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
             printer.info("Nothing changed.\n");
             return Ok(ExitStatus::NeedsFix);
         }
-        let faults = crate::faults();
         for (i, plan) in plans.iter().enumerate() {
             let outcome = machine
-                .apply(plan.prefix_path(), "stage", &[plan], &faults)
+                .apply(&held, plan.prefix_path(), "stage", &[plan], &faults)
                 .with_context(|| {
                     format!(
                         "staging failed for {}; nothing was changed there",

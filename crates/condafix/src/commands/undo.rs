@@ -24,9 +24,17 @@ struct PrefixUndo {
 pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
-    let host = machine.host();
-    let discovery = condafix_detect::discover::discover(&host, &args.target.prefixes);
+    machine.check_given(&args.target.prefixes)?;
     let faults = crate::faults();
+    let held = machine.hold_all(
+        &args.target.prefixes,
+        "undo",
+        args.write.timeout(),
+        false,
+        &faults,
+    )?;
+    printer.info(&crate::render::held(&held));
+    let discovery = condafix_detect::discover::discover(&machine.host(), &args.target.prefixes);
     let mut results = Vec::new();
     for d in &discovery.prefixes {
         let receipt = Receipt::load(&d.path)?;
@@ -34,7 +42,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         // With nothing in the receipt this still finishes an interrupted run, if one was left.
         let nothing = receipt.entries.is_empty() && receipt.registry.is_empty();
         let parts: &[&dyn condafix_txn::Changes] = if nothing { &[] } else { &[&undo] };
-        machine.apply(&d.path, "undo", parts, &faults)?;
+        machine.apply(&held, &d.path, "undo", parts, &faults)?;
         results.push(PrefixUndo {
             prefix: d.prefix.clone(),
             result: if nothing {

@@ -95,7 +95,16 @@ fn run_inner(
     log: &mut Log,
 ) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
-    for r in machine.recover(&args.target.prefixes)? {
+    machine.check_given(&args.target.prefixes)?;
+    let faults = crate::faults();
+    let held = machine.hold_all(
+        &args.target.prefixes,
+        "post-install",
+        args.write.timeout(),
+        args.dry_run,
+        &faults,
+    )?;
+    for r in &held.recovered {
         log.line(&format!(
             "{}: an interrupted run ({}) was {}",
             condafix_detect::display_path(&r.prefix),
@@ -103,11 +112,12 @@ fn run_inner(
             r.outcome
         ));
     }
+    printer.info(&crate::render::held(&held));
     let before = machine.detect(&args.target)?;
     if before.prefixes.is_empty() {
         return nothing_found(args, printer, log);
     }
-    let worked = plan_and_apply(&machine, &before, args, printer, log)?;
+    let worked = plan_and_apply(&machine, &held, &before, args, printer, log)?;
     // Prove it: detect again, and run the real interpreter where it can run.
     let after = machine.detect(&args.target)?;
     let results: Vec<PrefixResult> = worked
@@ -177,6 +187,7 @@ fn order(report: &Report) -> Vec<&PrefixReport> {
 /// transaction per prefix. A prefix that fails is reported, and the others go on.
 fn plan_and_apply(
     machine: &Machine,
+    held: &crate::machine::Held,
     before: &Report,
     args: &PostInstallArgs,
     printer: &Printer,
@@ -220,7 +231,7 @@ fn plan_and_apply(
             if let Some(c) = &config {
                 parts.push(c);
             }
-            match machine.apply(stage.prefix_path(), "post-install", &parts, &faults) {
+            match machine.apply(held, stage.prefix_path(), "post-install", &parts, &faults) {
                 Ok(a) => (a.changes, None),
                 Err(e) => (0, Some(ApplyFailure::from_error(&e.into()))),
             }
