@@ -57,11 +57,44 @@ impl Bundle {
 }
 
 /// Certificates in a file: PEM (any number), or one DER certificate (a `.cer` export).
-pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let bytes = fs_err::read(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// A CA bundle is a few hundred KB (certifi's is about 280 KB).
+const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read the certificates in a PEM or DER file. Files from a prefix (`from_prefix`) are never
+/// read through a link; a file given on the command line may be one (`/etc/ssl/certs/...`).
+pub fn read_certificates(
+    path: &Path,
+    from_prefix: bool,
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let bytes = if from_prefix {
+        condafix_prefix::safe_read::read(path, MAX_BUNDLE_BYTES).map_err(|e| {
+            ConfigError::BadCaFile {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?
+    } else {
+        let mut bytes = Vec::new();
+        let file = fs_err::File::open(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_BUNDLE_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+            return Err(ConfigError::BadCaFile {
+                path: path.to_path_buf(),
+                reason: "it is larger than any CA bundle".into(),
+            });
+        }
+        bytes
+    };
     let pem: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(Result::ok)
         .collect();
@@ -175,7 +208,7 @@ pub fn build_bundle(inputs: &BundleInputs<'_>) -> Result<Bundle, ConfigError> {
         let from = dunce::simplified(p).display().to_string();
         // A public bundle may carry a root that is expiring; those are dropped (and listed)
         // like any other: an expired root cannot anchor a chain anyway.
-        if let Ok(certs) = read_certificates(p) {
+        if let Ok(certs) = read_certificates(p, true) {
             for c in certs {
                 add(&c, CertSource::Prefix, &from, false, &mut bundle);
             }
@@ -183,7 +216,7 @@ pub fn build_bundle(inputs: &BundleInputs<'_>) -> Result<Bundle, ConfigError> {
     }
     for p in inputs.given {
         let from = dunce::simplified(p).display().to_string();
-        let certs = read_certificates(p)?;
+        let certs = read_certificates(p, false)?;
         for c in certs {
             add(&c, CertSource::Given, &from, true, &mut bundle);
         }

@@ -1,6 +1,6 @@
 //! From an inspected prefix to findings. Pure: everything it needs is in the report.
 
-use condafix_prefix::{join_rel, Layout, Machine, Sha256};
+use condafix_prefix::{join_rel, Layout, Machine, PeProblem, Sha256};
 
 use crate::report::{
     Candidate, CopyStatus, DllOutcome, DllReport, PrefixReport, PythonInfo, RecordedFile,
@@ -20,6 +20,9 @@ pub struct LooseCopy {
     pub matches_record: Option<bool>,
     pub record: Option<RecordedFile>,
     pub machine: Option<Machine>,
+    /// Why it could not be read (a link, too large, not a PE image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<PeProblem>,
     /// condafix's receipt says condafix put these bytes there.
     pub owned_by_condafix: bool,
 }
@@ -43,6 +46,11 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
     };
     let mut out = module_findings(report);
     out.extend(build_findings(report, python));
+    out.extend(report.refused_paths.iter().map(|r| {
+        Finding::new(Code::D032, format!("a conda record names a path that leaves the prefix, refused (a hostile or damaged record): {r}"))
+            .path(report.prefix.clone())
+            .fix(REINSTALL_OPENSSL)
+    }));
     for dll in &report.dlls {
         out.extend(recorded_copy_findings(dll, &report.prefix));
         out.extend(resolution_findings(dll, python));
@@ -328,7 +336,15 @@ fn loose_copy_finding(copy: &LooseCopy, python: &PythonInfo) -> Finding {
             .path(copy.path.clone())
             .evidence("sha256", copy.sha256);
     }
-    let (code, message) = if copy.owned_by_condafix {
+    let (code, message) = if let Some(
+        problem @ (PeProblem::Link | PeProblem::TooLarge { .. } | PeProblem::ImportByPath { .. }),
+    ) = &copy.problem
+    {
+        (
+            Code::D021,
+            format!("{rel} is named like an OpenSSL DLL but {problem}: condafix does not read, back up or replace it"),
+        )
+    } else if copy.owned_by_condafix {
         (
             Code::D021,
             format!(

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use condafix_prefix::{read_pe, PeInfo, PeProblem, Sha256};
+use condafix_prefix::safe_read::{self, ReadError, MAX_DLL_BYTES};
+use condafix_prefix::{read_pe_file, PeInfo, PeProblem, Sha256};
 
 #[derive(Debug, Clone)]
 pub(crate) struct FileFacts {
@@ -20,25 +21,55 @@ pub(crate) struct Disk {
     listings: HashMap<PathBuf, HashMap<String, OsString>>,
 }
 
+fn read_facts(path: &Path) -> FileFacts {
+    let failed = |size: u64, pe: PeProblem| FileFacts {
+        size,
+        sha256: None,
+        pe: Err(pe),
+    };
+    let size = match safe_read::checked_size(path, MAX_DLL_BYTES) {
+        Ok(n) => n,
+        Err(ReadError::Link { .. }) => return failed(0, PeProblem::Link),
+        Err(ReadError::TooLarge { size, .. }) => return failed(size, PeProblem::TooLarge { size }),
+        Err(e) => {
+            return failed(
+                0,
+                PeProblem::Unreadable {
+                    detail: e.to_string(),
+                },
+            )
+        }
+    };
+    let file = match safe_read::open(path) {
+        Ok(f) => f,
+        Err(ReadError::Link { .. }) => return failed(size, PeProblem::Link),
+        Err(e) => {
+            return failed(
+                size,
+                PeProblem::Unreadable {
+                    detail: e.to_string(),
+                },
+            )
+        }
+    };
+    let sha256 = Sha256::of_reader(std::io::Read::take(&file, MAX_DLL_BYTES))
+        .ok()
+        .map(|(h, _)| h);
+    FileFacts {
+        size,
+        sha256,
+        pe: read_pe_file(&file, size),
+    }
+}
+
 impl Disk {
-    /// Facts of a file that exists; each file is read once.
+    /// Facts of a file that exists; each file is read once, never through a link, never when
+    /// it is larger than any DLL, hashed in fixed buffers, and only the PE headers and import
+    /// table are read for its imports.
     pub fn facts(&mut self, path: &Path) -> &FileFacts {
         self.facts
             .entry(path.to_path_buf())
-            .or_insert_with(|| match fs_err::read(path) {
-                Ok(bytes) => FileFacts {
-                    size: bytes.len() as u64,
-                    sha256: Some(Sha256::of_bytes(&bytes)),
-                    pe: read_pe(&bytes),
-                },
-                Err(e) => FileFacts {
-                    size: 0,
-                    sha256: None,
-                    pe: Err(PeProblem::Unreadable {
-                        detail: e.to_string(),
-                    }),
-                },
-            })
+            .or_insert_with(|| read_facts(path))
     }
 
     /// The file called `name` in `dir`, matched the way Windows does (case-insensitively).
@@ -46,7 +77,9 @@ impl Disk {
     /// Linux) a miss falls back to the folder's listing, read once.
     pub fn find(&mut self, dir: &Path, name: &str) -> Option<PathBuf> {
         let exact = dir.join(name);
-        if exact.is_file() {
+        // A link counts as a copy (it is reported, never read through).
+        let present = |p: &Path| fs_err::symlink_metadata(p).is_ok_and(|m| !m.is_dir());
+        if present(&exact) {
             return Some(exact);
         }
         if cfg!(windows) {
@@ -54,7 +87,7 @@ impl Disk {
         }
         let real = self.listing(dir).get(&name.to_lowercase())?.clone();
         let p = dir.join(real);
-        p.is_file().then_some(p)
+        present(&p).then_some(p)
     }
 
     /// File names in `dir`, keyed by lower-case name. A missing folder is empty.

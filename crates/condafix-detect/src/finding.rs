@@ -37,6 +37,8 @@ pub enum Code {
     D030,
     /// A file the openssl record lists is missing from the prefix.
     D031,
+    /// A record lists a path that leaves the prefix: refused.
+    D032,
     /// The copy the loader would take is built for another CPU.
     D040,
     /// The copy the loader would take is not a usable PE image.
@@ -143,8 +145,8 @@ impl Code {
     pub fn family(self) -> Family {
         use Code::*;
         match self {
-            D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D040 | D041
-            | D050 | D060 | D061 | D062 | D070 | D080 | D081 => Family::Dll,
+            D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D032 | D040
+            | D041 | D050 | D060 | D061 | D062 | D070 | D080 | D081 => Family::Dll,
             V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V090 => Family::Verify,
             P001 | P002 => Family::Discovery,
             T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T009 | T020 | T021 | T022
@@ -167,6 +169,7 @@ impl Code {
             Code::D023 => "staged-copy",
             Code::D030 => "dll-record-mismatch",
             Code::D031 => "dll-missing-from-prefix",
+            Code::D032 => "record-path-refused",
             Code::D040 => "dll-wrong-machine",
             Code::D041 => "dll-damaged",
             Code::D050 => "openssl-unverifiable",
@@ -221,6 +224,7 @@ impl Code {
             | Code::D020
             | Code::D030
             | Code::D031
+            | Code::D032
             | Code::D040
             | Code::D041 => Severity::Error,
             Code::D003 | Code::D021 | Code::D022 | Code::D050 | Code::D070 => Severity::Warning,
@@ -263,7 +267,7 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 53] = [
+    pub const ALL: [Code; 54] = [
         Code::V001,
         Code::V030,
         Code::V031,
@@ -283,6 +287,7 @@ impl Code {
         Code::D023,
         Code::D030,
         Code::D031,
+        Code::D032,
         Code::D040,
         Code::D041,
         Code::D050,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
+use condafix_prefix::guard::{no_links_below, RelPath};
 use condafix_prefix::{
     is_conda_prefix, join_rel, CondaMeta, Layout, Machine, PrefixRecord, RecordHeader, Version,
     NONADMIN_MARKER,
@@ -126,6 +127,7 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<(PrefixReport, Con
         healthy: true,
         tls: None,
         loose_copies: Vec::new(),
+        refused_paths: Vec::new(),
     };
     if layout != Layout::Windows || python.is_none() {
         report.python = python;
@@ -172,7 +174,8 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<(PrefixReport, Con
         .unwrap_or(LoaderClass::Unknown);
 
     // Where conda put each DLL it owns, by lower-case file name.
-    let recorded = recorded_dlls(openssl.as_ref());
+    let (recorded, refused) = recorded_dlls(openssl.as_ref());
+    report.refused_paths = refused;
     let dirs = [LaunchContext::Unactivated, LaunchContext::Activated]
         .map(|launch| search_dirs(class, launch, prefix, layout, ctx));
 
@@ -197,7 +200,20 @@ fn inspect_dlls(prefix: &Path, ctx: &SearchContext) -> Result<(PrefixReport, Con
         let mut rec = recorded.get(&name.to_lowercase()).cloned();
         let rec_path = rec.as_ref().map(|r| join_rel(prefix, &r.path));
         if let (Some(r), Some(p)) = (rec.as_mut(), rec_path.as_ref()) {
-            r.on_disk = p.is_file().then(|| {
+            let present = fs_err::symlink_metadata(p).is_ok_and(|m| !m.is_dir());
+            // A link on the way to conda's copy (Library\bin itself a junction) is not read.
+            let linked = RelPath::parse(&r.path)
+                .map(|rel| no_links_below(prefix, &rel).is_err())
+                .unwrap_or(true);
+            r.on_disk = present.then(|| {
+                if linked {
+                    return OnDisk {
+                        size: 0,
+                        sha256: None,
+                        matches_record: None,
+                        problem: Some(condafix_prefix::PeProblem::Link),
+                    };
+                }
                 let f = disk.facts(p);
                 OnDisk {
                     size: f.size,
@@ -311,7 +327,12 @@ fn python_info(
         });
     }
     // A venv: its pyvenv.cfg names the version.
-    if let Ok(cfg) = fs_err::read_to_string(prefix.join("pyvenv.cfg")) {
+    if let Ok(cfg) = condafix_prefix::safe_read::read(
+        &prefix.join("pyvenv.cfg"),
+        condafix_prefix::safe_read::MAX_CONFIG_BYTES,
+    )
+    .map(|b| String::from_utf8_lossy(&b).into_owned())
+    {
         let version = cfg.lines().find_map(|l| {
             let (k, v) = l.split_once('=')?;
             matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_string())
@@ -364,10 +385,14 @@ fn python_info(
 
 /// The DLLs the openssl record owns, by lower-case file name; `Library/bin` wins over other
 /// folders when a name appears twice.
-fn recorded_dlls(openssl: Option<&PrefixRecord>) -> BTreeMap<String, RecordedFile> {
+/// Paths a record lists that the guard refuses: reported, never read.
+type Refused = Vec<String>;
+
+fn recorded_dlls(openssl: Option<&PrefixRecord>) -> (BTreeMap<String, RecordedFile>, Refused) {
     let mut out: BTreeMap<String, RecordedFile> = BTreeMap::new();
+    let mut refused = Vec::new();
     let Some(rec) = openssl else {
-        return out;
+        return (out, refused);
     };
     let entries = rec
         .paths_data
@@ -387,6 +412,10 @@ fn recorded_dlls(openssl: Option<&PrefixRecord>) -> BTreeMap<String, RecordedFil
         if !path.to_lowercase().ends_with(".dll") {
             continue;
         }
+        if let Err(why) = RelPath::parse(path) {
+            refused.push(format!("{} lists {path:?}: {why}", rec.dist_name()));
+            continue;
+        }
         let name = path.rsplit('/').next().unwrap_or(path).to_lowercase();
         let in_library_bin = path.to_lowercase().starts_with("library/bin/");
         if out.contains_key(&name) && !in_library_bin {
@@ -403,7 +432,7 @@ fn recorded_dlls(openssl: Option<&PrefixRecord>) -> BTreeMap<String, RecordedFil
             },
         );
     }
-    out
+    (out, refused)
 }
 
 fn resolve(
@@ -512,7 +541,7 @@ fn loose_copies(
         names.sort();
         for (lower, real) in names {
             let path = dir.join(&real);
-            if !path.is_file() {
+            if !fs_err::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
                 continue;
             }
             let rel = if rel_dir.is_empty() {
@@ -565,6 +594,7 @@ fn loose_copies(
             },
             record: record.cloned(),
             machine: facts.pe.as_ref().ok().map(|i| i.machine),
+            problem: facts.pe.as_ref().err().cloned(),
             owned_by_condafix,
         });
     }

@@ -113,6 +113,9 @@ pub struct PrefixReport {
     pub tls: Option<crate::tls::TlsReport>,
     /// OpenSSL-looking DLLs in `DLLs\` and the prefix root that no conda record owns.
     pub loose_copies: Vec<crate::LooseCopy>,
+    /// Paths in the prefix's records that leave the prefix: refused, never read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -12,15 +12,10 @@ pub struct EnvironmentsTxt {
 /// Read `environments.txt`. A missing file is an empty list; a file that is not UTF-8 is read
 /// lossily (a prefix with an undecodable name cannot be named on a command line anyway).
 pub fn read_environments_txt(path: &Path) -> Result<EnvironmentsTxt, Error> {
-    let bytes = match fs_err::read(path) {
+    let bytes = match crate::safe_read::read(path, crate::safe_read::MAX_CONFIG_BYTES) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(EnvironmentsTxt::default()),
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(e) if e.is_not_found() => return Ok(EnvironmentsTxt::default()),
+        Err(e) => return Err(e.into()),
     };
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

@@ -2,8 +2,8 @@
 //! Damaged input is described, never a panic: a Git LFS pointer checked out instead of the DLL,
 //! a truncated download, a file that is not PE at all.
 
-use object::read::pe::{ImageNtHeaders, PeFile, PeFile32, PeFile64};
-use object::{pe, FileKind, LittleEndian as LE};
+use object::read::pe::{ImageNtHeaders, PeFile};
+use object::{pe, FileKind, LittleEndian as LE, ReadRef};
 use serde::Serialize;
 
 /// The CPU a PE image is built for.
@@ -67,6 +67,12 @@ pub enum PeProblem {
     Truncated { detail: String },
     /// The file exists but could not be read (permissions, a lock, an I/O error).
     Unreadable { detail: String },
+    /// A symlink or junction: condafix does not read through links.
+    Link,
+    /// Larger than any DLL: not read.
+    TooLarge { size: u64 },
+    /// The import table names a DLL by a path (`..\x\evil.dll`), not a file name.
+    ImportByPath { name: String },
 }
 
 impl std::fmt::Display for PeProblem {
@@ -82,31 +88,76 @@ impl std::fmt::Display for PeProblem {
                 write!(f, "the file is a truncated or damaged PE image ({detail})")
             }
             PeProblem::Unreadable { detail } => write!(f, "the file cannot be read ({detail})"),
+            PeProblem::Link => f.write_str(
+                "the file is a link (a symlink or junction); condafix does not read through links",
+            ),
+            PeProblem::TooLarge { size } => write!(
+                f,
+                "the file is {size} bytes, larger than any DLL; it is not read"
+            ),
+            PeProblem::ImportByPath { name } => write!(
+                f,
+                "its import table names a DLL by a path ({name:?}), not a file name; refused"
+            ),
         }
     }
 }
 
 const LFS_MAGIC: &[u8] = b"version https://git-lfs.github.com/spec/";
 
-/// Read the machine and imports of a PE image held in memory.
-pub fn read_pe(data: &[u8]) -> Result<PeInfo, PeProblem> {
-    if data.is_empty() {
+/// What the first bytes say: empty, a Git LFS pointer, not a PE image at all.
+fn check_head(head: &[u8], len: u64) -> Result<(), PeProblem> {
+    if len == 0 {
         return Err(PeProblem::Empty);
     }
-    if data.starts_with(LFS_MAGIC) {
-        return Err(PeProblem::LfsPointer {
-            size: data.len() as u64,
-        });
+    if head.starts_with(LFS_MAGIC) {
+        return Err(PeProblem::LfsPointer { size: len });
     }
-    if !data.starts_with(b"MZ") {
+    if !head.starts_with(b"MZ") {
         return Err(PeProblem::NotPe);
     }
+    Ok(())
+}
+
+/// Read the machine and imports of a PE image held in memory.
+pub fn read_pe(data: &[u8]) -> Result<PeInfo, PeProblem> {
+    check_head(data, data.len() as u64)?;
+    parse(data, data.len() as u64)
+}
+
+/// Read the machine and imports of the PE image in `file` (`len` bytes), reading only the
+/// headers and the import table, never the whole file.
+// std::fs::File: what the no-follow open of `safe_read` hands back.
+#[allow(clippy::disallowed_types)]
+pub fn read_pe_file(file: &std::fs::File, len: u64) -> Result<PeInfo, PeProblem> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let unreadable = |e: std::io::Error| PeProblem::Unreadable {
+        detail: e.to_string(),
+    };
+    let mut head = Vec::with_capacity(LFS_MAGIC.len());
+    f.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    f.take(LFS_MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    check_head(&head, len)?;
+    let cache = object::read::ReadCache::new(file);
+    parse(&cache, len)
+}
+
+fn parse<'a, R: ReadRef<'a>>(data: R, len: u64) -> Result<PeInfo, PeProblem> {
     let truncated = |e: object::Error| PeProblem::Truncated {
         detail: e.to_string(),
     };
     match FileKind::parse(data).map_err(truncated)? {
-        FileKind::Pe32 => imports_of(&PeFile32::parse(data).map_err(truncated)?),
-        FileKind::Pe64 => imports_of(&PeFile64::parse(data).map_err(truncated)?),
+        FileKind::Pe32 => imports_of(
+            &PeFile::<pe::ImageNtHeaders32, R>::parse(data).map_err(truncated)?,
+            len,
+        ),
+        FileKind::Pe64 => imports_of(
+            &PeFile::<pe::ImageNtHeaders64, R>::parse(data).map_err(truncated)?,
+            len,
+        ),
         // MZ without a PE header: a DOS program or a damaged file.
         _ => Err(PeProblem::Truncated {
             detail: "no PE signature after the DOS header".into(),
@@ -114,17 +165,37 @@ pub fn read_pe(data: &[u8]) -> Result<PeInfo, PeProblem> {
     }
 }
 
-fn imports_of<Pe: ImageNtHeaders>(file: &PeFile<'_, Pe>) -> Result<PeInfo, PeProblem> {
+fn imports_of<'a, Pe: ImageNtHeaders, R: ReadRef<'a>>(
+    file: &PeFile<'a, Pe, R>,
+    len: u64,
+) -> Result<PeInfo, PeProblem> {
     let truncated = |e: object::Error| PeProblem::Truncated {
         detail: e.to_string(),
     };
+    // A file cut short inside a section (an interrupted download) would not load.
+    for section in file.section_table().iter() {
+        let (offset, size) = section.pe_file_range();
+        let end = u64::from(offset) + u64::from(size);
+        if end > len {
+            return Err(PeProblem::Truncated {
+                detail: format!(
+                    "section {} ends at byte {end}, past the end of the file ({len} bytes)",
+                    String::from_utf8_lossy(section.raw_name())
+                ),
+            });
+        }
+    }
     let machine = Machine::from_coff(file.nt_headers().file_header().machine.get(LE));
     let mut imports = Vec::new();
     if let Some(table) = file.import_table().map_err(truncated)? {
         let mut descriptors = table.descriptors().map_err(truncated)?;
         while let Some(desc) = descriptors.next().map_err(truncated)? {
             let name = table.name(desc.name.get(LE)).map_err(truncated)?;
-            imports.push(String::from_utf8_lossy(name).into_owned());
+            let name = String::from_utf8_lossy(name).into_owned();
+            if crate::guard::bare_file_name(&name).is_err() {
+                return Err(PeProblem::ImportByPath { name });
+            }
+            imports.push(name);
         }
     }
     Ok(PeInfo { machine, imports })

@@ -211,10 +211,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: &'static str,
 ) -> Result<T, Error> {
-    let bytes = fs_err::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::safe_read::read(path, crate::safe_read::MAX_RECORD_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|source| Error::Json {
         path: path.to_path_buf(),
         what,

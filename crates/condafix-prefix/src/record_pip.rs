@@ -21,10 +21,8 @@ pub struct PipRecord {
 
 impl PipRecord {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
-        let bytes = fs_err::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // pip's own RECORD is about 60 KB; a file many times that is not one.
+        let bytes = crate::safe_read::read(path, crate::safe_read::MAX_RECORD_BYTES)?;
         Self::parse(path, &bytes)
     }
 

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use condafix_prefix::guard::{no_links_below, RelPath};
+use condafix_prefix::safe_read;
 use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, RecordFiles, Sha256, Version};
 use serde::Serialize;
 
@@ -23,6 +25,10 @@ pub enum FileStatus {
     Missing,
     /// No hash recorded.
     Unverifiable,
+    /// A link (symlink or junction): not read through.
+    Link,
+    /// The record names a path that leaves the prefix: refused, not read.
+    Refused,
 }
 
 impl FileStatus {
@@ -33,6 +39,8 @@ impl FileStatus {
             FileStatus::Altered => "altered",
             FileStatus::Missing => "missing",
             FileStatus::Unverifiable => "unverifiable",
+            FileStatus::Link => "link",
+            FileStatus::Refused => "refused",
         }
     }
 }
@@ -47,11 +55,29 @@ pub struct AuditEntry {
     pub actual: Option<Sha256>,
 }
 
+/// What an audit covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditScope {
+    /// The files TLS rests on.
+    TlsChain,
+    /// Every file of every record.
+    All,
+}
+
+impl std::fmt::Display for AuditScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuditScope::TlsChain => "tls-chain",
+            AuditScope::All => "all",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
     pub prefix: String,
-    /// `tls-chain` or `all`.
-    pub scope: &'static str,
+    pub scope: AuditScope,
     pub files: usize,
     pub bytes: u64,
     pub counts: BTreeMap<String, usize>,
@@ -95,6 +121,21 @@ fn is_text(rel: &str) -> bool {
     .any(|e| l.ends_with(e))
 }
 
+/// Text files larger than this are not compared line-ending-blind (none of conda's are).
+const MAX_TEXT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Hash a recorded file: through the guard (no path that leaves the prefix, no link on the
+/// way), streaming, whatever its size.
+fn hash_in_prefix(prefix: &Path, rel: &str) -> Result<(Sha256, u64), FileStatus> {
+    let rel = RelPath::parse(rel).map_err(|_| FileStatus::Refused)?;
+    let abs = no_links_below(prefix, &rel).map_err(|_| FileStatus::Link)?;
+    match safe_read::open(&abs) {
+        Ok(f) => Sha256::of_reader(f).map_err(|_| FileStatus::Missing),
+        Err(safe_read::ReadError::Link { .. }) => Err(FileStatus::Link),
+        Err(_) => Err(FileStatus::Missing),
+    }
+}
+
 /// Audit a prefix. `all`: every file of every record; else the TLS chain only. `progress` is
 /// told (files done, bytes hashed) as work goes.
 pub fn audit_prefix(
@@ -120,10 +161,7 @@ pub fn audit_prefix(
         if !all && !wanted.contains(&entry.name.as_str()) {
             continue;
         }
-        let bytes = fs_err::read(&entry.path).map_err(|source| condafix_prefix::Error::Read {
-            path: entry.path.clone(),
-            source,
-        })?;
+        let bytes = safe_read::read(&entry.path, safe_read::MAX_RECORD_BYTES)?;
         let rec: RecordFiles<'_> =
             serde_json::from_slice(&bytes).map_err(|source| condafix_prefix::Error::Json {
                 path: entry.path.clone(),
@@ -211,16 +249,16 @@ pub fn audit_prefix(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let abs = join_rel(prefix, &job.rel);
-                    let (status, actual) = match Sha256::of_file(&abs) {
-                        Err(_) => (FileStatus::Missing, None),
+                    let (status, actual) = match hash_in_prefix(prefix, &job.rel) {
+                        Err(status) => (status, None),
                         Ok((actual, n)) => {
                             bytes.fetch_add(n, Ordering::Relaxed);
                             let status = match job.expected {
                                 None => FileStatus::Unverifiable,
                                 Some(e) if e == actual => FileStatus::Ok,
                                 Some(e) if is_text(&job.rel) => {
-                                    let lf = fs_err::read(&abs).map(|b| {
+                                    let abs = join_rel(prefix, &job.rel);
+                                    let lf = safe_read::read(&abs, MAX_TEXT_BYTES).map(|b| {
                                         let text =
                                             String::from_utf8_lossy(&b).replace("\r\n", "\n");
                                         Sha256::of_bytes(text.as_bytes())
@@ -266,7 +304,11 @@ pub fn audit_prefix(
         .collect();
     Ok(AuditReport {
         prefix: dunce::simplified(prefix).display().to_string(),
-        scope: if all { "all" } else { "tls-chain" },
+        scope: if all {
+            AuditScope::All
+        } else {
+            AuditScope::TlsChain
+        },
         files: entries.len(),
         bytes: bytes.load(Ordering::Relaxed),
         counts,

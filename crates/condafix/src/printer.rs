@@ -1,9 +1,13 @@
 //! The one place that writes to the terminal: results (JSON) on stdout, diagnostics and reports
-//! for people on stderr. `-q` means errors only, for every command. Text for people has its
-//! control characters escaped (a file name holding ESC or NUL from a user-writable prefix must
-//! not reach the terminal raw); JSON escapes them itself.
+//! for people on stderr. `-q` means errors only, for every command. Everything written goes
+//! through the one credential redaction (whatever a value held, no password reaches a terminal
+//! or a CI log), and text for people has its control characters escaped (a file name holding
+//! ESC or NUL from a user-writable prefix must not reach the terminal raw); JSON escapes them
+//! itself.
 
 use std::io::Write as _;
+
+use condafix_detect::redact::redact_credentials;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Printer {
@@ -36,6 +40,7 @@ impl Printer {
 
     /// A result for programs (a JSON document, a summary line): stdout, even with `-q`.
     pub fn result(&self, text: &str) {
+        let text = redact_credentials(text);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -58,6 +63,14 @@ impl Printer {
         }
     }
 
+    /// GitHub workflow commands (`::group::`, `::error ...::`): stderr, always (the runner
+    /// reads them from both streams; stdout stays the results').
+    pub fn workflow(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(redact_credentials(text).as_bytes());
+        let _ = err.flush();
+    }
+
     /// An error on stderr, always.
     pub fn error(&self, text: &str) {
         self.stderr(text);
@@ -65,7 +78,7 @@ impl Printer {
 
     fn stderr(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = err.write_all(escape_controls(text).as_bytes());
+        let _ = err.write_all(escape_controls(&redact_credentials(text)).as_bytes());
         let _ = err.flush();
     }
 }

@@ -219,6 +219,33 @@ fn read(p: &Path) -> String {
 }
 
 #[test]
+fn under_github_actions_json_is_still_exactly_one_document_on_stdout() {
+    let ctx = TestContext::new();
+    let s = scenarios::build(
+        scenarios::ScenarioName::Stale11CopiesAfterOpenssl3,
+        ctx.path(),
+    );
+    let gh = ctx.path().join("gh");
+    fs_err::create_dir_all(&gh).unwrap();
+    let out = cmd(&ctx, &s, "post-install")
+        .arg("--json")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", gh.join("summary.md"))
+        .env("GITHUB_OUTPUT", gh.join("output"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(doc["schema_version"], 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("::group::condafix "), "{stderr}");
+}
+
+#[test]
 fn github_mode_groups_annotates_summarizes_and_sets_outputs_and_path() {
     let ctx = TestContext::new();
     let s = scenarios::build(
@@ -236,16 +263,26 @@ fn github_mode_groups_annotates_summarizes_and_sets_outputs_and_path() {
         .env("GITHUB_PATH", &path)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.stdout.is_empty(),
+        "results only on stdout, and there are none without --json"
+    );
+    // The runner reads workflow commands from stderr too: they go there, with the report.
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let commands: String = stderr
+        .lines()
+        .filter(|l| l.starts_with("::") || l.starts_with("verdict: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(
         out.status.code(),
         Some(1),
         "stale copies are kept without --replace-foreign"
     );
-    assert!(stdout.contains("::group::condafix "), "{stdout}");
-    assert!(stdout.contains("::warning file="), "{stdout}");
+    assert!(commands.contains("::group::condafix "), "{stderr}");
+    assert!(commands.contains("::warning file="), "{stderr}");
     let sections = [
-        ("stdout (workflow commands)".to_string(), stdout),
+        ("stderr (workflow commands)".to_string(), commands),
         ("$GITHUB_STEP_SUMMARY".to_string(), read(&summary)),
         ("$GITHUB_OUTPUT".to_string(), read(&output)),
         ("$GITHUB_PATH".to_string(), read(&path)),

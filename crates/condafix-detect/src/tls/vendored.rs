@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use condafix_prefix::{join_rel, Layout, PipRecord, PrefixRecord, Sha256};
+use condafix_prefix::guard::{no_links_below, RelPath};
+use condafix_prefix::safe_read;
+use condafix_prefix::{join_rel, Layout, PipRecord, PrefixRecord};
 
 use super::PrefixTlsInput;
 use crate::display_path;
@@ -49,10 +51,12 @@ pub(super) fn check(input: &PrefixTlsInput<'_>, site: &Path, version: &str) -> V
         .filter(|e| is_vendored_tls_file(&e.path))
     {
         let file = join_rel(site, &entry.path);
-        let actual = match Sha256::of_file(&file) {
-            Ok((h, _)) => Some(h),
-            Err(_) => None,
-        };
+        // Paths from RECORD go through the guard; a link or a huge file is "not pip's file".
+        let actual = RelPath::parse(&entry.path)
+            .ok()
+            .filter(|rel| no_links_below(site, rel).is_ok())
+            .and_then(|_| safe_read::hash(&file, safe_read::MAX_RECORD_BYTES).ok())
+            .map(|(h, _)| h);
         let in_record = entry.sha256;
         let in_conda = conda_map.as_ref().and_then(|m| {
             let key = format!("{site_rel}/{}", entry.path);

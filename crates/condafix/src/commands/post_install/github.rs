@@ -1,8 +1,14 @@
 //! GitHub Actions: a group per prefix, annotations per finding, a step summary table, outputs.
+//! The workflow commands go to stderr (the runner reads commands from both streams), so that
+//! stdout holds only the results (exactly one JSON document with `--json`).
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 
+use condafix_detect::redact::redact_credentials;
 use condafix_detect::{Report, Severity};
+
+use crate::printer::Printer;
 
 use super::model::{PrefixResult, Verdict};
 
@@ -21,13 +27,14 @@ fn append(var: &str, text: &str) -> anyhow::Result<()> {
         .create(true)
         .append(true)
         .open(path)?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(redact_credentials(text).as_bytes())?;
     Ok(())
 }
 
-pub fn report(results: &[PrefixResult], after: &Report) -> anyhow::Result<()> {
+pub fn report(results: &[PrefixResult], after: &Report, printer: &Printer) -> anyhow::Result<()> {
+    let mut commands = String::new();
     for r in results {
-        println!("::group::condafix {}", r.prefix);
+        let _ = writeln!(commands, "::group::condafix {}", r.prefix);
         if let Some(p) = after.prefixes.iter().find(|p| p.prefix == r.prefix) {
             for f in &p.findings {
                 let kind = match f.severity {
@@ -50,12 +57,18 @@ pub fn report(results: &[PrefixResult], after: &Report) -> anyhow::Result<()> {
                         .replace(',', "%2C")
                         .replace(':', "%3A"),
                 );
-                println!("::{kind} {}::{}", params.join(","), escape(&f.message));
+                let _ = writeln!(
+                    commands,
+                    "::{kind} {}::{}",
+                    params.join(","),
+                    escape(&f.message)
+                );
             }
         }
-        println!("verdict: {:?}", r.verdict);
-        println!("::endgroup::");
+        let _ = writeln!(commands, "verdict: {}", r.verdict.label());
+        let _ = writeln!(commands, "::endgroup::");
     }
+    printer.workflow(&commands);
     let mut summary = String::from("### condafix post-install\n\n| prefix | verdict | OpenSSL | changed | next step |\n|---|---|---|---|---|\n");
     for r in results {
         let verdict = match r.verdict {

@@ -129,7 +129,7 @@ fn run_inner(
         .collect();
     let status = overall_status(&results);
     if crate::commands::under_github_actions() {
-        github::report(&results, &after)?;
+        github::report(&results, &after, printer)?;
     }
     if args.json {
         printer.result(&serde_json::to_string_pretty(&PostInstallReport {
