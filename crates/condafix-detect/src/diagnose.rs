@@ -258,7 +258,7 @@ fn shadowed(dll: &DllReport, w: &Candidate, words: &str) -> Finding {
             "{} is shadowed {words}: the loader takes {} ({}) before conda's copy, and its bytes differ from the {} record",
             dll.name,
             w.path,
-            location_words(w.location),
+            w.location,
             dll.recorded.as_ref().map(|r| r.package.as_str()).unwrap_or("openssl")
         ),
     )
@@ -419,19 +419,5 @@ fn contexts_words(contexts: &[LaunchContext]) -> &'static str {
         [LaunchContext::Unactivated] => "when Python runs without activation",
         [LaunchContext::Activated] => "in an activated shell",
         _ => "with or without activation",
-    }
-}
-
-fn location_words(location: Location) -> &'static str {
-    match location {
-        Location::ModuleDir => "beside _ssl.pyd in DLLs\\",
-        Location::ExeDir => "in the prefix root",
-        Location::CondaDllDir => "in a conda DLL folder",
-        Location::System32 => "in System32",
-        Location::System => "in the Windows System folder",
-        Location::WindowsDir => "in the Windows folder",
-        Location::Cwd => "in the current directory",
-        Location::SitePatchPath => "in Library\\bin",
-        Location::Path => "on PATH",
     }
 }

@@ -188,6 +188,23 @@ pub enum Location {
     Path,
 }
 
+impl std::fmt::Display for Location {
+    /// Where the folder is, in words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Location::ModuleDir => "beside _ssl.pyd in DLLs\\",
+            Location::ExeDir => "in the prefix root",
+            Location::CondaDllDir => "in a conda DLL folder",
+            Location::System32 => "in System32",
+            Location::System => "in the Windows System folder",
+            Location::WindowsDir => "in the Windows folder",
+            Location::Cwd => "in the current directory",
+            Location::SitePatchPath => "in Library\\bin",
+            Location::Path => "on PATH",
+        })
+    }
+}
+
 /// One folder the loader searches, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchDir {

@@ -90,6 +90,20 @@ pub fn tar_bz2_package(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 
 /// An offline bundle: `files` deflated, and a `SHA256SUMS` manifest. `manifest_override` lets a
 /// test lie about a hash.
+/// An offline bundle whose `SHA256SUMS` is exactly `manifest` (a malformed one, say).
+pub fn bundle_with_manifest(files: &[(String, Vec<u8>)], manifest: &str) -> Vec<u8> {
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, bytes) in files {
+        z.start_file(path.as_str(), deflated).expect("zip");
+        z.write_all(bytes).expect("zip");
+    }
+    z.start_file("SHA256SUMS", deflated).expect("zip");
+    z.write_all(manifest.as_bytes()).expect("zip");
+    z.finish().expect("zip").into_inner()
+}
+
 pub fn bundle(files: &[(String, Vec<u8>)], manifest_override: &[(String, String)]) -> Vec<u8> {
     let deflated =
         SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);

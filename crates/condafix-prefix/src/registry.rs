@@ -261,6 +261,104 @@ impl Registry for FakeRegistry {
     }
 }
 
+/// Where a registry kept in a file lives: the test seam that lets a run that is killed and the
+/// next run see the same registry on Linux (debug builds only on Windows, where the real one is
+/// used otherwise).
+pub const ENV_FAKE_REGISTRY: &str = "CONDAFIX_FAKE_REGISTRY";
+
+/// A registry kept in a JSON file (`[[hive, key, name, value], ...]`), read on every call and
+/// rewritten atomically on every write. Names are case-insensitive, as on Windows.
+#[derive(Debug, Clone)]
+pub struct FileRegistry {
+    path: std::path::PathBuf,
+}
+
+type Stored = Vec<(Hive, String, String, RegValue)>;
+
+impl FileRegistry {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    fn err(&self, hive: Hive, key: &str, name: &str, source: std::io::Error) -> RegistryError {
+        RegistryError {
+            hive,
+            key: key.to_string(),
+            name: name.to_string(),
+            source,
+        }
+    }
+
+    fn load(&self) -> std::io::Result<Stored> {
+        match fs_err::read(&self.path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn save(&self, values: &Stored) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        fs_err::write(
+            &tmp,
+            serde_json::to_vec_pretty(values).map_err(std::io::Error::other)?,
+        )?;
+        fs_err::rename(&tmp, &self.path)
+    }
+
+    fn same(stored: &(Hive, String, String, RegValue), hive: Hive, key: &str, name: &str) -> bool {
+        stored.0 == hive
+            && stored.1.eq_ignore_ascii_case(key)
+            && stored.2.eq_ignore_ascii_case(name)
+    }
+}
+
+impl Registry for FileRegistry {
+    fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
+        let values = self.load().map_err(|e| self.err(hive, key, name, e))?;
+        Ok(values
+            .into_iter()
+            .find(|v| Self::same(v, hive, key, name))
+            .map(|v| v.3))
+    }
+
+    fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
+        let values = self.load().map_err(|e| self.err(hive, key, "", e))?;
+        let prefix = format!("{}\\", key.to_lowercase());
+        let mut out: Vec<String> = values
+            .iter()
+            .filter(|v| v.0 == hive && v.1.to_lowercase().starts_with(&prefix))
+            .filter_map(|v| v.1[prefix.len()..].split('\\').next().map(str::to_string))
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+impl RegistryWrite for FileRegistry {
+    fn set_value(
+        &self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        value: &RegValue,
+    ) -> Result<(), RegistryError> {
+        let mut values = self.load().map_err(|e| self.err(hive, key, name, e))?;
+        values.retain(|v| !Self::same(v, hive, key, name));
+        values.push((hive, key.to_string(), name.to_string(), value.clone()));
+        self.save(&values).map_err(|e| self.err(hive, key, name, e))
+    }
+
+    fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError> {
+        let mut values = self.load().map_err(|e| self.err(hive, key, name, e))?;
+        values.retain(|v| !Self::same(v, hive, key, name));
+        self.save(&values).map_err(|e| self.err(hive, key, name, e))
+    }
+
+    fn broadcast_environment_change(&self) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +379,31 @@ mod tests {
         assert_eq!(RegValue::from_raw(1, &utf16("a")), RegValue::Sz("a".into()));
         assert_eq!(RegValue::from_raw(4, &[1, 0, 0, 0]), RegValue::Dword(1));
         assert!(RegValue::from_raw(4, &[1, 0, 0, 0]).as_str().is_none());
+    }
+
+    #[test]
+    fn a_file_registry_keeps_values_across_instances_with_their_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reg.json");
+        let a = FileRegistry::new(&path);
+        a.set_value(
+            Hive::CurrentUser,
+            "Environment",
+            "Path",
+            &RegValue::ExpandSz("%X%;C:\\p".into()),
+        )
+        .unwrap();
+        let b = FileRegistry::new(&path);
+        assert_eq!(
+            b.value(Hive::CurrentUser, "environment", "PATH").unwrap(),
+            Some(RegValue::ExpandSz("%X%;C:\\p".into()))
+        );
+        b.delete_value(Hive::CurrentUser, "Environment", "Path")
+            .unwrap();
+        assert_eq!(
+            a.value(Hive::CurrentUser, "Environment", "Path").unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum StageError {
     PathRefused(#[from] condafix_prefix::guard::PathRefusal),
     #[error(transparent)]
     Unsafe(#[from] condafix_prefix::safe_read::ReadError),
+    #[error("{0}; nothing was changed")]
+    Link(#[from] condafix_prefix::guard::LinkFound),
     #[error(transparent)]
     Txn(#[from] condafix_txn::TxnError),
     #[error(transparent)]

@@ -166,7 +166,7 @@ pub fn plan_prefix(
             ));
             continue;
         };
-        let current = match current_file(&prefix, &dest_rel) {
+        let current = match current_file(&prefix, &dest_rel)? {
             Ok(c) => c,
             Err(why) => {
                 plan.actions.push(PlannedAction::KeepForeign {
@@ -215,7 +215,7 @@ pub fn plan_prefix(
                 format!("the loader takes {} (built for another CPU)", w.path)
             }
             (_, Some(w)) => format!(
-                "the loader takes {} ({:?}) before conda's copy",
+                "the loader takes {} ({}) before conda's copy",
                 w.path, w.location
             ),
             _ => "the loader gets no usable copy".to_string(),
@@ -271,10 +271,11 @@ pub fn plan_prefix(
         if planned || (copy.needed && !shadows) {
             continue;
         }
-        if let Err(why) = RelPath::parse(&copy.rel)
-            .map_err(|r| r.to_string())
-            .and_then(|r| current_file(&prefix, &r))
-        {
+        let checked = match RelPath::parse(&copy.rel) {
+            Ok(r) => current_file(&prefix, &r)?.map(|_| ()),
+            Err(why) => Err(why.to_string()),
+        };
+        if let Err(why) = checked {
             plan.actions.push(PlannedAction::KeepForeign {
                 dest: copy.rel.clone(),
                 current_sha256: copy.sha256,
@@ -365,23 +366,22 @@ impl Changes for Plan {
     }
 }
 
-/// The hash of what is at `rel` now (`None`: nothing there). A link, or a file too large to
-/// back up, is not something condafix replaces: the reason is returned.
-fn current_file(prefix: &Path, rel: &RelPath) -> Result<Option<Sha256>, String> {
-    if no_links_below(prefix, rel).is_err() {
-        return Err(format!(
-            "{} is a link (or a link is on the way to it); condafix does not replace links",
-            rel.as_str().replace('/', "\\")
-        ));
-    }
+/// The hash of what is at `rel` now (`Ok(None)`: nothing there). A file too large to back up
+/// is not replaced: the reason is returned. A link (at `rel` or on the way) refuses the plan.
+fn current_file(
+    prefix: &Path,
+    rel: &RelPath,
+) -> Result<Result<Option<Sha256>, String>, StageError> {
+    no_links_below(prefix, rel)?;
     match safe_read::hash(&rel.under(prefix), MAX_DLL_BYTES) {
-        Ok((h, _)) => Ok(Some(h)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(ReadError::TooLarge { size, .. }) => Err(format!(
+        Ok((h, _)) => Ok(Ok(Some(h))),
+        Err(e) if e.is_not_found() => Ok(Ok(None)),
+        Err(ReadError::Link { path }) => Err(condafix_prefix::guard::LinkFound { link: path }.into()),
+        Err(ReadError::TooLarge { size, .. }) => Ok(Err(format!(
             "{} is {size} bytes, larger than any DLL: condafix does not back it up or replace it; remove it by hand",
             rel.as_str().replace('/', "\\")
-        )),
-        Err(e) => Err(e.to_string()),
+        ))),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 

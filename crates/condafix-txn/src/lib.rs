@@ -32,5 +32,6 @@ pub use error::TxnError;
 pub use fault::{Faults, ENV_FAULT_AFTER_STEP};
 pub use target::{OutsideFiles, Target};
 pub use transaction::{
-    pending_recovery, recover, Context, Recovery, RecoveryOutcome, Transaction, UndoOutcome,
+    check_state, pending_recovery, recover, Context, Recovery, RecoveryOutcome, Transaction,
+    UndoOutcome,
 };

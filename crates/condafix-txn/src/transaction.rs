@@ -140,6 +140,20 @@ pub fn pending_recovery(
     }))
 }
 
+/// Check condafix's state in a prefix without acting on it (`--dry-run`): the state folder is
+/// not a link, the journal and the receipt name nothing the guard refuses. Returns what
+/// recovery would do.
+pub fn check_state(prefix: &Path, outside: &OutsideFiles) -> Result<Option<Recovery>, TxnError> {
+    let state = prefix.join(STATE_DIR);
+    if guard::is_link(&state) {
+        return Err(TxnError::Link {
+            link: guard::LinkFound { link: state },
+        });
+    }
+    load_receipt(prefix, outside)?;
+    pending_recovery(prefix, outside)
+}
+
 /// The receipt is written atomically: when it already records this transaction, the
 /// transaction completed and only its cleanup was interrupted.
 fn committed(prefix: &Path, journal: &Journal) -> bool {

@@ -15,6 +15,17 @@ pub enum ExitKind {
     SpawnFailed { error: String },
 }
 
+impl std::fmt::Display for ExitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitKind::Exited { code: Some(c) } => write!(f, "exit code {c}"),
+            ExitKind::Exited { code: None } => f.write_str("ended by a signal"),
+            ExitKind::TimedOut { after_ms } => write!(f, "killed after {} s", after_ms / 1000),
+            ExitKind::SpawnFailed { error } => write!(f, "could not start: {error}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunOutput {
     pub exit: ExitKind,

@@ -232,7 +232,7 @@ fn launch(
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out.stdout.trim()) else {
         l.code = Some(Code::V041);
         l.error = Some(format!(
-            "{} printed no result (exit {:?}): {}",
+            "{} printed no result ({}): {}",
             python.display(),
             out.exit,
             out.stderr.lines().last().unwrap_or("")

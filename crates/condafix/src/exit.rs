@@ -32,6 +32,31 @@ pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
     }
 }
 
+/// Whether condafix refused input from a prefix (a path that leaves it, a link, a state file it
+/// cannot trust): exit 2, a person must look.
+pub fn is_refusal(err: &anyhow::Error) -> bool {
+    use condafix_txn::TxnError;
+    let txn = |e: &TxnError| {
+        matches!(
+            e,
+            TxnError::Refused { .. } | TxnError::Link { .. } | TxnError::Corrupt { .. }
+        )
+    };
+    err.chain().any(|c| {
+        c.downcast_ref::<TxnError>().is_some_and(txn)
+            || matches!(
+                c.downcast_ref::<condafix_stage::StageError>(),
+                Some(
+                    condafix_stage::StageError::Link(_)
+                        | condafix_stage::StageError::PathRefused(_)
+                        | condafix_stage::StageError::Archive(_)
+                )
+            )
+            || c.downcast_ref::<condafix_prefix::guard::LinkFound>()
+                .is_some()
+    })
+}
+
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(s: ExitStatus) -> Self {
         std::process::ExitCode::from(s as u8)

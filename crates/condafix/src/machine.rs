@@ -31,8 +31,16 @@ pub struct TargetArgs {
     pub search_path: Vec<String>,
 }
 
-/// The registry: the real one on Windows; none (an empty one) elsewhere.
+/// The registry: the real one on Windows; none (an empty one) elsewhere. Tests hand in a
+/// registry kept in a file with `CONDAFIX_FAKE_REGISTRY` (on Windows only in debug builds), so a
+/// run that is killed and the next one see the same values.
 pub fn host_registry() -> Box<dyn RegistryWrite> {
+    use condafix_detect::registry::{FileRegistry, ENV_FAKE_REGISTRY};
+    if !cfg!(windows) || cfg!(debug_assertions) {
+        if let Some(p) = std::env::var_os(ENV_FAKE_REGISTRY).filter(|p| !p.is_empty()) {
+            return Box::new(FileRegistry::new(PathBuf::from(p)));
+        }
+    }
     #[cfg(windows)]
     {
         Box::new(condafix_detect::SystemRegistry)
@@ -53,6 +61,19 @@ pub struct Held {
     pub pending: Vec<Recovery>,
     /// `--dry-run`: prefixes another condafix is changing now.
     pub notes: Vec<String>,
+    /// Prefixes whose state was refused (with `keep_going`): nothing is done to them.
+    pub refused: Vec<(PathBuf, TxnError)>,
+}
+
+impl Held {
+    /// The refusal for `prefix`, if its state was refused.
+    pub fn refusal(&self, prefix: &Path) -> Option<&TxnError> {
+        let key = |p: &Path| display_path(p).to_lowercase();
+        self.refused
+            .iter()
+            .find(|(p, _)| key(p) == key(prefix))
+            .map(|(_, e)| e)
+    }
 }
 
 pub struct Machine {
@@ -126,12 +147,15 @@ impl Machine {
     /// Lock every prefix found (or given) for `command`, in one order so two runs cannot wait
     /// on each other, and recover what interrupted runs left in them. With `dry_run`, nothing
     /// is locked or written: what recovery would do is reported instead.
+    /// With `keep_going`, a prefix whose state is refused is set aside (in `refused`) and the
+    /// others are held; without it, the first refusal is the error.
     pub fn hold_all(
         &self,
         prefixes: &[PathBuf],
         command: &str,
         timeout: Duration,
         dry_run: bool,
+        keep_going: bool,
         faults: &Faults,
     ) -> Result<Held, TxnError> {
         let mut found = condafix_detect::discover::discover(&self.host(), prefixes).prefixes;
@@ -147,8 +171,11 @@ impl Machine {
                         d.prefix
                     ));
                 }
-                if let Some(r) = condafix_txn::pending_recovery(&d.path, &outside)? {
-                    held.pending.push(r);
+                match condafix_txn::check_state(&d.path, &outside) {
+                    Ok(Some(r)) => held.pending.push(r),
+                    Ok(None) => {}
+                    Err(e) if keep_going => held.refused.push((d.path.clone(), e)),
+                    Err(e) => return Err(e),
                 }
                 continue;
             }
@@ -157,11 +184,18 @@ impl Machine {
                 registry: Some(self.registry.as_ref()),
                 outside: &outside,
             };
-            let session = Session::open(&d.path, command, &cx, timeout)?;
-            if let Some(r) = &session.recovered {
-                held.recovered.push(r.clone());
+            match Session::open(&d.path, command, &cx, timeout) {
+                Ok(session) => {
+                    if let Some(r) = &session.recovered {
+                        held.recovered.push(r.clone());
+                    }
+                    held.sessions.push((session, outside));
+                }
+                Err(e) if keep_going && !matches!(e, TxnError::Locked { .. }) => {
+                    held.refused.push((d.path.clone(), e))
+                }
+                Err(e) => return Err(e),
             }
-            held.sessions.push((session, outside));
         }
         Ok(held)
     }

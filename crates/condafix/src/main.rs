@@ -1,5 +1,8 @@
 //! `condafix`: the command line.
 
+// Everything the binary writes goes through its Printer (redaction, control characters, -q).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod exit;

@@ -147,7 +147,7 @@ fn findings(out: &mut String, list: &[Finding]) {
             Severity::Warning => "warning",
             Severity::Info => "info   ",
         };
-        let _ = writeln!(out, "  {sev} {:?} {}: {}", f.code, f.name, f.message);
+        let _ = writeln!(out, "  {sev} {} {}: {}", f.code, f.name, f.message);
         if let (Some(path), None) = (&f.path, f.line) {
             if !f.message.contains(path.as_str()) {
                 let _ = writeln!(out, "          file: {path}");

@@ -4,8 +4,47 @@ use serde::Serialize;
 use crate::cli::AuditArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
+
+fn render(reports: &[AuditReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in reports {
+        let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "{} ({}): {} files, {} MiB: {}",
+            r.prefix,
+            r.scope,
+            r.files,
+            r.bytes >> 20,
+            counts.join(", ")
+        );
+        for p in r
+            .problems
+            .iter()
+            .filter(|p| p.status != FileStatus::Unverifiable)
+        {
+            let _ = writeln!(
+                out,
+                "  {:<12} {}  ({})",
+                p.status.label(),
+                p.path,
+                p.recorded_by
+            );
+            if let (Some(e), Some(a)) = (p.expected, p.actual) {
+                let _ = writeln!(
+                    out,
+                    "               expected sha256 {e}\n               actual   sha256 {a}"
+                );
+            }
+        }
+    }
+    out
+}
 
 pub fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
     let host = machine.host();
     let discovery = condafix_detect::discover::discover(&host, &args.target.prefixes);
@@ -33,37 +72,12 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             schema_version: u32,
             prefixes: &'a [AuditReport],
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Doc {
-                schema_version: 1,
-                prefixes: &reports
-            })?
-        );
-    } else if !args.quiet {
-        for r in &reports {
-            let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            eprintln!(
-                "{} ({}): {} files, {} MiB: {}",
-                r.prefix,
-                r.scope,
-                r.files,
-                r.bytes >> 20,
-                counts.join(", ")
-            );
-            for p in r
-                .problems
-                .iter()
-                .filter(|p| p.status != FileStatus::Unverifiable)
-            {
-                eprintln!("  {:<12} {}  ({})", p.status.label(), p.path, p.recorded_by);
-                if let (Some(e), Some(a)) = (p.expected, p.actual) {
-                    eprintln!(
-                        "               expected sha256 {e}\n               actual   sha256 {a}"
-                    );
-                }
-            }
-        }
+        printer.result(&serde_json::to_string_pretty(&Doc {
+            schema_version: 1,
+            prefixes: &reports,
+        })?);
+    } else {
+        printer.info(&render(&reports));
     }
     Ok(if bad {
         ExitStatus::NeedsFix

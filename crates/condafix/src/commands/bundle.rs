@@ -8,6 +8,7 @@ use zip::write::SimpleFileOptions;
 use crate::cli::BundleArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
 
 pub fn run(args: &BundleArgs) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
@@ -32,7 +33,10 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<ExitStatus> {
         let receipt = std::path::Path::new(&p.prefix)
             .join(".condafix")
             .join("receipt.json");
-        if let Ok(text) = fs_err::read_to_string(&receipt) {
+        if let Ok(text) =
+            condafix_prefix::safe_read::read(&receipt, condafix_prefix::safe_read::MAX_STATE_BYTES)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        {
             put(&mut z, &format!("receipts/{i:02}-receipt.json"), &text)?;
         }
     }
@@ -48,7 +52,10 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<ExitStatus> {
         if !seen.insert(f.path.clone()) {
             continue;
         }
-        if let Ok(bytes) = fs_err::read(&f.path) {
+        if let Ok(bytes) = condafix_prefix::safe_read::read(
+            std::path::Path::new(&f.path),
+            condafix_prefix::safe_read::MAX_CONFIG_BYTES,
+        ) {
             let text = condafix_prefix::text::decode_text(&bytes).text;
             let name = format!(
                 "config/{i:02}-{}-{}",
@@ -71,11 +78,11 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     z.finish()?;
-    eprintln!(
-        "Wrote {} ({} files: {}); passwords in URLs are replaced by ****.",
+    Printer::new(false).info(&format!(
+        "Wrote {} ({} files: {}); passwords in URLs are replaced by ****.\n",
         args.output.display(),
         listing.len(),
         listing.join(", ")
-    );
+    ));
     Ok(ExitStatus::Healthy)
 }

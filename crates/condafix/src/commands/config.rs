@@ -25,6 +25,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
         "config",
         args.write.timeout(),
         args.dry_run,
+        false,
         &faults,
     )?;
     printer.info(&crate::render::held(&held));

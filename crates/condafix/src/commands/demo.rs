@@ -79,6 +79,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         "post-install",
         condafix_txn::DEFAULT_LOCK_TIMEOUT,
         false,
+        false,
         &faults,
     )?;
     let applied = machine.apply(&held, &prefix, "post-install", &[&stage, &config], &faults)?;

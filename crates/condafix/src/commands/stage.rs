@@ -39,7 +39,7 @@ fn dll_problems(p: &PrefixReport) -> Vec<String> {
                 && f.code.family() == Family::Dll
                 && f.code != condafix_detect::Code::D070
         })
-        .map(|f| format!("{:?} {}", f.code, f.message))
+        .map(|f| format!("{} {}", f.code, f.message))
         .collect()
 }
 
@@ -55,6 +55,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
         "stage",
         args.write.timeout(),
         args.dry_run,
+        false,
         &faults,
     )?;
     printer.info(&render::held(&held));

@@ -31,6 +31,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         "undo",
         args.write.timeout(),
         false,
+        false,
         &faults,
     )?;
     printer.info(&crate::render::held(&held));

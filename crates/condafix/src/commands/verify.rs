@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::cli::VerifyArgs;
 use crate::exit::ExitStatus;
 use crate::machine::Machine;
+use crate::printer::Printer;
 
 #[derive(Serialize)]
 struct VerifyReport<'a> {
@@ -15,6 +16,7 @@ struct VerifyReport<'a> {
 }
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
     let report = machine.detect(&args.target)?;
     if report.prefixes.is_empty() {
@@ -44,57 +46,64 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     progress.finish();
     let healthy = results.iter().all(|r| r.healthy);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&VerifyReport {
-                schema_version: 1,
-                prefixes: &results,
-                healthy
-            })?
-        );
-    } else if !args.quiet {
-        for r in &results {
-            eprintln!("{}", r.prefix);
-            for l in [&r.unactivated, &r.activated] {
-                let ctx = match l.context {
-                    condafix_detect::LaunchContext::Unactivated => "without activation",
-                    condafix_detect::LaunchContext::Activated => "when activated    ",
-                };
-                let detail = match (&l.openssl_version, &l.error) {
-                    (_, Some(e)) => e.clone(),
-                    (Some(v), None) => format!("{v} from {}", l.ssl_file.as_deref().unwrap_or("?")),
-                    _ => String::new(),
-                };
-                eprintln!(
-                    "  import ssl {ctx}: {} ({} ms) {detail}",
-                    l.result, l.duration_ms
-                );
-            }
-            if let Some(o) = &r.online {
-                eprintln!(
-                    "  HTTPS to {} through pip: {}{}",
-                    o.url,
-                    if o.ok { "ok" } else { "FAILS" },
-                    o.error_class
-                        .as_ref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                );
-            }
-            eprintln!(
-                "  detect's prediction: {} / {} ({})",
-                r.predicted_unactivated,
-                r.predicted_activated,
-                if r.agrees { "confirmed" } else { "WRONG" }
-            );
-            for f in &r.findings {
-                eprintln!("  {:?} {:?} {}: {}", f.severity, f.code, f.name, f.message);
-            }
-        }
+        printer.result(&serde_json::to_string_pretty(&VerifyReport {
+            schema_version: 1,
+            prefixes: &results,
+            healthy,
+        })?);
+    } else {
+        printer.info(&render(&results));
     }
     Ok(if healthy {
         ExitStatus::Healthy
     } else {
         ExitStatus::NeedsFix
     })
+}
+
+fn render(results: &[PrefixVerify]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in results {
+        let _ = writeln!(out, "{}", r.prefix);
+        for l in [&r.unactivated, &r.activated] {
+            let ctx = match l.context {
+                condafix_detect::LaunchContext::Unactivated => "without activation",
+                condafix_detect::LaunchContext::Activated => "when activated    ",
+            };
+            let detail = match (&l.openssl_version, &l.error) {
+                (_, Some(e)) => e.clone(),
+                (Some(v), None) => format!("{v} from {}", l.ssl_file.as_deref().unwrap_or("?")),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  import ssl {ctx}: {} ({} ms) {detail}",
+                l.result, l.duration_ms
+            );
+        }
+        if let Some(o) = &r.online {
+            let _ = writeln!(
+                out,
+                "  HTTPS to {} through pip: {}{}",
+                o.url,
+                if o.ok { "ok" } else { "FAILS" },
+                o.error_class
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  detect's prediction: {} / {} ({})",
+            r.predicted_unactivated,
+            r.predicted_activated,
+            if r.agrees { "confirmed" } else { "WRONG" }
+        );
+        for f in &r.findings {
+            let _ = writeln!(out, "  {} {} {}: {}", f.severity, f.code, f.name, f.message);
+        }
+    }
+    out
 }

@@ -61,6 +61,19 @@ impl TestContext {
         cmd
     }
 
+    /// `condafix <sub>` pointed at a scenario's fake machine and prefixes.
+    pub fn on(&self, sub: &str, scenario: &condafix_fixtures::Scenario) -> Command {
+        let detect = self.detect(scenario);
+        let args: Vec<std::ffi::OsString> = detect
+            .get_args()
+            .skip(1)
+            .map(|a| a.to_os_string())
+            .collect();
+        let mut cmd = self.command();
+        cmd.arg(sub).args(args);
+        cmd
+    }
+
     /// Insta settings: snapshots in the top-level `snapshots/`, temp paths filtered.
     pub fn settings(&self) -> insta::Settings {
         let mut s = insta::Settings::clone_current();
@@ -101,6 +114,55 @@ fn regex_escape(s: &str) -> String {
             out.push('\\');
         }
         out.push(c);
+    }
+    out
+}
+
+/// A finished run: exit code and both streams.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every file under `dir` with its bytes, `.condafix` included, links listed as links (never
+/// followed): what must not change.
+pub fn whole_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs_err::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let meta = fs_err::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = fs_err::read_link(&p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                out.insert(format!("{rel} -> link"), target.into_bytes());
+            } else if meta.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(rel, fs_err::read(&p).unwrap());
+            }
+        }
     }
     out
 }

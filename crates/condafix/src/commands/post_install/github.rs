@@ -53,7 +53,7 @@ pub fn report(results: &[PrefixResult], after: &Report, printer: &Printer) -> an
                     params.push(format!("line={l}"));
                 }
                 params.push(
-                    format!("title=condafix {:?} {}", f.code, f.name)
+                    format!("title=condafix {} {}", f.code, f.name)
                         .replace(',', "%2C")
                         .replace(':', "%3A"),
                 );
@@ -76,6 +76,7 @@ pub fn report(results: &[PrefixResult], after: &Report, printer: &Printer) -> an
             Verdict::Fixed => "🔧 fixed",
             Verdict::StillBroken => "❌ still broken",
             Verdict::NeedsElevation => "🔒 needs elevation",
+            Verdict::Refused => "⛔ refused",
             Verdict::Skipped => "⏭ skipped",
         };
         summary.push_str(&format!(

@@ -41,7 +41,7 @@ struct Worked {
     prefix: String,
     changes: usize,
     failure: Option<ApplyFailure>,
-    stage: Plan,
+    stage: Option<Plan>,
     config: Option<ConfigPlan>,
 }
 
@@ -102,6 +102,7 @@ fn run_inner(
         "post-install",
         args.write.timeout(),
         args.dry_run,
+        true,
         &faults,
     )?;
     for r in &held.recovered {
@@ -214,7 +215,36 @@ fn plan_and_apply(
             "{}: detect: unactivated {}, activated {}",
             p.prefix, p.prediction.unactivated.result, p.prediction.activated.result
         ));
-        let stage = plan_prefix(p, &stage_opts, bundle.as_mut())?;
+        if let Some(e) = held.refusal(std::path::Path::new(&p.prefix)) {
+            let failure = ApplyFailure::Refused(e.to_string());
+            log.line(&format!("{}: refused: {}", p.prefix, failure.text()));
+            worked.push(Worked {
+                prefix: p.prefix.clone(),
+                changes: 0,
+                failure: Some(failure),
+                stage: None,
+                config: None,
+            });
+            progress.inc();
+            continue;
+        }
+        let stage = match plan_prefix(p, &stage_opts, bundle.as_mut()) {
+            Ok(s) => s,
+            Err(e) => {
+                // This prefix is refused or cannot be planned; the others go on.
+                let failure = ApplyFailure::from_error(&e.into());
+                log.line(&format!("{}: not planned: {}", p.prefix, failure.text()));
+                worked.push(Worked {
+                    prefix: p.prefix.clone(),
+                    changes: 0,
+                    failure: Some(failure),
+                    stage: None,
+                    config: None,
+                });
+                progress.inc();
+                continue;
+            }
+        };
         let config = plan_config(
             p,
             &before.machine,
@@ -249,7 +279,7 @@ fn plan_and_apply(
             prefix: p.prefix.clone(),
             changes,
             failure,
-            stage,
+            stage: Some(stage),
             config,
         });
         progress.inc();
@@ -282,7 +312,11 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
         has_python: a.python.is_some(),
         import_ok: a.prediction.unactivated.result.is_fine(),
         verified: verify.as_ref().map(|v| (v.healthy, v.findings.first())),
-        blocked: &w.stage.blocked,
+        blocked: w
+            .stage
+            .as_ref()
+            .map(|s| s.blocked.as_slice())
+            .unwrap_or_default(),
         refused: w
             .config
             .as_ref()
@@ -325,21 +359,23 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
             .and_then(|v| v.unactivated.openssl_version.clone())
             .or_else(|| a.openssl.as_ref().map(|o| o.version.clone())),
         prediction_confirmed: verify.as_ref().map(|v| v.agrees),
-        stage: Some(w.stage),
+        stage: w.stage,
         config: w.config,
         verify,
         findings_after: a
             .findings
             .iter()
             .filter(|f| f.severity > Severity::Info)
-            .map(|f| format!("{:?} {}", f.code, f.message))
+            .map(|f| format!("{} {}", f.code, f.message))
             .collect(),
         prefix: w.prefix,
     }
 }
 
 fn overall_status(results: &[PrefixResult]) -> ExitStatus {
-    if results.iter().any(|r| r.verdict == Verdict::StillBroken) {
+    if results.iter().any(|r| r.verdict == Verdict::Refused) {
+        ExitStatus::Error
+    } else if results.iter().any(|r| r.verdict == Verdict::StillBroken) {
         ExitStatus::NeedsFix
     } else if results.iter().any(|r| r.verdict == Verdict::NeedsElevation) {
         ExitStatus::NeedsElevation

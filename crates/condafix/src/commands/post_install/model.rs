@@ -14,6 +14,9 @@ pub enum Verdict {
     Fixed,
     StillBroken,
     NeedsElevation,
+    /// condafix refused this prefix's state or input (a path that leaves the prefix, a link):
+    /// nothing was changed; a person must look (exit 2).
+    Refused,
     Skipped,
 }
 
@@ -25,6 +28,7 @@ impl Verdict {
             Verdict::Fixed => "fixed",
             Verdict::StillBroken => "still-broken",
             Verdict::NeedsElevation => "needs-elevation",
+            Verdict::Refused => "refused",
             Verdict::Skipped => "skipped",
         }
     }
@@ -54,20 +58,24 @@ pub struct PrefixResult {
     pub findings_after: Vec<String>,
 }
 
-/// Why applying a prefix's plan failed (nothing was changed there).
+/// Why planning or applying a prefix's changes failed (nothing was changed there).
 #[derive(Debug, Clone)]
 pub enum ApplyFailure {
     /// A write was denied: an All Users install, run without elevation.
     NeedsElevation(String),
+    /// Input from the prefix was refused (a path that leaves it, a link).
+    Refused(String),
     Failed(String),
 }
 
 impl ApplyFailure {
     pub fn from_error(e: &anyhow::Error) -> Self {
-        if crate::exit::status_for_error(e) == crate::exit::ExitStatus::NeedsElevation {
-            ApplyFailure::NeedsElevation(format!("{e:#}"))
-        } else {
-            ApplyFailure::Failed(format!("{e:#}"))
+        match crate::exit::status_for_error(e) {
+            crate::exit::ExitStatus::NeedsElevation => {
+                ApplyFailure::NeedsElevation(format!("{e:#}"))
+            }
+            _ if crate::exit::is_refusal(e) => ApplyFailure::Refused(format!("{e:#}")),
+            _ => ApplyFailure::Failed(format!("{e:#}")),
         }
     }
 
@@ -75,7 +83,7 @@ impl ApplyFailure {
     pub fn text(&self) -> String {
         match self {
             ApplyFailure::NeedsElevation(e) => format!("needs elevation: {e}"),
-            ApplyFailure::Failed(e) => e.clone(),
+            ApplyFailure::Refused(e) | ApplyFailure::Failed(e) => e.clone(),
         }
     }
 }

@@ -57,6 +57,7 @@ pub fn report(results: &[PrefixResult], dry_run: bool, log: Option<&std::path::P
             Verdict::Fixed => "fixed",
             Verdict::StillBroken => "STILL BROKEN",
             Verdict::NeedsElevation => "NEEDS ELEVATION",
+            Verdict::Refused => "REFUSED",
             Verdict::Skipped => "skipped",
         };
         let _ = writeln!(out, "  {v:<15} {}", r.prefix);

@@ -33,7 +33,7 @@ pub struct Judgement {
 }
 
 fn code_and_message(f: &Finding) -> String {
-    format!("{:?} {}", f.code, f.message)
+    format!("{} {}", f.code, f.message)
 }
 
 pub fn verdict(e: &Evidence<'_>) -> Judgement {
@@ -42,11 +42,15 @@ pub fn verdict(e: &Evidence<'_>) -> Judgement {
             ApplyFailure::NeedsElevation(_) => {
                 "run condafix from an elevated prompt (Run as administrator)"
             }
+            ApplyFailure::Refused(_) => {
+                "look at the file named above (it may have been tampered with); nothing was changed in this prefix"
+            }
             ApplyFailure::Failed(_) => "see the error above; nothing was changed in this prefix",
         };
         return Judgement {
             verdict: match failure {
                 ApplyFailure::NeedsElevation(_) => Verdict::NeedsElevation,
+                ApplyFailure::Refused(_) => Verdict::Refused,
                 ApplyFailure::Failed(_) => Verdict::StillBroken,
             },
             reason: Some(failure.text()),
