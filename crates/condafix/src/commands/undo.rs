@@ -17,6 +17,8 @@ enum UndoResult {
 struct PrefixUndo {
     prefix: String,
     result: UndoResult,
+    /// Files and registry values changed by this undo.
+    changes: usize,
     #[serde(flatten)]
     outcome: UndoOutcome,
 }
@@ -43,9 +45,10 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         // With nothing in the receipt this still finishes an interrupted run, if one was left.
         let nothing = receipt.entries.is_empty() && receipt.registry.is_empty();
         let parts: &[&dyn condafix_txn::Changes] = if nothing { &[] } else { &[&undo] };
-        machine.apply(&held, &d.path, "undo", parts, &faults)?;
+        let applied = machine.apply(&held, &d.path, "undo", parts, &faults)?;
         results.push(PrefixUndo {
             prefix: d.prefix.clone(),
+            changes: applied.changes,
             result: if nothing {
                 UndoResult::NothingToUndo
             } else {
