@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod fuzz;
+
 /// Replace every spelling of `root` in `text` with `[ROOT]` and turn `\` into `/`, so that one
 /// snapshot passes on Windows and Linux.
 pub fn normalize_paths(text: &str, root: &Path) -> String {

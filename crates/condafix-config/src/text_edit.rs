@@ -75,6 +75,28 @@ fn finish(l: Lines, out: Vec<String>) -> Edited {
     }
 }
 
+/// An edit is only handed out when pip can read its result (a file pip could read going in
+/// always gives one; this is the guard for the inputs nobody foresaw, found by fuzzing).
+fn checked_ini(e: Edited) -> Result<Edited, Refusal> {
+    match parse_ini(&e.text).errors.first() {
+        None => Ok(e),
+        Some(err) => Err(Refusal(format!(
+            "condafix cannot edit it safely (the result would not be valid: {err}); edit it by hand"
+        ))),
+    }
+}
+
+/// The same for a `.condarc`: the result must be one YAML mapping.
+fn checked_condarc(e: Edited) -> Result<Edited, Refusal> {
+    match yaml_rust2::YamlLoader::load_from_str(&e.text).as_deref() {
+        Ok([] | [yaml_rust2::Yaml::Hash(_)] | [yaml_rust2::Yaml::Null]) => Ok(e),
+        _ => Err(Refusal(
+            "condafix cannot edit it safely (the result would not be valid YAML); edit it by hand"
+                .into(),
+        )),
+    }
+}
+
 /// An INI edit: keys to set per section, keys to remove everywhere, hosts to add to
 /// `trusted-host`.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +107,11 @@ pub struct IniEdit {
 
 /// Edit a pip config file (`None`: it does not exist yet).
 pub fn edit_ini(original: Option<&[u8]>, edit: &IniEdit) -> Result<Edited, Refusal> {
+    if original.is_some_and(|b| decode_text(b).encoding == TextEncoding::Binary) {
+        return Err(Refusal(
+            "it holds NUL bytes (it is not text), so pip could not read it either".into(),
+        ));
+    }
     let l = lines_of(original);
     let ini = parse_ini(&l.original);
     if let Some(e) = ini.errors.first() {
@@ -159,7 +186,7 @@ pub fn edit_ini(original: Option<&[u8]>, edit: &IniEdit) -> Result<Edited, Refus
             out.push(format!("{key} = {value}{eol}"));
         }
     }
-    Ok(finish(l, out))
+    checked_ini(finish(l, out))
 }
 
 fn l_fix_newline(replace: &mut [Option<Vec<String>>], lines: &[String], at: usize, eol: &str) {
@@ -207,10 +234,30 @@ pub fn edit_condarc(
     remove_if: &[(String, String)],
 ) -> Result<Edited, Refusal> {
     let l = lines_of(original);
-    if let Err(e) = yaml_rust2::YamlLoader::load_from_str(&l.original) {
-        return Err(Refusal(format!(
+    if original.is_some_and(|b| decode_text(b).encoding == TextEncoding::Binary) {
+        return Err(Refusal(
+            "it holds NUL bytes (it is not text), so conda could not read it either".into(),
+        ));
+    }
+    let docs = yaml_rust2::YamlLoader::load_from_str(&l.original).map_err(|e| {
+        Refusal(format!(
             "it is not valid YAML, so conda could not read it either: {e}"
-        )));
+        ))
+    })?;
+    // conda reads one mapping of settings; anything else it cannot use either, and an edit
+    // appended to it would not be YAML at all.
+    match docs.as_slice() {
+        [] | [yaml_rust2::Yaml::Hash(_)] | [yaml_rust2::Yaml::Null] => {}
+        [_] => {
+            return Err(Refusal(
+                "it is not a mapping of settings, so conda could not read it either".into(),
+            ))
+        }
+        _ => {
+            return Err(Refusal(
+                "it holds several YAML documents; conda reads only a single mapping".into(),
+            ))
+        }
     }
     let eol = l.eol;
     let key_of = |line: &str| -> Option<String> {
@@ -299,7 +346,7 @@ pub fn edit_condarc(
         }
         out.extend(appended);
     }
-    Ok(finish(l, out))
+    checked_condarc(finish(l, out))
 }
 
 #[cfg(test)]

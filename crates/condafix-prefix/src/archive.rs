@@ -347,8 +347,21 @@ impl Bundle {
                 "it is larger than any manifest",
             ));
         }
+        let manifest = parse_manifest(path, &text)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            zip,
+            manifest,
+        })
+    }
+}
+
+/// Parse a bundle's `SHA256SUMS` (`<sha256>  <path>` lines; blank lines and `#` comments
+/// skipped): a malformed line or an unsafe path refuses the bundle.
+pub fn parse_manifest(path: &Path, text: &[u8]) -> Result<Vec<(Sha256, String)>, ArchiveError> {
+    {
         let mut manifest = Vec::new();
-        for (n, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+        for (n, line) in String::from_utf8_lossy(text).lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -363,19 +376,18 @@ impl Bundle {
             if name.is_empty() {
                 return Err(bad());
             }
-            if let Some(reason) = unsafe_entry_name(&name) {
-                return Err(hostile(path, &name, reason));
+            // A manifest names files: the guard's rules exactly (no trailing `/`).
+            if let Err(reason) = RelPath::parse(&name) {
+                return Err(hostile(path, &name, reason.to_string()));
             }
             let h = Sha256::from_hex(hash).map_err(|_| bad())?;
             manifest.push((h, name));
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            zip,
-            manifest,
-        })
+        Ok(manifest)
     }
+}
 
+impl Bundle {
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -9,7 +9,7 @@ use crate::Sha256;
 
 /// No OpenSSL or Python DLL comes near this (libcrypto-3-x64.dll is about 5 MB, python3X.dll
 /// about 4.5 MB): a larger file named like one is reported, not read.
-pub const MAX_DLL_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_DLL_BYTES: u64 = 32 * 1024 * 1024;
 /// pip.ini, .condarc, pyvenv.cfg, environments.txt: a real one is a few hundred bytes.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// A conda-meta record: Anaconda's largest are a few MB.

@@ -140,7 +140,17 @@ pub(crate) fn load_journal(
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let journal: Journal = serde_json::from_slice(&bytes).map_err(|source| TxnError::Corrupt {
+    parse_journal(&bytes, &path, outside).map(Some)
+}
+
+/// Parse and check a journal's bytes (`path` is named in errors).
+pub(crate) fn parse_journal(
+    bytes: &[u8],
+    path: &Path,
+    outside: &OutsideFiles,
+) -> Result<CheckedJournal, TxnError> {
+    let path = path.to_path_buf();
+    let journal: Journal = serde_json::from_slice(bytes).map_err(|source| TxnError::Corrupt {
         path: path.clone(),
         what: "journal",
         source,
@@ -154,7 +164,7 @@ pub(crate) fn load_journal(
         .enumerate()
         .map(|(i, op)| check_op(op, &journal.txn, outside, &path, i))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some((journal, ops)))
+    Ok((journal, ops))
 }
 
 /// The receipt with every entry checked: what `undo` and the next run act on.
@@ -169,8 +179,16 @@ pub(crate) fn load_receipt(
     prefix: &Path,
     outside: &OutsideFiles,
 ) -> Result<CheckedReceipt, TxnError> {
-    let receipt = Receipt::load(prefix)?;
-    let file = Receipt::path(prefix);
+    check_receipt(Receipt::load(prefix)?, &Receipt::path(prefix), outside)
+}
+
+/// Check every path, backup, transaction id and registry value of a receipt read from `file`.
+pub(crate) fn check_receipt(
+    receipt: Receipt,
+    file: &Path,
+    outside: &OutsideFiles,
+) -> Result<CheckedReceipt, TxnError> {
+    let file = file.to_path_buf();
     if receipt.schema_version > RECEIPT_SCHEMA_VERSION {
         return Err(refused(
             &file,

@@ -35,3 +35,19 @@ pub use transaction::{
     check_state, pending_recovery, recover, Context, Recovery, RecoveryOutcome, Transaction,
     UndoOutcome,
 };
+
+/// Check the bytes of a journal as recovery would, acting on nothing (fuzzing).
+pub fn check_journal_bytes(bytes: &[u8], outside: &OutsideFiles) -> Result<(), TxnError> {
+    journal::parse_journal(bytes, std::path::Path::new("journal.json"), outside).map(|_| ())
+}
+
+/// Check the bytes of a receipt as `undo` would, acting on nothing (fuzzing).
+pub fn check_receipt_bytes(bytes: &[u8], outside: &OutsideFiles) -> Result<(), TxnError> {
+    let file = std::path::Path::new("receipt.json");
+    let receipt: Receipt = serde_json::from_slice(bytes).map_err(|source| TxnError::Corrupt {
+        path: file.to_path_buf(),
+        what: "receipt",
+        source,
+    })?;
+    journal::check_receipt(receipt, file, outside).map(|_| ())
+}

@@ -45,7 +45,17 @@ pub(super) fn load(
     findings: &mut Vec<Finding>,
 ) -> Option<ConfigFile> {
     let bytes = super::read_config_file(path, Code::T026, findings)?;
-    let decoded = decode_text(&bytes);
+    Some(parse(&bytes, path, role, findings))
+}
+
+/// Read the bytes of a file found at `path` (shown in findings; not read again).
+pub(super) fn parse(
+    bytes: &[u8],
+    path: &Path,
+    role: ConfigRole,
+    findings: &mut Vec<Finding>,
+) -> ConfigFile {
+    let decoded = decode_text(bytes);
     let shown = display_path(path);
     if decoded.encoding == TextEncoding::Binary {
         findings.push(
@@ -56,14 +66,14 @@ pub(super) fn load(
             .path(shown.clone())
             .fix("fix the file by hand: conda stops with an error while it is like this"),
         );
-        return Some(ConfigFile {
+        return ConfigFile {
             path: shown,
             role,
             encoding: decoded.encoding,
             line_ending: decoded.line_ending,
             settings: Vec::new(),
             unreadable: Some("it holds NUL bytes".into()),
-        });
+        };
     }
     if decoded.encoding == TextEncoding::Utf8Bom || decoded.line_ending == LineEnding::Crlf {
         findings.push(
@@ -160,12 +170,12 @@ pub(super) fn load(
             );
         }
     }
-    Some(ConfigFile {
+    ConfigFile {
         path: shown,
         role,
         encoding: decoded.encoding,
         line_ending: decoded.line_ending,
         settings,
         unreadable,
-    })
+    }
 }

@@ -55,6 +55,21 @@ impl ConfigFile {
     }
 }
 
+/// Parse the bytes of a pip config file as detection does: its settings, and the findings about
+/// it (`path` is only shown).
+pub fn parse_pip_config(bytes: &[u8], path: &Path) -> (ConfigFile, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let f = pip_files::parse(bytes, path, ConfigRole::PipSite, &mut findings);
+    (f, findings)
+}
+
+/// Parse the bytes of a `.condarc` as detection does.
+pub fn parse_condarc(bytes: &[u8], path: &Path) -> (ConfigFile, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let f = condarc::parse(bytes, path, ConfigRole::CondarcPrefix, &mut findings);
+    (f, findings)
+}
+
 /// Read a config file the way detection may: never through a link, never more than a config
 /// file can be. `None` when it is absent or was not read (the finding says why).
 fn read_config_file(path: &Path, unreadable: Code, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {

@@ -20,7 +20,17 @@ pub(super) fn load(
     findings: &mut Vec<Finding>,
 ) -> Option<ConfigFile> {
     let bytes = super::read_config_file(path, Code::T007, findings)?;
-    let decoded = decode_text(&bytes);
+    Some(parse(&bytes, path, role, findings))
+}
+
+/// Read the bytes of a file found at `path` (shown in findings; not read again).
+pub(super) fn parse(
+    bytes: &[u8],
+    path: &Path,
+    role: ConfigRole,
+    findings: &mut Vec<Finding>,
+) -> ConfigFile {
+    let decoded = decode_text(bytes);
     let shown = display_path(path);
     let mut unreadable = None;
     match decoded.encoding {
@@ -82,14 +92,14 @@ pub(super) fn load(
             );
         }
     }
-    Some(ConfigFile {
+    ConfigFile {
         path: shown,
         role,
         encoding: decoded.encoding,
         line_ending: decoded.line_ending,
         settings,
         unreadable,
-    })
+    }
 }
 
 fn settings(ini: &IniFile) -> Vec<ConfigSetting> {

@@ -1,0 +1,58 @@
+//! Run every fuzz target (or the ones named) for a fixed time and print executions and crashes;
+//! crashing inputs are saved under `target/fuzz-crashes/<target>/`. Exit 1 on any crash.
+//!
+//! `cargo run --release -p condafix-suite --bin fuzz -- [--seconds N] [--seed N] [TARGET]...`
+
+use std::time::Duration;
+
+use condafix_suite::fuzz::{fuzz, targets, Budget};
+
+fn main() -> std::process::ExitCode {
+    let mut seconds = 10u64;
+    let mut seed = 0x00c0_ffee_u64;
+    let mut only: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seconds" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
+            "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or(seed),
+            other => only.push(other.to_string()),
+        }
+    }
+    let out_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("fuzz-crashes");
+    println!(
+        "{:<18} {:>12} {:>10} {:>8}",
+        "target", "executions", "per sec", "crashes"
+    );
+    let mut total_crashes = 0;
+    for t in targets()
+        .iter()
+        .filter(|t| only.is_empty() || only.iter().any(|o| o == t.name))
+    {
+        let start = std::time::Instant::now();
+        let o = fuzz(t, Budget::Time(Duration::from_secs(seconds)), seed);
+        let rate = o.executions as f64 / start.elapsed().as_secs_f64().max(0.001);
+        println!(
+            "{:<18} {:>12} {:>10.0} {:>8}",
+            t.name,
+            o.executions,
+            rate,
+            o.crashes.len()
+        );
+        for (i, (input, msg)) in o.crashes.iter().enumerate() {
+            let dir = out_dir.join(t.name);
+            let _ = fs_err::create_dir_all(&dir);
+            let file = dir.join(format!("crash-{i}.bin"));
+            let _ = fs_err::write(&file, input);
+            println!("  crash {i}: {msg} (input: {})", file.display());
+        }
+        total_crashes += o.crashes.len();
+    }
+    if total_crashes == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
