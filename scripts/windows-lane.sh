@@ -28,7 +28,7 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
-export CARGO_TARGET_DIR="$ROOT/target/win"
+export CARGO_TARGET_DIR="${CONDAFIX_WIN_TARGET_DIR:-$ROOT/target/win}"
 export CARGO_TERM_COLOR=never
 T=x86_64-pc-windows-gnu
 
@@ -49,7 +49,7 @@ trap 'wineserver -k 2>/dev/null || true' EXIT
 export CONDAFIX_WINE_SYSTEM32="$SYS32"
 
 # 4. Loader fixtures (C, mingw-w64) for the model check.
-export CONDAFIX_LOADER_FIXTURES="$ROOT/target/win/loader-fixtures"
+export CONDAFIX_LOADER_FIXTURES="$CARGO_TARGET_DIR/loader-fixtures"
 export CONDAFIX_REQUIRE_LOADER_FIXTURES=1
 bash windows/loader-fixtures/build.sh "$CONDAFIX_LOADER_FIXTURES"
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::registry::{Hive, RegValue, Registry, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
 
 /// Setting this (any value) in the environment switches the 3.8/3.9 conda builds of the
-/// altered-search-path era to conda's modified DLL search order (DOMAIN.md section 2).
+/// altered-search-path era to conda's modified DLL search order (docs/loader-model.md).
 pub const ENV_DLL_SEARCH_MODIFICATION: &str = "CONDA_DLL_SEARCH_MODIFICATION_ENABLE";
 
 /// Where environment variables come from: the process, or a map in tests.

@@ -1,5 +1,5 @@
 //! Find every conda install and environment on the machine, in order of trust, each saying how
-//! it was found (DOMAIN.md sections 4 and 7).
+//! it was found (docs/formats-and-config.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The Windows DLL loader, as data: which build searches which folders, in which order
-//! (DOMAIN.md section 2).
+//! (docs/loader-model.md).
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Where pip's and conda's config files live, and where condafix writes its own: one place,
 //! used by detection (what is read, in precedence order) and by config (what is written).
-//! See docs/architecture.md and DOMAIN.md section 5 for the orders.
+//! See docs/formats-and-config.md for the orders and their sources.
 
 use std::path::{Path, PathBuf};
 

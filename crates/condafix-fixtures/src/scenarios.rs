@@ -1,4 +1,4 @@
-//! Named install trees, each a real-world situation (DOMAIN.md section 1). Tests snapshot
+//! Named install trees, each a real-world situation (docs/loader-model.md). Tests snapshot
 //! `condafix detect` over each; `condafix demo` builds one to show the fix.
 
 use std::path::{Path, PathBuf};

@@ -180,7 +180,7 @@ impl RecordBuilder {
     }
 
     /// Write a noarch: python file: installed under `site`, recorded inside the package as
-    /// `site-packages/...` (DOMAIN.md section 4).
+    /// `site-packages/...` (docs/formats-and-config.md).
     fn noarch_file(&mut self, prefix: &Path, site: &str, pkg_rel: &str, bytes: &[u8]) {
         let installed = format!("{site}/{pkg_rel}");
         write_file(&join(prefix, &installed), bytes);

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// The five folders conda's "default mode" patch hands to `AddDllDirectory` (relative to the
 /// folder of `pythonXY.dll`), in order. Anaconda's "Add to PATH" and activation prepend the prefix
-/// root and the same folders to PATH (DOMAIN.md section 2 and 4).
+/// root and the same folders to PATH (docs/loader-model.md).
 pub const CONDA_DLL_DIRS: [&str; 5] = [
     "Library/mingw-w64/bin",
     "Library/usr/bin",

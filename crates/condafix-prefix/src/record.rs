@@ -243,8 +243,7 @@ impl PrefixRecord {
     /// The recorded entries keyed by the path they were installed at (prefix-relative, `/`).
     ///
     /// noarch: python packages record `site-packages/...` and `python-scripts/...` inside the
-    /// package but install them under the prefix's site-packages and Scripts/bin (DOMAIN.md
-    /// section 4); they are mapped here so that those files are checked rather than silently
+    /// package but install them under the prefix's site-packages and Scripts/bin (docs/formats-and-config.md); they are mapped here so that those files are checked rather than silently
     /// skipped. Keys are lower-cased for Windows layouts (the file system is case-insensitive).
     pub fn entries_by_installed_path(
         &self,

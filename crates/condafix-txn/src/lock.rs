@@ -26,7 +26,7 @@ struct Owner {
 pub struct PrefixLock {
     // std::fs::File: the lock methods (File::lock, try_lock) are std's.
     #[allow(clippy::disallowed_types)]
-    file: std::fs::File,
+    file: Option<std::fs::File>,
     dir: PathBuf,
 }
 
@@ -77,26 +77,27 @@ impl PrefixLock {
         timeout: Duration,
     ) -> Result<Option<Self>, TxnError> {
         let dir = prefix.join(STATE_DIR);
-        if guard::is_link(&dir) {
-            return Err(TxnError::Link {
-                link: guard::LinkFound { link: dir },
-            });
-        }
-        match fs_err::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(TxnError::Read {
-                    path: prefix.to_path_buf(),
-                    source: e,
-                })
-            }
-            Err(e) => return Err(lock_io(&dir)(e)),
-        }
         let path = dir.join(LOCK_FILE);
         let start = Instant::now();
         loop {
+            if guard::is_link(&dir) {
+                return Err(TxnError::Link {
+                    link: guard::LinkFound { link: dir },
+                });
+            }
+            // (Again on every turn: the run that released the lock may have removed the folder.)
+            match fs_err::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(TxnError::Read {
+                        path: prefix.to_path_buf(),
+                        source: e,
+                    })
+                }
+                Err(e) => return Err(lock_io(&dir)(e)),
+            }
             if guard::is_link(&path) {
                 return Err(TxnError::Link {
                     link: guard::LinkFound { link: path },
@@ -104,12 +105,18 @@ impl PrefixLock {
             }
             let file = match open_lock(&path) {
                 Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    // Windows: the file is being deleted by the run that just released it.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound
+                    ) =>
+                {
+                    // The run that just released the lock is removing the file (Windows) or
+                    // its folder: try again.
                     if start.elapsed() > timeout {
                         return Err(lock_io(&path)(e));
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
                 Err(e) => return Err(lock_io(&path)(e)),
@@ -137,7 +144,10 @@ impl PrefixLock {
                         &serde_json::to_vec(&owner).expect("owner serializes"),
                         RetryPolicy::default(),
                     );
-                    return Ok(Some(Self { file, dir }));
+                    return Ok(Some(Self {
+                        file: Some(file),
+                        dir,
+                    }));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if start.elapsed() >= timeout {
@@ -178,7 +188,12 @@ impl Drop for PrefixLock {
         // change and takes the new one), and the state folder when nothing else is in it: a
         // prefix condafix holds no state for is left exactly as it was found.
         let _ = fs_err::remove_file(self.dir.join(LOCK_FILE));
-        let _ = self.file.unlock();
+        if let Some(file) = self.file.take() {
+            let _ = file.unlock();
+            // Closed before the folder goes: on Windows a file deleted while open stays in its
+            // folder until its last handle is closed.
+            drop(file);
+        }
         let _ = fs_err::remove_dir(&self.dir);
     }
 }

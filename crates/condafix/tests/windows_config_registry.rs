@@ -63,7 +63,7 @@ fn add_to_path_prepends_keeps_expand_sz_and_var_entries_and_undo_is_exact() {
     let before = raw_user_env("Path").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = condafix_fixtures::scenarios::build(
-        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        condafix_fixtures::scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
         dir.path(),
     );
     let prefix = &s.prefixes[0];
@@ -120,7 +120,7 @@ fn a_path_of_the_wrong_type_is_left_alone() {
     let before = raw_user_env("Path").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = condafix_fixtures::scenarios::build(
-        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        condafix_fixtures::scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
         dir.path(),
     );
     let out = condafix(&["config", "--add-to-path"], &s.prefixes[0]);

@@ -71,7 +71,7 @@ fn detect_reads_the_user_path_from_the_registry_unexpanded() {
 
     let dir = tempfile::tempdir().unwrap();
     let s = condafix_fixtures::scenarios::build(
-        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        condafix_fixtures::scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
         dir.path(),
     );
     let out = Command::new(env!("CARGO_BIN_EXE_condafix"))

@@ -1,7 +1,7 @@
 //! The TLS-configuration half of detection: pip's config files in precedence order
 //! (`pip_files`), the `.condarc` search path (`condarc`), TLS environment variables (`env`), pip's
 //! vendored TLS code against its RECORD (`vendored`), the prefix's CA bundles (`ca_bundles`), and
-//! which trust mechanism the prefix's pip uses (DOMAIN.md section 5).
+//! which trust mechanism the prefix's pip uses (docs/formats-and-config.md).
 
 mod ca_bundles;
 mod condarc;
