@@ -39,7 +39,7 @@ fn main() {
         system_root: Some(m.windows_dir()),
         path: system_path(&m),
         cwd: None,
-        dll_search_modification: false,
+        dll_search_modification: None,
         path_sources: Vec::new(),
     };
     // Warm the page cache once, then measure.

@@ -3,7 +3,12 @@
 
 use std::path::PathBuf;
 
-use condafix_detect::{detect, Code, Report, SearchContext};
+use condafix_detect::registry::Hive;
+use condafix_detect::tls::env::EnvOrigin;
+use condafix_detect::{
+    detect, Code, CopyStatus, EnvValue, Era, EraSource, LoaderClass, Location, PrefixKind,
+    PythonSource, Report, SearchContext,
+};
 use condafix_fixtures::scenarios::{self, ScenarioName};
 use condafix_suite::normalize_json;
 
@@ -20,7 +25,10 @@ fn run(name: ScenarioName) -> Run {
         system_root: Some(s.system_root()),
         path: s.search_path.clone(),
         cwd: None,
-        dll_search_modification: false,
+        dll_search_modification: s.dll_search_modification.clone().map(|value| EnvValue {
+            value,
+            source: EnvOrigin::Registry(Hive::CurrentUser),
+        }),
         path_sources: Vec::new(),
     };
     let report = detect(&s.prefixes, &ctx).unwrap();
@@ -196,6 +204,187 @@ fn env_openssl_differs_from_base() {
     snapshot("env_openssl_differs_from_base", &r.json);
 }
 
+fn python(run: &Run, prefix: usize) -> &condafix_detect::PythonInfo {
+    run.report.prefixes[prefix].python.as_ref().unwrap()
+}
+
+#[test]
+fn defaults_310_default_mode() {
+    // The negative control: no D010, nothing to stage, without activation.
+    let r = run(ScenarioName::Defaults310DefaultMode);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060]);
+    let py = python(&r, 0);
+    assert_eq!(py.era, Some(Era::DefaultMode));
+    assert_eq!(py.evidence.decided_by, EraSource::Binary);
+    assert!(
+        py.loader_reason.contains("python310.dll"),
+        "{}",
+        py.loader_reason
+    );
+    assert!(py
+        .evidence
+        .markers
+        .contains(&"CONDA_DLL_SEARCH_MODIFICATION_NEVER_CACHE"));
+    snapshot("defaults_310_default_mode", &r.json);
+}
+
+#[test]
+fn conda_forge_397_rebuilt_after_fix() {
+    // Built after October 2021, still the old patch: the date proves nothing.
+    let r = run(ScenarioName::CondaForge397RebuiltAfterFix);
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010]);
+    assert_eq!(python(&r, 0).loader, LoaderClass::AlteredSearchPath);
+    snapshot("conda_forge_397_rebuilt_after_fix", &r.json);
+}
+
+#[test]
+fn defaults_3815_build0_and_build1() {
+    let r = run(ScenarioName::Defaults3815Build0AndBuild1);
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010]);
+    assert_eq!(python(&r, 0).era, Some(Era::AlteredSearchPath));
+    assert_eq!(predictions(&r, 1), ("ok", "ok"));
+    assert_eq!(codes(&r, 1), vec![Code::D060]);
+    assert_eq!(python(&r, 1).era, Some(Era::DefaultMode));
+    snapshot("defaults_3815_build0_and_build1", &r.json);
+}
+
+#[test]
+fn defaults_380_variant() {
+    let r = run(ScenarioName::Defaults380Variant);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060]);
+    assert_eq!(python(&r, 0).era, Some(Era::DefaultModeVariant));
+    snapshot("defaults_380_variant", &r.json);
+}
+
+#[test]
+fn conda_forge_37_upstream() {
+    let r = run(ScenarioName::CondaForge37Upstream);
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010]);
+    let py = python(&r, 0);
+    assert_eq!(py.era, Some(Era::Upstream));
+    assert_eq!(py.loader, LoaderClass::AlteredSearchPath);
+    // 3.7's words: no module name.
+    assert_eq!(
+        r.report.prefixes[0].prediction.unactivated.error.as_deref(),
+        Some("ImportError: DLL load failed: The specified module could not be found.")
+    );
+    snapshot("conda_forge_37_upstream", &r.json);
+}
+
+#[test]
+fn python_dll_unreadable() {
+    let r = run(ScenarioName::PythonDllUnreadable);
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010, Code::D072]);
+    let py = python(&r, 0);
+    assert_eq!(py.evidence.decided_by, EraSource::Record);
+    assert_eq!(py.era, Some(Era::AlteredSearchPath));
+    assert!(
+        py.loader_reason.contains("Git LFS pointer"),
+        "{}",
+        py.loader_reason
+    );
+    snapshot("python_dll_unreadable", &r.json);
+}
+
+#[test]
+fn binary_disagrees_with_record() {
+    let r = run(ScenarioName::BinaryDisagreesWithRecord);
+    assert_eq!(predictions(&r, 0), ("fails", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D010, Code::D071]);
+    let py = python(&r, 0);
+    assert_eq!(py.evidence.era_from_record, Some(Era::DefaultMode));
+    assert_eq!(py.era, Some(Era::AlteredSearchPath));
+    snapshot("binary_disagrees_with_record", &r.json);
+}
+
+#[test]
+fn enable_var_on_altered_search_path_build() {
+    let r = run(ScenarioName::EnableVarOnAlteredSearchPathBuild);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060, Code::D074]);
+    let py = python(&r, 0);
+    assert_eq!(py.loader, LoaderClass::CondaPathMode);
+    assert!(py.evidence.enable_switches_on);
+    let winner = r.report.prefixes[0].dlls[0].unactivated.winner().unwrap();
+    assert_eq!(winner.location, Location::CondaDllDir);
+    snapshot("enable_var_on_altered_search_path_build", &r.json);
+}
+
+#[test]
+fn venv_of_default_mode_base() {
+    let r = run(ScenarioName::VenvOfDefaultModeBase);
+    let p = &r.report.prefixes[0];
+    assert_eq!(p.kind, PrefixKind::Venv);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060]);
+    let py = python(&r, 0);
+    assert!(py.venv.as_ref().unwrap().home.ends_with("anaconda3"));
+    assert_eq!(py.era, Some(Era::DefaultMode));
+    assert!(p.modules[0]
+        .path
+        .replace('\\', "/")
+        .contains("anaconda3/DLLs/_ssl.pyd"));
+    snapshot("venv_of_default_mode_base", &r.json);
+}
+
+#[test]
+fn venv_of_early_default_mode_base() {
+    let r = run(ScenarioName::VenvOfEarlyDefaultModeBase);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"), "the base itself is fine");
+    assert_eq!(predictions(&r, 1), ("fails", "fails"));
+    assert_eq!(codes(&r, 1), vec![Code::D010, Code::D073]);
+    snapshot("venv_of_early_default_mode_base", &r.json);
+}
+
+#[test]
+fn python_32bit_on_wow64() {
+    let r = run(ScenarioName::Python32BitOnWow64);
+    assert_eq!(predictions(&r, 0), ("at-risk", "at-risk"));
+    assert_eq!(codes(&r, 0), vec![Code::D020]);
+    let winner = r.report.prefixes[0].dlls[0].unactivated.winner().unwrap();
+    assert_eq!(winner.location, Location::SysWow64);
+    assert!(!r.report.prefixes[0].dlls[0]
+        .unactivated
+        .searched
+        .iter()
+        .any(|d| d.ends_with("System32")));
+    snapshot("python_32bit_on_wow64", &r.json);
+}
+
+#[test]
+fn free_threaded_313() {
+    let r = run(ScenarioName::FreeThreaded313);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert_eq!(codes(&r, 0), vec![Code::D060]);
+    let m = &r.report.prefixes[0].modules;
+    assert_eq!(m[0].file, "_ssl.cp313t-win_amd64.pyd");
+    assert_eq!(m[1].file, "_hashlib.cp313t-win_amd64.pyd");
+    assert!(python(&r, 0)
+        .evidence
+        .dll
+        .as_deref()
+        .unwrap()
+        .ends_with("python313t.dll"));
+    snapshot("free_threaded_313", &r.json);
+}
+
+#[test]
+fn defaults_370_ships_openssl() {
+    let r = run(ScenarioName::Defaults370ShipsOpenssl);
+    assert_eq!(predictions(&r, 0), ("ok", "ok"));
+    assert!(codes(&r, 0).is_empty(), "{:?}", codes(&r, 0));
+    assert!(r.report.prefixes[0].loose_copies.is_empty());
+    let winner = r.report.prefixes[0].dlls[0].unactivated.winner().unwrap();
+    assert_eq!(winner.status, CopyStatus::Vendored);
+    snapshot("defaults_370_ships_openssl", &r.json);
+}
+
 #[test]
 fn every_scenario_is_covered_by_a_test_here() {
     let src = include_str!("detect_scenarios.rs");
@@ -232,7 +421,12 @@ fn python_without_a_record_is_placed_from_its_dll_name() {
     };
     let r = detect(&s.prefixes, &ctx).unwrap();
     let py = r.prefixes[0].python.as_ref().unwrap();
-    assert_eq!((py.version.as_str(), py.source), ("3.7", "pythonXY.dll"));
+    assert_eq!(
+        (py.version.as_str(), py.source),
+        ("3.7", PythonSource::PythonDll)
+    );
+    // The DLL's markers still place it.
+    assert_eq!(py.evidence.decided_by, EraSource::Binary);
     assert_eq!(py.loader, condafix_detect::LoaderClass::AlteredSearchPath);
     assert_eq!(r.prefixes[0].prediction.unactivated.result.label(), "fails");
 }

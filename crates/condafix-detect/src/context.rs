@@ -3,9 +3,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::registry::{Hive, RegValue, Registry, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
+use crate::tls::env::EnvOrigin;
 
-/// Setting this (any value) in the environment switches the 3.8/3.9 conda builds of the
-/// altered-search-path era to conda's modified DLL search order (docs/loader-model.md).
+/// Set in the environment, this switches conda's patched builds to their PATH mode: era A with
+/// any value, era B 3.8-3.10 with anything but `0`; later builds ignore it
+/// (docs/loader-model.md).
 pub const ENV_DLL_SEARCH_MODIFICATION: &str = "CONDA_DLL_SEARCH_MODIFICATION_ENABLE";
 
 /// Where environment variables come from: the process, or a map in tests.
@@ -101,6 +103,13 @@ pub struct PathSource {
     pub raw: String,
 }
 
+/// An environment variable's value and where it is set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnvValue {
+    pub value: String,
+    pub source: EnvOrigin,
+}
+
 /// What the Windows loader sees outside the prefix.
 #[derive(Debug, Clone, Default)]
 pub struct SearchContext {
@@ -111,8 +120,8 @@ pub struct SearchContext {
     pub path: Vec<PathBuf>,
     /// The current directory of the launch, when known.
     pub cwd: Option<PathBuf>,
-    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` is set.
-    pub dll_search_modification: bool,
+    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` as the launch gets it, and where it is set.
+    pub dll_search_modification: Option<EnvValue>,
     /// Where `path` was read from.
     pub path_sources: Vec<PathSource>,
 }
@@ -122,9 +131,10 @@ impl SearchContext {
     /// host that is not Windows there is no Windows system folder and no Windows PATH, so both
     /// stay empty unless given explicitly.
     pub fn from_env(env: &dyn EnvSource, host_is_windows: bool) -> Self {
-        let dll_search_modification = env
-            .var_os(ENV_DLL_SEARCH_MODIFICATION)
-            .is_some_and(|v| !v.is_empty());
+        let dll_search_modification = env.var_os(ENV_DLL_SEARCH_MODIFICATION).map(|v| EnvValue {
+            value: v.to_string_lossy().into_owned(),
+            source: EnvOrigin::Process,
+        });
         if !host_is_windows {
             return Self {
                 dll_search_modification,
@@ -160,6 +170,24 @@ impl SearchContext {
     ) -> Result<Self, crate::registry::RegistryError> {
         let mut ctx = Self::from_env(env, true);
         ctx.path.clear();
+        // A new process gets the user's value, else the machine's (not this process's).
+        ctx.dll_search_modification = None;
+        for hive in [Hive::CurrentUser, Hive::LocalMachine] {
+            let key = match hive {
+                Hive::CurrentUser => USER_ENVIRONMENT_KEY,
+                Hive::LocalMachine => MACHINE_ENVIRONMENT_KEY,
+            };
+            let value = match registry.value(hive, key, ENV_DLL_SEARCH_MODIFICATION)? {
+                Some(RegValue::Sz(s)) => s,
+                Some(RegValue::ExpandSz(s)) => expand_env_strings(&s, env),
+                _ => continue,
+            };
+            ctx.dll_search_modification = Some(EnvValue {
+                value,
+                source: EnvOrigin::Registry(hive),
+            });
+            break;
+        }
         for (hive, key) in [
             (Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY),
             (Hive::CurrentUser, USER_ENVIRONMENT_KEY),

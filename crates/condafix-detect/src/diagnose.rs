@@ -2,11 +2,13 @@
 
 use condafix_prefix::{join_rel, Layout, Machine, PeProblem, Sha256};
 
+use crate::report::EraSource;
 use crate::report::{
     Candidate, CopyStatus, DllOutcome, DllReport, PrefixReport, PythonInfo, RecordedFile,
     Resolution,
 };
 use crate::{Code, Finding, LaunchContext, LoaderClass, Location, Severity};
+use crate::{CondaDirsBase, EnableRule};
 
 /// An OpenSSL-looking DLL in `DLLs\` or the prefix root that no conda record owns.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -44,6 +46,19 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         )
         .path(report.prefix.clone())];
     };
+    if let Some(problem) = python.venv.as_ref().and_then(|v| v.problem.as_ref()) {
+        return vec![Finding::new(
+            Code::D075,
+            format!("this venv's base interpreter cannot be used: {problem}; the venv cannot run Python at all"),
+        )
+        .path(report.prefix.clone())
+        .fix("recreate the venv from an installed Python (`python -m venv --clear <folder>`)")];
+    }
+    let home = python
+        .venv
+        .as_ref()
+        .map(|v| v.home.clone())
+        .unwrap_or_else(|| report.prefix.clone());
     let mut out = module_findings(report);
     out.extend(build_findings(report, python));
     out.extend(report.refused_paths.iter().map(|r| {
@@ -52,7 +67,7 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
             .fix(REINSTALL_OPENSSL)
     }));
     for dll in &report.dlls {
-        out.extend(recorded_copy_findings(dll, &report.prefix));
+        out.extend(recorded_copy_findings(dll, &home));
         out.extend(resolution_findings(dll, python));
     }
     out.extend(copies.iter().map(|c| loose_copy_finding(c, python)));
@@ -127,6 +142,91 @@ fn build_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
             Finding::new(Code::D070, format!("cannot tell how this Python build finds DLLs ({}); the prediction assumes the worst case", python.loader_reason))
                 .path(report.prefix.clone())
                 .fix("run `condafix verify` to see what the interpreter really does"),
+        );
+    }
+    let e = &python.evidence;
+    if let (EraSource::Binary, Some(binary), Some(record)) =
+        (e.decided_by, e.era_from_binary, e.era_from_record)
+    {
+        if binary != record {
+            out.push(
+                Finding::new(
+                    Code::D071,
+                    format!(
+                        "{} carries the patch of era {}, while the record ({} {}) would say era {}: the binary decides",
+                        e.dll.as_deref().unwrap_or("python3X.dll"),
+                        binary.label(),
+                        python.version,
+                        python.build,
+                        record.label()
+                    ),
+                )
+                .path(e.dll.clone().unwrap_or_default())
+                .evidence("era_from_binary", binary)
+                .evidence("era_from_record", record)
+                .evidence("markers", &e.markers),
+            );
+        }
+    }
+    if e.decided_by == EraSource::Record {
+        out.push(
+            Finding::new(
+                Code::D072,
+                format!(
+                    "{} could not be read ({}): the era comes from the record's channel, version and build number",
+                    e.dll.as_deref().unwrap_or("python3X.dll"),
+                    e.dll_problem
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "not found".into())
+                ),
+            )
+            .path(e.dll.clone().unwrap_or_else(|| report.prefix.clone()))
+            .evidence("era_from_record", e.era_from_record)
+            .fix(REINSTALL_PYTHON),
+        );
+    }
+    if let Some(venv) = &python.venv {
+        if e.conda_dirs_base == CondaDirsBase::ExeDir
+            && python.loader == LoaderClass::CondaDefaultMode
+            && !report.prediction.unactivated.result.is_fine()
+        {
+            out.push(
+                Finding::new(
+                    Code::D073,
+                    format!(
+                        "this venv was made from Python {} {}, whose patch looks for the conda folders beside the venv's own python.exe ({}): it misses {}\\Library\\bin",
+                        python.version, python.build, venv.exe_dir, venv.home
+                    ),
+                )
+                .path(report.prefix.clone())
+                .evidence("conda_dirs_base", e.conda_dirs_base)
+                .fix(format!(
+                    "stage the DLLs beside _ssl.pyd in the base (`condafix stage --prefix \"{}\"`), or recreate the venv from a newer conda Python",
+                    venv.home
+                )),
+            );
+        }
+    }
+    if let Some(v) = &e.enable_value {
+        let effect = if e.enable_switches_on {
+            "switches this build to conda's PATH mode: every PATH folder, the five conda folders, the current and the Windows folder are searched"
+        } else {
+            match e.enable_rule {
+                EnableRule::AnythingButZero => "is 0, which this build reads as off",
+                _ => "has no effect on this build",
+            }
+        };
+        out.push(
+            Finding::new(
+                Code::D074,
+                format!(
+                    "CONDA_DLL_SEARCH_MODIFICATION_ENABLE={} ({}) {effect}",
+                    v.value, v.source
+                ),
+            )
+            .path(report.prefix.clone())
+            .evidence("enable_rule", e.enable_rule),
         );
     }
     if report.openssl.is_none() && !report.dlls.is_empty() {
@@ -232,13 +332,13 @@ fn resolution_findings(dll: &DllReport, python: &PythonInfo) -> Vec<Finding> {
 fn not_found(dll: &DllReport, res: &Resolution, python: &PythonInfo, words: &str) -> Finding {
     let needed_by = dll.needed_by.join(", ");
     let on_disk = dll.recorded.as_ref().filter(|r| r.on_disk.is_some());
+    let why = if python.venv.is_some() && python.loader == LoaderClass::CondaDefaultMode {
+        "which this venv's interpreter does not search (see D073)"
+    } else {
+        "which this build only searches through PATH"
+    };
     let elsewhere = on_disk
-        .map(|r| {
-            format!(
-                " It is in {}, which this build only searches through PATH.",
-                r.path.replace('/', "\\")
-            )
-        })
+        .map(|r| format!(" It is in {}, {why}.", r.path.replace('/', "\\")))
         .unwrap_or_else(|| " No copy of it is in the prefix.".to_string());
     Finding::new(Code::D010, format!("{} (needed by {needed_by}) is not found {words}.{elsewhere}", dll.name))
         .evidence("dll", &dll.name)

@@ -53,6 +53,17 @@ pub enum Code {
     D062,
     /// The Python build could not be placed; the loader model is a guess.
     D070,
+    /// `python3X.dll` and the record's table place the build in different eras: the binary wins.
+    D071,
+    /// `python3X.dll` could not be read: the era comes from the record's table.
+    D072,
+    /// A venv made from an early default-mode build looks for the conda folders beside its own
+    /// `Scripts\python.exe`, and misses `Library\bin`.
+    D073,
+    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` is set: what it does to this build.
+    D074,
+    /// A venv whose `home =` cannot be followed: its interpreter is gone or unreadable.
+    D075,
     /// Not a Windows-layout prefix: the DLL checks do not apply.
     D080,
     /// No Python in this prefix.
@@ -163,7 +174,8 @@ impl Code {
         use Code::*;
         match self {
             D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D032 | D040
-            | D041 | D050 | D060 | D061 | D062 | D070 | D080 | D081 => Family::Dll,
+            | D041 | D050 | D060 | D061 | D062 | D070 | D071 | D072 | D073 | D074 | D075 | D080
+            | D081 => Family::Dll,
             V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V090 => Family::Verify,
             P001 | P002 => Family::Discovery,
             T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T009 | T020 | T021 | T022
@@ -194,6 +206,11 @@ impl Code {
             Code::D061 => "reachable-only-through-path",
             Code::D062 => "openssl-linked-statically",
             Code::D070 => "build-mode-unknown",
+            Code::D071 => "binary-disagrees-with-record",
+            Code::D072 => "python-dll-unreadable",
+            Code::D073 => "venv-misses-library-bin",
+            Code::D074 => "dll-search-modification-set",
+            Code::D075 => "venv-home-unusable",
             Code::D080 => "not-windows-layout",
             Code::D081 => "no-python",
             Code::V001 => "ssl-import-failed",
@@ -244,7 +261,14 @@ impl Code {
             | Code::D032
             | Code::D040
             | Code::D041 => Severity::Error,
-            Code::D003 | Code::D021 | Code::D022 | Code::D050 | Code::D070 => Severity::Warning,
+            Code::D003
+            | Code::D021
+            | Code::D022
+            | Code::D050
+            | Code::D070
+            | Code::D073
+            | Code::D075 => Severity::Warning,
+            Code::D071 | Code::D072 | Code::D074 => Severity::Info,
             Code::V001 => Severity::Error,
             Code::V030 => Severity::Error,
             Code::V031 => Severity::Error,
@@ -284,7 +308,7 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 54] = [
+    pub const ALL: [Code; 59] = [
         Code::V001,
         Code::V030,
         Code::V031,
@@ -312,6 +336,11 @@ impl Code {
         Code::D061,
         Code::D062,
         Code::D070,
+        Code::D071,
+        Code::D072,
+        Code::D073,
+        Code::D074,
+        Code::D075,
         Code::D080,
         Code::D081,
         Code::P001,

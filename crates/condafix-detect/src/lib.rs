@@ -7,6 +7,7 @@
 // Library crates never print: the binary owns stdout and stderr (its Printer).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod classify;
 mod context;
 mod diagnose;
 pub mod discover;
@@ -22,23 +23,27 @@ mod report;
 mod system_dlls;
 pub mod tls;
 
+pub use classify::{era_from_record, era_of, scan_markers, Channel, Era, Markers};
 pub use condafix_prefix::registry;
 #[cfg(windows)]
 pub use condafix_prefix::SystemRegistry;
 pub use context::{
-    expand_env_strings, split_windows_path_list, EnvSource, HostInfo, MapEnv, PathSource,
+    expand_env_strings, split_windows_path_list, EnvSource, EnvValue, HostInfo, MapEnv, PathSource,
     ProcessEnv, SearchContext, ENV_DLL_SEARCH_MODIFICATION,
 };
 pub use diagnose::LooseCopy;
 pub use error::Error;
+pub use facts::Stats;
 pub use finding::{Code, Family, Finding, Remedy, Severity};
 pub use inspect::inspect_prefix;
-pub use loader::{date, LaunchContext, LoaderClass, Location};
-pub use model::{display_path, Origin, PrefixKind, Scope};
+pub use loader::{
+    CondaDirsBase, EnableRule, Interpreter, LaunchContext, LoaderClass, LoaderModel, Location,
+};
+pub use model::{date, display_path, Origin, PrefixKind, Scope};
 pub use report::{
-    Candidate, CopyStatus, DllOutcome, DllReport, ImportOutcome, ImportResult, ModuleReport,
-    PackageInfo, Prediction, PrefixReport, PythonInfo, Report, Resolution, SearchInputs, Summary,
-    SCHEMA_VERSION,
+    dll_load_failed, Candidate, CopyStatus, DllOutcome, DllReport, EraSource, ImportOutcome,
+    ImportResult, LoaderEvidence, ModuleReport, PackageInfo, Prediction, PrefixReport, PythonInfo,
+    PythonSource, Report, Resolution, SearchInputs, Summary, VenvInfo, SCHEMA_VERSION,
 };
 pub use system_dlls::is_system_dll;
 
@@ -65,11 +70,23 @@ pub fn detect_with(
     explicit: &[std::path::PathBuf],
     ctx: &SearchContext,
 ) -> Result<Report, Error> {
+    detect_measured(host, explicit, ctx).map(|(report, _)| report)
+}
+
+/// [`detect_with`], and what it read (files and bytes hashed and scanned, and the time it took):
+/// the benchmark's figures.
+pub fn detect_measured(
+    host: &HostInfo<'_>,
+    explicit: &[std::path::PathBuf],
+    ctx: &SearchContext,
+) -> Result<(Report, Stats), Error> {
     let discovery = discover::discover(host, explicit);
     let mut machine = tls::machine_config(host);
     machine
         .findings
         .splice(0..0, discovery.findings.iter().cloned());
+    // One cache for every prefix: envs hardlink the same DLLs from the package cache.
+    let mut disk = facts::Disk::default();
     let reports = discovery
         .prefixes
         .iter()
@@ -82,8 +99,9 @@ pub fn detect_with(
                     machine: &machine,
                     discovered: Some(d),
                 }),
+                &mut disk,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Report::new(ctx, machine, reports))
+    Ok((Report::new(ctx, machine, reports), disk.stats))
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 pub enum PrefixKind {
     Base,
     Env,
+    /// A `python -m venv` folder: its `pyvenv.cfg` names the base interpreter.
+    Venv,
 }
 
 /// How a prefix was found.
@@ -61,4 +63,28 @@ pub enum Scope {
 /// A path for people and JSON: no `\\?\` prefix.
 pub fn display_path(p: &Path) -> String {
     dunce::simplified(p).display().to_string()
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC).
+pub fn date(secs: u64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(super::date(0), "1970-01-01");
+        assert_eq!(super::date(1_667_260_800), "2022-11-01");
+    }
 }

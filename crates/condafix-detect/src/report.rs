@@ -4,10 +4,13 @@
 use condafix_prefix::{Layout, Machine, PeProblem, Sha256};
 use serde::Serialize;
 
-use crate::{display_path, Finding, LaunchContext, LoaderClass, Location, SearchContext, Severity};
+use crate::{
+    display_path, CondaDirsBase, EnableRule, EnvValue, Era, Finding, LaunchContext, LoaderClass,
+    Location, SearchContext, Severity,
+};
 
 /// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -26,7 +29,8 @@ pub struct Report {
 pub struct SearchInputs {
     pub system_root: Option<String>,
     pub path: Vec<String>,
-    pub dll_search_modification: bool,
+    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` as a new process gets it.
+    pub dll_search_modification: Option<EnvValue>,
     /// Where `path` was read from, as stored.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub path_sources: Vec<crate::PathSource>,
@@ -68,7 +72,7 @@ impl Report {
             search: SearchInputs {
                 system_root: ctx.system_root.as_deref().map(display_path),
                 path: ctx.path.iter().map(|p| display_path(p)).collect(),
-                dll_search_modification: ctx.dll_search_modification,
+                dll_search_modification: ctx.dll_search_modification.clone(),
                 path_sources: ctx.path_sources.clone(),
             },
             machine,
@@ -123,13 +127,84 @@ pub struct PythonInfo {
     pub version: String,
     pub build: String,
     pub channel: Option<String>,
-    /// `YYYY-MM-DD`, from the record's timestamp.
+    /// `YYYY-MM-DD`, from the record's timestamp (shown; never used to place the build).
     pub build_date: Option<String>,
-    /// `conda-meta` or `pythonXY.dll` (no record).
-    pub source: &'static str,
+    /// Where the version was read.
+    pub source: PythonSource,
+    /// How this build finds DLLs as launched on this machine.
     pub loader: LoaderClass,
+    /// The evidence, in a sentence.
     pub loader_reason: String,
+    /// The era conda's patch puts the build in (`None`: could not be placed).
+    pub era: Option<Era>,
+    /// What the era and the search order were decided from.
+    pub evidence: LoaderEvidence,
     pub machine: Option<Machine>,
+    /// For a venv: the base interpreter whose `DLLs\` and loader apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venv: Option<VenvInfo>,
+}
+
+/// Where a prefix's Python version was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PythonSource {
+    /// The python record in `conda-meta` (a venv's: its base's).
+    #[serde(rename = "conda-meta")]
+    CondaMeta,
+    /// A venv's `pyvenv.cfg`.
+    #[serde(rename = "pyvenv.cfg")]
+    PyvenvCfg,
+    /// The name of `python3X.dll` (no record).
+    #[serde(rename = "pythonXY.dll")]
+    PythonDll,
+}
+
+/// How the era was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EraSource {
+    /// The markers in `python3X.dll`.
+    Binary,
+    /// The record's channel, version and build number (the DLL could not be read).
+    Record,
+    /// Neither.
+    Nothing,
+}
+
+/// What the loader model was decided from.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoaderEvidence {
+    pub decided_by: EraSource,
+    /// The `python3X.dll` read.
+    pub dll: Option<String>,
+    /// Why it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dll_problem: Option<PeProblem>,
+    /// The markers of conda's patch found in it.
+    pub markers: Vec<&'static str>,
+    pub era_from_binary: Option<Era>,
+    /// What the record's channel, version and build number say.
+    pub era_from_record: Option<Era>,
+    /// What `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` does to this build.
+    pub enable_rule: EnableRule,
+    /// The variable as a new process gets it.
+    pub enable_value: Option<EnvValue>,
+    /// Whether it switches this build to conda's PATH mode.
+    pub enable_switches_on: bool,
+    /// Where a default-mode build computes the five conda folders from.
+    pub conda_dirs_base: CondaDirsBase,
+}
+
+/// A venv and the interpreter it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct VenvInfo {
+    /// `pyvenv.cfg`'s `home =`: the base interpreter's folder.
+    pub home: String,
+    /// The folder of the venv's `python.exe` (`Scripts\`).
+    pub exe_dir: String,
+    /// Why `home` cannot be followed (missing, a link, no `python.exe` there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,7 +220,10 @@ pub struct PackageInfo {
 /// `_ssl.pyd` or `_hashlib.pyd`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleReport {
+    /// `_ssl.pyd` or `_hashlib.pyd`, whatever the file's tag.
     pub module: String,
+    /// The file's name: the module name, or a tagged one (`_ssl.cp313t-win_amd64.pyd`).
+    pub file: String,
     pub path: String,
     pub present: bool,
     pub machine: Option<Machine>,
@@ -230,6 +308,12 @@ pub enum CopyStatus {
     Recorded,
     /// Another file with exactly the recorded bytes.
     SameBytes,
+    /// A copy the python record itself lists (defaults 3.7.0 shipped OpenSSL in `DLLs\`):
+    /// conda's, never foreign, never replaced.
+    Vendored,
+    /// A copy the python record lists, with other bytes than it recorded: the python install
+    /// is damaged (reinstall python; condafix never replaces it).
+    VendoredAltered,
     /// Bytes other than the recorded ones (another version or build, or altered).
     Differs,
     /// Nothing to compare with (no record).
@@ -314,8 +398,9 @@ impl ImportOutcome {
         }
     }
 
-    /// From the outcomes of the DLLs `_ssl.pyd` needs (worst first).
-    pub fn from_dlls(worst: Option<(DllOutcome, &str)>) -> Self {
+    /// From the outcomes of the DLLs `_ssl.pyd` needs (worst first), with the words Python
+    /// `3.minor` prints.
+    pub fn from_dlls(worst: Option<(DllOutcome, &str)>, minor: u32) -> Self {
         match worst {
             None | Some((DllOutcome::Loads, _)) => Self {
                 result: ImportResult::Ok,
@@ -323,11 +408,17 @@ impl ImportOutcome {
             },
             Some((DllOutcome::NotFound, _)) => Self {
                 result: ImportResult::Fails,
-                error: Some("ImportError: DLL load failed while importing _ssl: The specified module could not be found.".into()),
+                error: Some(format!(
+                    "{} The specified module could not be found.",
+                    dll_load_failed(minor)
+                )),
             },
             Some((DllOutcome::BadImage, _)) => Self {
                 result: ImportResult::Fails,
-                error: Some("ImportError: DLL load failed while importing _ssl: %1 is not a valid Win32 application.".into()),
+                error: Some(format!(
+                    "{} %1 is not a valid Win32 application.",
+                    dll_load_failed(minor)
+                )),
             },
             Some((DllOutcome::ForeignCopy, name)) => Self {
                 result: ImportResult::AtRisk,
@@ -343,5 +434,14 @@ impl ImportOutcome {
             result: ImportResult::Fails,
             error: Some("ModuleNotFoundError: No module named '_ssl'".into()),
         }
+    }
+}
+
+/// How `import ssl`'s DLL failure starts: 3.8 named the module, 3.7 and before did not.
+pub fn dll_load_failed(minor: u32) -> &'static str {
+    if minor >= 8 {
+        "ImportError: DLL load failed while importing _ssl:"
+    } else {
+        "ImportError: DLL load failed:"
     }
 }

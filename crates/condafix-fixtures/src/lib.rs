@@ -17,7 +17,7 @@ mod tree;
 
 pub use openssl::{OpenSsl, OpenSslLib};
 pub use pe::{build_pe, Arch, Import, PeSpec};
-pub use python::{Python, SslLink};
+pub use python::{Patch, Python, SslLink};
 pub use scenarios::Scenario;
 pub use tree::{
     install_package, lfs_pointer, FakeMachine, Package, PrefixSpec, Tweak, PUBLIC_ROOTS_PEM,

@@ -9,6 +9,8 @@ pub struct OpenSsl {
     /// Where the bytes come from; copies "from other software" use another tag so that their
     /// bytes differ from conda's build of the same version.
     pub vendor: String,
+    /// Pad libssl and libcrypto to these sizes (real ones: about 0.8 and 5 MB); 0 keeps them tiny.
+    pub sizes: (usize, usize),
 }
 
 /// libssl or libcrypto.
@@ -26,7 +28,14 @@ impl OpenSsl {
             build: build.to_string(),
             arch: Arch::X64,
             vendor: "conda".to_string(),
+            sizes: (0, 0),
         }
+    }
+
+    /// The DLLs at their real sizes (libssl, libcrypto), for benchmarks.
+    pub fn sized(mut self, ssl: usize, crypto: usize) -> Self {
+        self.sizes = (ssl, crypto);
+        self
     }
 
     pub fn arch(mut self, arch: Arch) -> Self {
@@ -89,19 +98,25 @@ impl OpenSsl {
                 Import::new("api-ms-win-crt-runtime-l1-1-0.dll", &["_initterm"]),
             ],
         };
+        let mut payload = format!(
+            "OpenSSL {} ({}) {} build {} [{:?}]",
+            self.version,
+            self.dll_name(lib),
+            self.vendor,
+            self.build,
+            self.arch
+        )
+        .into_bytes();
+        let size = match lib {
+            OpenSslLib::Ssl => self.sizes.0,
+            OpenSslLib::Crypto => self.sizes.1,
+        };
+        crate::pe::pad(&mut payload, size);
         build_pe(&PeSpec {
             arch: self.arch,
             dll: true,
             imports,
-            payload: format!(
-                "OpenSSL {} ({}) {} build {} [{:?}]",
-                self.version,
-                self.dll_name(lib),
-                self.vendor,
-                self.build,
-                self.arch
-            )
-            .into_bytes(),
+            payload,
         })
     }
 

@@ -52,6 +52,18 @@ pub struct PeSpec {
 const FILE_ALIGN: u32 = 0x200;
 const SECTION_ALIGN: u32 = 0x1000;
 
+/// Grow `payload` with filler (code-like bytes, no text) to about `size` bytes: real DLL sizes
+/// for benchmarks.
+pub fn pad(payload: &mut Vec<u8>, size: usize) {
+    let mut x: u32 = 0x9e37_79b9;
+    while payload.len() < size.saturating_sub(0x1000) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        payload.push((x >> 24) as u8);
+    }
+}
+
 /// Build the image bytes.
 pub fn build_pe(spec: &PeSpec) -> Vec<u8> {
     let mut payload = spec.payload.clone();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::openssl::{OpenSsl, OpenSslLib};
 use crate::pe::Arch;
-use crate::python::Python;
+use crate::python::{Patch, Python};
 use crate::tree::{lfs_pointer, FakeMachine, PrefixSpec, Tweak};
 
 /// A built scenario: what to hand to `detect`.
@@ -17,6 +17,8 @@ pub struct Scenario {
     pub prefixes: Vec<PathBuf>,
     /// The PATH an unactivated program gets (machine PATH, then user PATH).
     pub search_path: Vec<PathBuf>,
+    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` in the user's environment, when set.
+    pub dll_search_modification: Option<String>,
 }
 
 impl Scenario {
@@ -53,6 +55,32 @@ pub enum ScenarioName {
     NonAsciiUserFolder,
     /// a base on OpenSSL 3 and an env under envs\ on OpenSSL 1.1
     EnvOpensslDiffersFromBase,
+    /// defaults Python 3.10.6: default mode since 3.10.0, healthy without activation or staging
+    Defaults310DefaultMode,
+    /// conda-forge 3.9.7 rebuilt in December 2021: still the altered search path (no date rule)
+    CondaForge397RebuiltAfterFix,
+    /// defaults 3.8.15 build 0 (altered search path) next to an env with build 1 (default mode)
+    Defaults3815Build0AndBuild1,
+    /// defaults Python 3.8.0: the variant of default mode (the folders without the switch)
+    Defaults380Variant,
+    /// conda-forge Python 3.7: no conda patch, upstream 3.7 needs PATH
+    CondaForge37Upstream,
+    /// python39.dll is a Git LFS pointer: the era comes from the record's table
+    PythonDllUnreadable,
+    /// a record that says default mode on a python39.dll that carries the altered-search-path patch
+    BinaryDisagreesWithRecord,
+    /// an altered-search-path build with CONDA_DLL_SEARCH_MODIFICATION_ENABLE=1 for the user
+    EnableVarOnAlteredSearchPathBuild,
+    /// a venv made from Anaconda 2024.10's Python
+    VenvOfDefaultModeBase,
+    /// a venv made from defaults Python 3.10.2, whose patch finds the conda folders from the exe
+    VenvOfEarlyDefaultModeBase,
+    /// 32-bit Python on 64-bit Windows: SysWOW64 holds a foreign 32-bit libssl
+    Python32BitOnWow64,
+    /// conda-forge free-threaded Python 3.13: python313t.dll and _ssl.cp313t-win_amd64.pyd
+    FreeThreaded313,
+    /// defaults Python 3.7.0 build 0, which ships its own OpenSSL DLLs in DLLs\
+    Defaults370ShipsOpenssl,
 }
 
 impl ScenarioName {
@@ -73,6 +101,21 @@ impl ScenarioName {
             ScenarioName::Python36StaticOpenssl => "python36_static_openssl",
             ScenarioName::NonAsciiUserFolder => "non_ascii_user_folder",
             ScenarioName::EnvOpensslDiffersFromBase => "env_openssl_differs_from_base",
+            ScenarioName::Defaults310DefaultMode => "defaults_310_default_mode",
+            ScenarioName::CondaForge397RebuiltAfterFix => "conda_forge_397_rebuilt_after_fix",
+            ScenarioName::Defaults3815Build0AndBuild1 => "defaults_3815_build0_and_build1",
+            ScenarioName::Defaults380Variant => "defaults_380_variant",
+            ScenarioName::CondaForge37Upstream => "conda_forge_37_upstream",
+            ScenarioName::PythonDllUnreadable => "python_dll_unreadable",
+            ScenarioName::BinaryDisagreesWithRecord => "binary_disagrees_with_record",
+            ScenarioName::EnableVarOnAlteredSearchPathBuild => {
+                "enable_var_on_altered_search_path_build"
+            }
+            ScenarioName::VenvOfDefaultModeBase => "venv_of_default_mode_base",
+            ScenarioName::VenvOfEarlyDefaultModeBase => "venv_of_early_default_mode_base",
+            ScenarioName::Python32BitOnWow64 => "python_32bit_on_wow64",
+            ScenarioName::FreeThreaded313 => "free_threaded_313",
+            ScenarioName::Defaults370ShipsOpenssl => "defaults_370_ships_openssl",
         }
     }
 
@@ -96,6 +139,19 @@ impl ScenarioName {
             ScenarioName::Python36StaticOpenssl => "Python 3.6 with OpenSSL linked into _ssl.pyd: no DLL needed",
             ScenarioName::NonAsciiUserFolder => "an install under C:\\Users\\홍 길동\\anaconda3",
             ScenarioName::EnvOpensslDiffersFromBase => "a base on OpenSSL 3 and an env under envs\\ on OpenSSL 1.1",
+            ScenarioName::Defaults310DefaultMode => "defaults Python 3.10.6: default mode since 3.10.0, healthy without activation or staging",
+            ScenarioName::CondaForge397RebuiltAfterFix => "conda-forge 3.9.7 rebuilt in December 2021: still the altered search path (no date rule)",
+            ScenarioName::Defaults3815Build0AndBuild1 => "defaults 3.8.15 build 0 (altered search path) next to an env with build 1 (default mode)",
+            ScenarioName::Defaults380Variant => "defaults Python 3.8.0: the variant of default mode (the folders without the switch)",
+            ScenarioName::CondaForge37Upstream => "conda-forge Python 3.7: no conda patch, upstream 3.7 needs PATH",
+            ScenarioName::PythonDllUnreadable => "python39.dll is a Git LFS pointer: the era comes from the record's table",
+            ScenarioName::BinaryDisagreesWithRecord => "a record that says default mode on a python39.dll that carries the altered-search-path patch",
+            ScenarioName::EnableVarOnAlteredSearchPathBuild => "an altered-search-path build with CONDA_DLL_SEARCH_MODIFICATION_ENABLE=1 for the user",
+            ScenarioName::VenvOfDefaultModeBase => "a venv made from Anaconda 2024.10's Python",
+            ScenarioName::VenvOfEarlyDefaultModeBase => "a venv made from defaults Python 3.10.2, whose patch finds the conda folders from the exe",
+            ScenarioName::Python32BitOnWow64 => "32-bit Python on 64-bit Windows: SysWOW64 holds a foreign 32-bit libssl",
+            ScenarioName::FreeThreaded313 => "conda-forge free-threaded Python 3.13: python313t.dll and _ssl.cp313t-win_amd64.pyd",
+            ScenarioName::Defaults370ShipsOpenssl => "defaults Python 3.7.0 build 0, which ships its own OpenSSL DLLs in DLLs\\",
         }
     }
 }
@@ -114,11 +170,25 @@ pub const ALL: &[ScenarioName] = &[
     ScenarioName::Python36StaticOpenssl,
     ScenarioName::NonAsciiUserFolder,
     ScenarioName::EnvOpensslDiffersFromBase,
+    ScenarioName::Defaults310DefaultMode,
+    ScenarioName::CondaForge397RebuiltAfterFix,
+    ScenarioName::Defaults3815Build0AndBuild1,
+    ScenarioName::Defaults380Variant,
+    ScenarioName::CondaForge37Upstream,
+    ScenarioName::PythonDllUnreadable,
+    ScenarioName::BinaryDisagreesWithRecord,
+    ScenarioName::EnableVarOnAlteredSearchPathBuild,
+    ScenarioName::VenvOfDefaultModeBase,
+    ScenarioName::VenvOfEarlyDefaultModeBase,
+    ScenarioName::Python32BitOnWow64,
+    ScenarioName::FreeThreaded313,
+    ScenarioName::Defaults370ShipsOpenssl,
 ];
 
 /// Build scenario `name` under `root`.
 pub fn build(name: ScenarioName, root: &Path) -> Scenario {
     let m = FakeMachine::new(root);
+    let mut enable = None;
     let (prefixes, search_path) = match name {
         ScenarioName::Anaconda201910Py37Unactivated => {
             let p = m.install("C:\\Users\\me\\anaconda3", &anaconda_2019_10());
@@ -134,6 +204,7 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             let ssl = OpenSsl::new("1.1.1n", "h2bbff1b_0");
             let py = Python::new("3.8.13", "h6244533_0", "pkgs/main")
                 .built_at(1_648_000_000_000)
+                .patch(Patch::AlteredSearchPath)
                 .linked_to(&ssl);
             let p = m.install(
                 "C:\\Users\\me\\miniconda3",
@@ -149,6 +220,7 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             let ssl3 = OpenSsl::new("3.0.0", "h8ffe710_0");
             let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
                 .built_at(1_631_500_000_000)
+                .patch(Patch::AlteredSearchPath)
                 .linked_to(&ssl3);
             let spec = PrefixSpec::new(py, Some(ssl3))
                 .base()
@@ -178,6 +250,7 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             let ssl3 = OpenSsl::new("3.0.0", "h8ffe710_0");
             let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
                 .built_at(1_631_500_000_000)
+                .patch(Patch::AlteredSearchPath)
                 .linked_to(&ssl3);
             let env = m.install(
                 "C:\\Miniconda\\envs\\legacy",
@@ -215,7 +288,9 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             (vec![p], system_path(&m))
         }
         ScenarioName::Python36StaticOpenssl => {
-            let py = Python::new("3.6.8", "h9f7ef89_7", "pkgs/main").static_openssl();
+            let py = Python::new("3.6.8", "h9f7ef89_7", "pkgs/main")
+                .patch(Patch::AlteredSearchPath)
+                .static_openssl();
             let p = m.install(
                 "C:\\Users\\me\\anaconda3",
                 &PrefixSpec::new(py, None).base(),
@@ -231,6 +306,7 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             let ssl = OpenSsl::new("1.1.1w", "h2bbff1b_0");
             let py = Python::new("3.7.16", "h6244533_0", "pkgs/main")
                 .built_at(1_670_000_000_000)
+                .patch(Patch::AlteredSearchPath)
                 .linked_to(&ssl);
             let env = m.install(
                 "C:\\Users\\me\\anaconda3\\envs\\py37",
@@ -238,13 +314,154 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             );
             (vec![base, env], system_path(&m))
         }
+        ScenarioName::Defaults310DefaultMode => {
+            let p = m.install(
+                "C:\\Users\\me\\miniconda3",
+                &defaults_base("3.10.6", "h966fe2a_1", Patch::DefaultModeWithSwitch),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::CondaForge397RebuiltAfterFix => {
+            let ssl = OpenSsl::new("3.0.0", "h8ffe710_2");
+            let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
+                .built_at(1_639_000_000_000)
+                .patch(Patch::AlteredSearchPath)
+                .linked_to(&ssl);
+            let p = m.install(
+                "C:\\Users\\me\\miniforge3",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::Defaults3815Build0AndBuild1 => {
+            let base = m.install(
+                "C:\\Users\\me\\miniconda3",
+                &defaults_base("3.8.15", "h6244533_0", Patch::AlteredSearchPath),
+            );
+            let mut env = defaults_base("3.8.15", "h6244533_1", Patch::DefaultModeWithSwitch);
+            env.base = false;
+            let env = m.install("C:\\Users\\me\\miniconda3\\envs\\py38", &env);
+            (vec![base, env], system_path(&m))
+        }
+        ScenarioName::Defaults380Variant => {
+            let p = m.install(
+                "C:\\Users\\me\\miniconda3",
+                &defaults_base("3.8.0", "hff0d562_2", Patch::Variant380),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::CondaForge37Upstream => {
+            let ssl = OpenSsl::new("1.1.1q", "h8ffe710_0");
+            let py = Python::new("3.7.12", "h7840368_100_cpython", "conda-forge")
+                .patch(Patch::None)
+                .linked_to(&ssl);
+            let p = m.install(
+                "C:\\Users\\me\\miniforge3",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::PythonDllUnreadable => {
+            let spec = defaults_base("3.9.12", "h6244533_0", Patch::AlteredSearchPath);
+            let py = spec.python.clone().expect("python");
+            let spec = spec.tweak(Tweak::Replace {
+                rel: py.dll_name(),
+                bytes: lfs_pointer(&py.dll_bytes()),
+            });
+            let p = m.install("C:\\Users\\me\\miniconda3", &spec);
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::BinaryDisagreesWithRecord => {
+            let ssl = OpenSsl::new("3.0.2", "h8ffe710_1");
+            let py = Python::new("3.9.9", "h9a09f29_0_cpython", "conda-forge")
+                .patch(Patch::AlteredSearchPath)
+                .linked_to(&ssl);
+            let p = m.install(
+                "C:\\Users\\me\\miniforge3",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::EnableVarOnAlteredSearchPathBuild => {
+            let p = m.install(
+                "C:\\Users\\me\\miniconda3",
+                &defaults_base("3.8.13", "h6244533_0", Patch::AlteredSearchPath),
+            );
+            enable = Some("1".to_string());
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::VenvOfDefaultModeBase => {
+            let spec = anaconda_2024_10();
+            let py = spec.python.clone().expect("python");
+            let base = m.install("C:\\Users\\me\\anaconda3", &spec);
+            let venv = m.venv("C:\\Users\\me\\projects\\app\\.venv", &base, &py);
+            (vec![venv], system_path(&m))
+        }
+        ScenarioName::VenvOfEarlyDefaultModeBase => {
+            let spec = defaults_base("3.10.2", "hbb2ffb3_0", Patch::DefaultModeWithSwitch);
+            let py = spec.python.clone().expect("python");
+            let base = m.install("C:\\Users\\me\\miniconda3", &spec);
+            let venv = m.venv("C:\\Users\\me\\projects\\app\\.venv", &base, &py);
+            (vec![base, venv], system_path(&m))
+        }
+        ScenarioName::Python32BitOnWow64 => {
+            m.put_openssl(
+                "C:\\Windows\\SysWOW64",
+                &OpenSsl::new("1.1.1a", "vendor")
+                    .arch(Arch::X86)
+                    .vendor("another program"),
+            );
+            let ssl = OpenSsl::new("1.1.1n", "h2bbff1b_0").arch(Arch::X86);
+            let py = Python::new("3.8.13", "h6244533_0", "pkgs/main")
+                .arch(Arch::X86)
+                .patch(Patch::AlteredSearchPath)
+                .linked_to(&ssl);
+            let p = m.install(
+                "C:\\Users\\me\\miniconda3-x86",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            let mut path = system_path(&m);
+            path.extend(add_to_path_dirs(&p));
+            (vec![p], path)
+        }
+        ScenarioName::FreeThreaded313 => {
+            let ssl = OpenSsl::new("3.4.0", "h2466b09_0");
+            let py = Python::new("3.13.1", "h071d269_102_cp313t", "conda-forge")
+                .patch(Patch::DefaultMode)
+                .free_threaded()
+                .linked_to(&ssl);
+            let p = m.install(
+                "C:\\Users\\me\\miniforge3",
+                &PrefixSpec::new(py, Some(ssl)).base(),
+            );
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::Defaults370ShipsOpenssl => {
+            let ssl = OpenSsl::new("1.1.1a", "he774522_0");
+            let mut spec = defaults_base("3.7.0", "hea74fb7_0", Patch::AlteredSearchPath);
+            spec.python = spec.python.map(|p| p.linked_to(&ssl));
+            spec.openssl = Some(ssl.clone());
+            spec.python_ships_openssl = Some(ssl);
+            let p = m.install("C:\\Users\\me\\anaconda3", &spec);
+            (vec![p], system_path(&m))
+        }
     };
     Scenario {
         name: name.name(),
         machine: m,
         prefixes,
         search_path,
+        dll_search_modification: enable,
     }
+}
+
+/// A defaults base with this Python (the patch its real build carries) on OpenSSL 1.1.1.
+pub fn defaults_base(version: &str, build: &str, patch: Patch) -> PrefixSpec {
+    let ssl = OpenSsl::new("1.1.1s", "h2bbff1b_0");
+    let py = Python::new(version, build, "pkgs/main")
+        .patch(patch)
+        .linked_to(&ssl);
+    PrefixSpec::new(py, Some(ssl)).base()
 }
 
 /// Anaconda3 2019.10: Python 3.7.4, OpenSSL 1.1.1d, JustMe.
@@ -252,6 +469,7 @@ pub fn anaconda_2019_10() -> PrefixSpec {
     let ssl = OpenSsl::new("1.1.1d", "he774522_2");
     let py = Python::new("3.7.4", "h5263a28_0", "pkgs/main")
         .built_at(1_565_000_000_000)
+        .patch(Patch::AlteredSearchPath)
         .linked_to(&ssl);
     PrefixSpec::new(py, Some(ssl)).base()
 }
@@ -261,6 +479,7 @@ pub fn anaconda_2024_10() -> PrefixSpec {
     let ssl = OpenSsl::new("3.0.15", "h827c3e9_0");
     let py = Python::new("3.12.7", "h14ffc60_0", "pkgs/main")
         .built_at(1_728_000_000_000)
+        .patch(Patch::DefaultMode)
         .linked_to(&ssl);
     PrefixSpec::new(py, Some(ssl)).base()
 }

@@ -32,6 +32,9 @@ pub struct PrefixSpec {
     pub pip: Option<String>,
     /// certifi installed (noarch).
     pub certifi: bool,
+    /// OpenSSL DLLs the python package itself ships in `DLLs\` and lists in its record
+    /// (defaults 3.7.0 builds 0/1).
+    pub python_ships_openssl: Option<OpenSsl>,
     /// Changes made after the install: manual fixes, damage, other software.
     pub tweaks: Vec<Tweak>,
 }
@@ -138,6 +141,40 @@ impl FakeMachine {
             write_file(&dir.join(openssl.dll_name(lib)), &openssl.dll_bytes(lib));
         }
         dir
+    }
+
+    /// Make a `python -m venv` at a Windows path from the interpreter installed in `base`:
+    /// `pyvenv.cfg` naming it as `home`, `Scripts\python.exe`, its own site-packages.
+    pub fn venv(&self, windows_path: &str, base: &Path, python: &Python) -> PathBuf {
+        let venv = self.path(windows_path);
+        let cfg = format!(
+            "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\ncommand = {} -m venv {}\n",
+            base.display(),
+            python.version,
+            base.join("python.exe").display(),
+            base.join("python.exe").display(),
+            venv.display()
+        );
+        write_file(&venv.join("pyvenv.cfg"), cfg.as_bytes());
+        write_file(
+            &venv.join("Scripts").join("python.exe"),
+            &python.exe_bytes(),
+        );
+        write_file(
+            &venv.join("Lib").join("site-packages").join("README.txt"),
+            b"venv",
+        );
+        venv
+    }
+
+    /// Replace each file `rels` names in `env` by a hard link to the same file in `from`, the
+    /// way conda links packages from its cache into every env.
+    pub fn hardlink_from(&self, from: &Path, env: &Path, rels: &[String]) {
+        for rel in rels {
+            let (src, dst) = (join(from, rel), join(env, rel));
+            fs_err::remove_file(&dst).expect("remove before linking");
+            fs_err::hard_link(&src, &dst).expect("hard link");
+        }
     }
 
     /// Install a prefix at a Windows path; returns its folder.
@@ -498,8 +535,25 @@ fn install_prefix(prefix: &Path, prefix_windows: &str, spec: &PrefixSpec) {
         let mut r = RecordBuilder::new();
         r.file(prefix, "python.exe", &py.exe_bytes());
         r.file(prefix, &py.dll_name(), &py.dll_bytes());
-        r.file(prefix, "DLLs/_ssl.pyd", &py.ssl_pyd_bytes());
-        r.file(prefix, "DLLs/_hashlib.pyd", &py.hashlib_pyd_bytes());
+        r.file(
+            prefix,
+            &format!("DLLs/{}", py.module_name("_ssl")),
+            &py.ssl_pyd_bytes(),
+        );
+        r.file(
+            prefix,
+            &format!("DLLs/{}", py.module_name("_hashlib")),
+            &py.hashlib_pyd_bytes(),
+        );
+        if let Some(shipped) = &spec.python_ships_openssl {
+            for lib in [OpenSslLib::Ssl, OpenSslLib::Crypto] {
+                r.file(
+                    prefix,
+                    &format!("DLLs/{}", shipped.dll_name(lib)),
+                    &shipped.dll_bytes(lib),
+                );
+            }
+        }
         r.file(prefix, "Lib/ssl.py", b"import _ssl\n");
         let mut i = 0;
         while r.files.len() < spec.python_record_files {

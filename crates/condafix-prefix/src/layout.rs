@@ -32,12 +32,14 @@ impl Layout {
         }
     }
 
-    /// Tell the layout from what is on disk: `python.exe`, `DLLs` or `Library` mean Windows,
-    /// `bin/python*` means Unix; when neither is there, the host's layout.
+    /// Tell the layout from what is on disk: `python.exe`, `DLLs`, `Library` or a venv's
+    /// `Scripts\python.exe` mean Windows, `bin/python*` means Unix; when neither is there, the
+    /// host's layout.
     pub fn detect(prefix: &Path) -> Self {
         let windows = ["python.exe", "DLLs", "Library"]
             .iter()
-            .any(|p| prefix.join(p).exists());
+            .any(|p| prefix.join(p).exists())
+            || prefix.join("Scripts").join("python.exe").is_file();
         if windows {
             return Layout::Windows;
         }

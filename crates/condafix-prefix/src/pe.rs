@@ -13,8 +13,17 @@ pub enum Machine {
     X64,
     X86,
     Arm64,
+    /// ARM64EC (`0xA641`): ARM64 code that runs in an x64 process.
+    Arm64Ec,
+    /// ARM64X (`0xA64E`): one image for both ARM64 and ARM64EC/x64 processes.
+    Arm64X,
     Other(u16),
 }
+
+/// `IMAGE_FILE_MACHINE_ARM64EC`.
+const MACHINE_ARM64EC: u16 = 0xA641;
+/// `IMAGE_FILE_MACHINE_ARM64X`.
+const MACHINE_ARM64X: u16 = 0xA64E;
 
 impl Machine {
     pub fn from_coff(machine: u16) -> Self {
@@ -22,6 +31,8 @@ impl Machine {
             pe::IMAGE_FILE_MACHINE_AMD64 => Machine::X64,
             pe::IMAGE_FILE_MACHINE_I386 => Machine::X86,
             pe::IMAGE_FILE_MACHINE_ARM64 => Machine::Arm64,
+            MACHINE_ARM64EC => Machine::Arm64Ec,
+            MACHINE_ARM64X => Machine::Arm64X,
             other => Machine::Other(other),
         }
     }
@@ -31,6 +42,8 @@ impl Machine {
             Machine::X64 => pe::IMAGE_FILE_MACHINE_AMD64,
             Machine::X86 => pe::IMAGE_FILE_MACHINE_I386,
             Machine::Arm64 => pe::IMAGE_FILE_MACHINE_ARM64,
+            Machine::Arm64Ec => MACHINE_ARM64EC,
+            Machine::Arm64X => MACHINE_ARM64X,
             Machine::Other(m) => m,
         }
     }
@@ -40,8 +53,22 @@ impl Machine {
             Machine::X64 => "x64".into(),
             Machine::X86 => "x86".into(),
             Machine::Arm64 => "arm64".into(),
+            Machine::Arm64Ec => "arm64ec".into(),
+            Machine::Arm64X => "arm64x".into(),
             Machine::Other(m) => format!("machine 0x{m:04x}"),
         }
+    }
+
+    /// Whether a process of this machine (the interpreter's) can load a DLL of `dll`'s: the
+    /// same machine; an ARM64X image in an ARM64, ARM64EC or x64 process; an ARM64EC image in
+    /// an x64 or ARM64EC process.
+    pub fn can_load(self, dll: Machine) -> bool {
+        use Machine::*;
+        self == dll
+            || matches!(
+                (self, dll),
+                (Arm64 | Arm64Ec | X64, Arm64X) | (X64, Arm64Ec) | (Arm64Ec, X64)
+            )
     }
 }
 
@@ -215,5 +242,19 @@ mod tests {
             read_pe(b"MZ\0\0"),
             Err(PeProblem::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn arm64ec_and_arm64x_are_named_and_loadable_where_windows_loads_them() {
+        assert_eq!(Machine::from_coff(0xA641), Machine::Arm64Ec);
+        assert_eq!(Machine::from_coff(0xA64E).label(), "arm64x");
+        assert_eq!(Machine::Arm64Ec.coff(), 0xA641);
+        assert!(Machine::X64.can_load(Machine::Arm64X));
+        assert!(Machine::Arm64.can_load(Machine::Arm64X));
+        assert!(Machine::X64.can_load(Machine::Arm64Ec));
+        assert!(!Machine::Arm64.can_load(Machine::X64));
+        assert!(!Machine::X86.can_load(Machine::X64));
+        assert!(!Machine::X64.can_load(Machine::X86));
+        assert!(!Machine::X86.can_load(Machine::Arm64X));
     }
 }

@@ -141,9 +141,23 @@ pub fn plan_prefix(
         plan.blocked.push("DLLs\\_ssl.pyd is missing: staging DLLs cannot help; reinstall Python (`conda install --offline --force-reinstall python`)".into());
         return Ok(plan);
     }
+    if let Some(venv) = &python.venv {
+        // The DLLs a venv loads are its base's: condafix changes the install it was pointed
+        // at, never another one.
+        if report.prediction.unactivated.result.is_fine() {
+            plan.notes
+                .push("a venv whose base interpreter loads ssl: nothing to stage".into());
+        } else {
+            plan.blocked.push(format!(
+                "a venv: the DLLs it loads are those of its base interpreter in {}; stage the base instead: `condafix stage --prefix \"{}\"`",
+                venv.home, venv.home
+            ));
+        }
+        return Ok(plan);
+    }
     let receipt = Receipt::load(&prefix)?;
     let base = match report.kind {
-        PrefixKind::Base => prefix.clone(),
+        PrefixKind::Base | PrefixKind::Venv => prefix.clone(),
         PrefixKind::Env => report
             .base
             .as_ref()
@@ -179,6 +193,23 @@ pub fn plan_prefix(
         };
         let owned = receipt.owns(&rel, current);
         let winner = dll.unactivated.winner();
+        // A copy the python record itself lists is python's: never replaced.
+        let python_owned = dll
+            .unactivated
+            .candidates
+            .iter()
+            .chain(&dll.activated.candidates)
+            .find(|c| {
+                c.location == Location::ModuleDir
+                    && matches!(c.status, CopyStatus::Vendored | CopyStatus::VendoredAltered)
+            });
+        if let Some(c) = python_owned.filter(|c| c.status == CopyStatus::VendoredAltered) {
+            plan.blocked.push(format!(
+                "{}: the python package installed this copy and its bytes are no longer the recorded ones; condafix never replaces python's files: reinstall python (`conda install --offline --force-reinstall python`)",
+                c.path
+            ));
+            continue;
+        }
         if dll.unactivated.outcome == DllOutcome::Loads {
             if winner.is_some_and(|w| w.location == Location::ModuleDir) && owned {
                 plan.notes.push(format!(

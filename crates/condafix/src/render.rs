@@ -53,6 +53,7 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
     let kind = match p.kind {
         PrefixKind::Base => "base install",
         PrefixKind::Env => "environment",
+        PrefixKind::Venv => "venv",
     };
     let scope = match p.scope {
         Scope::JustMe => ", Just Me",
@@ -86,7 +87,11 @@ fn prefix_section(out: &mut String, p: &PrefixReport) {
             py.version,
             details.join(", ")
         );
+        if let Some(v) = &py.venv {
+            let _ = writeln!(out, "  venv of the interpreter in {}", v.home);
+        }
         let _ = writeln!(out, "  DLL search: {}", py.loader.describe());
+        let _ = writeln!(out, "    because {}", py.loader_reason);
     }
     if let Some(o) = &p.openssl {
         let _ = writeln!(out, "  OpenSSL {} ({})", o.version, o.build);

@@ -45,7 +45,7 @@ fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], condafix_detect::SCHEMA_VERSION);
     assert_eq!(v["summary"]["needs_fix"], 1);
     assert_eq!(v["prefixes"][0]["findings"][0]["code"], "D010");
 }

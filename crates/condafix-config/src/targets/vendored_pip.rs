@@ -33,7 +33,7 @@ impl ConfigTarget for VendoredPip {
             .collect();
         let base = match p.report.kind {
             PrefixKind::Base => p.prefix.clone(),
-            PrefixKind::Env => p
+            PrefixKind::Env | PrefixKind::Venv => p
                 .report
                 .base
                 .as_ref()

@@ -173,13 +173,13 @@ fn order(report: &Report) -> Vec<&PrefixReport> {
     v.sort_by_key(|p| {
         let group = match p.kind {
             PrefixKind::Base => p.prefix.to_lowercase(),
-            PrefixKind::Env => p
+            PrefixKind::Env | PrefixKind::Venv => p
                 .base
                 .clone()
                 .unwrap_or_else(|| p.prefix.clone())
                 .to_lowercase(),
         };
-        (group, p.kind == PrefixKind::Env, p.prefix.to_lowercase())
+        (group, p.kind != PrefixKind::Base, p.prefix.to_lowercase())
     });
     v
 }
