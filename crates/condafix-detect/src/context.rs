@@ -171,23 +171,8 @@ impl SearchContext {
         let mut ctx = Self::from_env(env, true);
         ctx.path.clear();
         // A new process gets the user's value, else the machine's (not this process's).
-        ctx.dll_search_modification = None;
-        for hive in [Hive::CurrentUser, Hive::LocalMachine] {
-            let key = match hive {
-                Hive::CurrentUser => USER_ENVIRONMENT_KEY,
-                Hive::LocalMachine => MACHINE_ENVIRONMENT_KEY,
-            };
-            let value = match registry.value(hive, key, ENV_DLL_SEARCH_MODIFICATION)? {
-                Some(RegValue::Sz(s)) => s,
-                Some(RegValue::ExpandSz(s)) => expand_env_strings(&s, env),
-                _ => continue,
-            };
-            ctx.dll_search_modification = Some(EnvValue {
-                value,
-                source: EnvOrigin::Registry(hive),
-            });
-            break;
-        }
+        ctx.dll_search_modification =
+            Self::dll_search_modification_for_new_processes(env, registry)?;
         for (hive, key) in [
             (Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY),
             (Hive::CurrentUser, USER_ENVIRONMENT_KEY),
@@ -212,6 +197,31 @@ impl SearchContext {
             }
         }
         Ok(ctx)
+    }
+}
+
+impl SearchContext {
+    /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` as a new process gets it: the user's value, else
+    /// the machine's, from the registry.
+    pub fn dll_search_modification_for_new_processes(
+        env: &dyn EnvSource,
+        registry: &dyn Registry,
+    ) -> Result<Option<EnvValue>, crate::registry::RegistryError> {
+        for (hive, key) in [
+            (Hive::CurrentUser, USER_ENVIRONMENT_KEY),
+            (Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY),
+        ] {
+            let value = match registry.value(hive, key, ENV_DLL_SEARCH_MODIFICATION)? {
+                Some(RegValue::Sz(s)) => s,
+                Some(RegValue::ExpandSz(s)) => expand_env_strings(&s, env),
+                _ => continue,
+            };
+            return Ok(Some(EnvValue {
+                value,
+                source: EnvOrigin::Registry(hive),
+            }));
+        }
+        Ok(None)
     }
 }
 
@@ -337,5 +347,59 @@ mod tests {
         assert!(ctx.path.is_empty());
         let ctx = SearchContext::from_env(&env, true);
         assert_eq!(ctx.system_root, Some(PathBuf::from("C:\\Windows")));
+    }
+
+    #[test]
+    fn the_search_modification_switch_is_what_new_processes_get_not_this_process() {
+        use crate::registry::FakeRegistry;
+        let mut env = MapEnv::default();
+        env.0
+            .insert(ENV_DLL_SEARCH_MODIFICATION.into(), "from-this-shell".into());
+        let mut reg = FakeRegistry::default();
+        let ctx = SearchContext::from_registry(&env, &reg).unwrap();
+        assert_eq!(
+            ctx.dll_search_modification, None,
+            "the shell's value is not inherited"
+        );
+        reg.set(
+            Hive::LocalMachine,
+            MACHINE_ENVIRONMENT_KEY,
+            ENV_DLL_SEARCH_MODIFICATION,
+            RegValue::Sz("1".into()),
+        );
+        let ctx = SearchContext::from_registry(&env, &reg).unwrap();
+        assert_eq!(
+            ctx.dll_search_modification,
+            Some(EnvValue {
+                value: "1".into(),
+                source: EnvOrigin::Registry(Hive::LocalMachine)
+            })
+        );
+        reg.set(
+            Hive::CurrentUser,
+            USER_ENVIRONMENT_KEY,
+            ENV_DLL_SEARCH_MODIFICATION,
+            RegValue::Sz("0".into()),
+        );
+        let ctx = SearchContext::from_registry(&env, &reg).unwrap();
+        assert_eq!(
+            ctx.dll_search_modification.unwrap().value,
+            "0",
+            "the user's wins"
+        );
+        // A non-string value is not a setting.
+        let mut reg = FakeRegistry::default();
+        reg.set(
+            Hive::CurrentUser,
+            USER_ENVIRONMENT_KEY,
+            ENV_DLL_SEARCH_MODIFICATION,
+            RegValue::Dword(1),
+        );
+        assert_eq!(
+            SearchContext::from_registry(&env, &reg)
+                .unwrap()
+                .dll_search_modification,
+            None
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::python::{Patch, Python};
 use crate::tree::{install_package, Package};
 
 /// Where `windows/loader-fixtures/build.sh` put the fixtures.
@@ -58,20 +59,25 @@ impl LoaderFixtures {
     /// Lay out a conda prefix: `python.exe`, `DLLs\_ssl.pyd`, the recorded DLLs in
     /// `Library\bin`, and python and openssl records with their real hashes.
     pub fn lay_out_prefix(&self, prefix: &Path, variant: LoaderVariant) {
-        let (exe, version, build, ts) = match variant {
+        let (exe, version, build, ts, patch) = match variant {
             LoaderVariant::AlteredSearchPath => (
                 "python-altered.exe",
                 "3.7.4",
                 "h5263a28_0",
                 1_565_000_000_000,
+                Patch::AlteredSearchPath,
             ),
             LoaderVariant::DefaultMode => (
                 "python-default.exe",
                 "3.12.7",
                 "h14ffc60_0",
                 1_728_000_000_000,
+                Patch::DefaultMode,
             ),
         };
+        // The fake interpreter implements the loader itself; its python3X.dll carries the
+        // markers of the same era, which is what detection reads.
+        let dll = Python::new(version, build, "pkgs/main").patch(patch);
         fs_err::create_dir_all(prefix.join("conda-meta")).expect("conda-meta");
         fs_err::write(prefix.join(".nonadmin"), b"").expect(".nonadmin");
         install_package(
@@ -104,6 +110,7 @@ impl LoaderFixtures {
                 timestamp_ms: Some(ts),
                 files: vec![
                     ("python.exe".into(), self.read(exe)),
+                    (dll.dll_name(), dll.dll_bytes()),
                     ("DLLs/_ssl.pyd".into(), self.read("_ssl.pyd")),
                     // The same imports serve for _hashlib (libcrypto, via libssl).
                     ("DLLs/_hashlib.pyd".into(), self.read("_ssl.pyd")),

@@ -82,6 +82,20 @@ pub struct PathEntryRef<'a> {
     pub sha256: Option<Sha256>,
     #[serde(default, deserialize_with = "lenient_sha256")]
     pub sha256_in_prefix: Option<Sha256>,
+    #[serde(default)]
+    pub size_in_bytes: Option<u64>,
+}
+
+/// One file a record installed, as [`RecordFiles::installed`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledFile {
+    /// Prefix-relative, `/`-separated, noarch mapped.
+    pub rel: String,
+    pub path_type: PathType,
+    /// The hash of the file as installed (`sha256_in_prefix`, else `sha256`).
+    pub sha256: Option<Sha256>,
+    /// The size, when the record gives it and conda did not rewrite the file's prefix.
+    pub size: Option<u64>,
 }
 
 impl RecordFiles<'_> {
@@ -89,12 +103,8 @@ impl RecordFiles<'_> {
         is_noarch_python(self.noarch.as_ref())
     }
 
-    /// `(installed path, path type, expected hash)` for every recorded entry, noarch mapped.
-    pub fn installed(
-        &self,
-        layout: Layout,
-        python: Option<(u64, u64)>,
-    ) -> Vec<(String, PathType, Option<Sha256>)> {
+    /// Every recorded entry, noarch mapped.
+    pub fn installed(&self, layout: Layout, python: Option<(u64, u64)>) -> Vec<InstalledFile> {
         let noarch = self.is_noarch_python();
         self.paths_data
             .as_ref()
@@ -107,7 +117,13 @@ impl RecordFiles<'_> {
                 } else {
                     e.path.to_string()
                 };
-                (installed, e.path_type, e.sha256_in_prefix.or(e.sha256))
+                let rewritten = e.sha256_in_prefix.is_some() && e.sha256_in_prefix != e.sha256;
+                InstalledFile {
+                    rel: installed,
+                    path_type: e.path_type,
+                    sha256: e.sha256_in_prefix.or(e.sha256),
+                    size: e.size_in_bytes.filter(|_| !rewritten),
+                }
             })
             .collect()
     }

@@ -93,6 +93,8 @@ struct Job {
     /// Index into the list of package names.
     recorded_by: usize,
     expected: Option<Sha256>,
+    /// The recorded size: a file of another size is altered without being hashed.
+    size: Option<u64>,
 }
 
 /// Whether `rel` (prefix-relative) is one of the files TLS rests on.
@@ -125,12 +127,25 @@ fn is_text(rel: &str) -> bool {
 const MAX_TEXT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Hash a recorded file: through the guard (no path that leaves the prefix, no link on the
-/// way), streaming, whatever its size.
-fn hash_in_prefix(prefix: &Path, rel: &str) -> Result<(Sha256, u64), FileStatus> {
+/// way), streaming, whatever its size. A file whose size is not the recorded one is altered
+/// without being read (`Ok(None)`): a planted 2 GiB file costs nothing.
+fn hash_in_prefix(
+    prefix: &Path,
+    rel: &str,
+    size: Option<u64>,
+) -> Result<Option<(Sha256, u64)>, FileStatus> {
     let rel = RelPath::parse(rel).map_err(|_| FileStatus::Refused)?;
     let abs = no_links_below(prefix, &rel).map_err(|_| FileStatus::Link)?;
     match safe_read::open(&abs) {
-        Ok(f) => Sha256::of_reader(f).map_err(|_| FileStatus::Missing),
+        Ok(f) => {
+            let len = f.metadata().map(|m| m.len()).ok();
+            if size.is_some() && len.is_some() && size != len {
+                return Ok(None);
+            }
+            Sha256::of_reader(f)
+                .map(Some)
+                .map_err(|_| FileStatus::Missing)
+        }
         Err(safe_read::ReadError::Link { .. }) => Err(FileStatus::Link),
         Err(_) => Err(FileStatus::Missing),
     }
@@ -174,17 +189,18 @@ pub fn audit_prefix(
         let installed = rec.installed(layout, py);
         let complete = installed.len() >= rec.files.len();
         let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (rel, path_type, expected) in installed {
-            if path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&rel)) {
+        for f in installed {
+            if f.path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&f.rel)) {
                 continue;
             }
             if !complete {
-                recorded.insert(rel.to_lowercase());
+                recorded.insert(f.rel.to_lowercase());
             }
             jobs.push(Job {
-                rel,
+                size: f.size.filter(|_| !is_text(&f.rel)),
+                rel: f.rel,
                 recorded_by: src,
-                expected,
+                expected: f.sha256,
             });
         }
         // Files listed without paths_data: unverifiable, but still checked for presence.
@@ -199,6 +215,7 @@ pub fn audit_prefix(
                         rel: f.to_string(),
                         recorded_by: src,
                         expected: None,
+                        size: None,
                     });
                 }
             }
@@ -223,6 +240,7 @@ pub fn audit_prefix(
                                     rel,
                                     recorded_by: src,
                                     expected: re.sha256,
+                                    size: None,
                                 });
                             }
                         }
@@ -249,9 +267,10 @@ pub fn audit_prefix(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let (status, actual) = match hash_in_prefix(prefix, &job.rel) {
+                    let (status, actual) = match hash_in_prefix(prefix, &job.rel, job.size) {
                         Err(status) => (status, None),
-                        Ok((actual, n)) => {
+                        Ok(None) => (FileStatus::Altered, None),
+                        Ok(Some((actual, n))) => {
                             bytes.fetch_add(n, Ordering::Relaxed);
                             let status = match job.expected {
                                 None => FileStatus::Unverifiable,
@@ -317,4 +336,28 @@ pub fn audit_prefix(
         parse_ms,
         hash_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_of_another_size_than_recorded_is_altered_without_being_read() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("a.dll"), b"0123456789").unwrap();
+        assert!(matches!(
+            hash_in_prefix(dir.path(), "a.dll", Some(10)),
+            Ok(Some((_, 10)))
+        ));
+        assert_eq!(hash_in_prefix(dir.path(), "a.dll", Some(11)), Ok(None));
+        assert!(matches!(
+            hash_in_prefix(dir.path(), "a.dll", None),
+            Ok(Some(_))
+        ));
+        assert_eq!(
+            hash_in_prefix(dir.path(), "../a.dll", Some(10)),
+            Err(FileStatus::Refused)
+        );
+    }
 }

@@ -129,7 +129,14 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> RunOutput {
 /// The interpreter of a prefix.
 pub fn python_of(prefix: &Path, windows_layout: bool) -> std::path::PathBuf {
     if windows_layout {
-        prefix.join("python.exe")
+        let root = prefix.join("python.exe");
+        let venv = prefix.join("Scripts").join("python.exe");
+        // A venv's interpreter is its Scripts\python.exe (a conda prefix has a root one).
+        if !root.is_file() && venv.is_file() {
+            venv
+        } else {
+            root
+        }
     } else {
         let bin = prefix.join("bin");
         ["python", "python3"]

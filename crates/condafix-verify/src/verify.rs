@@ -6,7 +6,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use condafix_detect::redact::redact_credentials;
-use condafix_detect::{Code, Finding, ImportResult, LaunchContext, PrefixReport};
+#[cfg(test)]
+use condafix_detect::DllOutcome;
+use condafix_detect::{Code, Finding, ImportOutcome, ImportResult, LaunchContext, PrefixReport};
 use condafix_prefix::Layout;
 use serde::Serialize;
 
@@ -281,15 +283,47 @@ fn launch(
     l
 }
 
-fn predicted_agrees(predicted: ImportResult, launch: &Launch) -> bool {
-    match (predicted, launch.result) {
+fn predicted_agrees(predicted: &ImportOutcome, launch: &Launch) -> bool {
+    match (predicted.result, launch.result) {
         (ImportResult::NotApplicable, _)
         | (_, LaunchResult::TimedOut)
         | (_, LaunchResult::DidNotRun) => true,
         (ImportResult::Ok, r) => r == LaunchResult::Ok,
-        (ImportResult::Fails, r) => r == LaunchResult::Fails,
+        (ImportResult::Fails, LaunchResult::Fails) => same_failure(
+            predicted.error.as_deref().unwrap_or(""),
+            launch.error.as_deref().unwrap_or(""),
+            launch.code,
+        ),
+        (ImportResult::Fails, _) => false,
         // A foreign copy: it fails, or it loads another OpenSSL than the record's.
         (ImportResult::AtRisk, r) => r == LaunchResult::Fails,
+    }
+}
+
+/// Whether a predicted failure is the one the interpreter printed: the same words from Python
+/// (`DLL load failed while importing _ssl:` from 3.8, `DLL load failed:` before), and the same
+/// reason when Windows gave it in English (other languages' reasons are not compared).
+fn same_failure(predicted: &str, actual: &str, actual_code: Option<Code>) -> bool {
+    const HEAD: &str = "ImportError: DLL load failed";
+    if !predicted.starts_with(HEAD) {
+        // `No module named '_ssl'`: the code says it.
+        return actual_code == Some(Code::D001) || !actual.starts_with(HEAD);
+    }
+    let head = |s: &str| {
+        s.find(": ")
+            .and_then(|i| s[i + 2..].find(':').map(|j| s[..i + 3 + j].to_string()))
+    };
+    if !actual.starts_with(HEAD) || head(predicted) != head(actual) {
+        return false;
+    }
+    let predicted_code = if predicted.contains("could not be found") {
+        Code::D010
+    } else {
+        Code::D040
+    };
+    match actual_code {
+        Some(Code::D010 | Code::D040 | Code::D020) => actual_code == Some(predicted_code),
+        _ => true,
     }
 }
 
@@ -317,7 +351,8 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         report.prediction.unactivated.result,
         report.prediction.activated.result,
     );
-    let agrees = predicted_agrees(pu, &unactivated) && predicted_agrees(pa, &activated);
+    let agrees = predicted_agrees(&report.prediction.unactivated, &unactivated)
+        && predicted_agrees(&report.prediction.activated, &activated);
     if !agrees {
         findings.push(
             Finding::new(
@@ -395,40 +430,84 @@ mod tests {
         }
     }
 
+    fn outcome(result: ImportResult) -> ImportOutcome {
+        ImportOutcome {
+            result,
+            error: None,
+        }
+    }
+
     #[test]
     fn a_prediction_that_the_interpreter_contradicts_is_a_disagreement() {
+        use ImportResult::*;
+        assert!(predicted_agrees(&outcome(Ok), &launch(LaunchResult::Ok)));
         assert!(predicted_agrees(
-            ImportResult::Ok,
-            &launch(LaunchResult::Ok)
-        ));
-        assert!(predicted_agrees(
-            ImportResult::Fails,
+            &outcome(Fails),
             &launch(LaunchResult::Fails)
         ));
         assert!(
-            !predicted_agrees(ImportResult::Ok, &launch(LaunchResult::Fails)),
+            !predicted_agrees(&outcome(Ok), &launch(LaunchResult::Fails)),
             "predicted to load, failed: the model is wrong"
         );
         assert!(
-            !predicted_agrees(ImportResult::Fails, &launch(LaunchResult::Ok)),
+            !predicted_agrees(&outcome(Fails), &launch(LaunchResult::Ok)),
             "predicted to fail, loaded: the model is wrong"
         );
         assert!(
-            !predicted_agrees(ImportResult::AtRisk, &launch(LaunchResult::Ok)),
+            !predicted_agrees(&outcome(AtRisk), &launch(LaunchResult::Ok)),
             "a foreign copy that loads the record's OpenSSL"
         );
         assert!(predicted_agrees(
-            ImportResult::AtRisk,
+            &outcome(AtRisk),
             &launch(LaunchResult::Fails)
         ));
         // No verdict without a run.
         assert!(predicted_agrees(
-            ImportResult::Ok,
+            &outcome(Ok),
             &launch(LaunchResult::TimedOut)
         ));
         assert!(predicted_agrees(
-            ImportResult::NotApplicable,
+            &outcome(NotApplicable),
             &launch(LaunchResult::Fails)
+        ));
+    }
+
+    #[test]
+    fn a_failure_must_be_the_predicted_one_in_pythons_words() {
+        let predicted = |minor: u32, outcome: DllOutcome| {
+            ImportOutcome::from_dlls(Some((outcome, "libssl-3-x64.dll")), minor)
+        };
+        let failed = |error: &str, code: Code| Launch {
+            code: Some(code),
+            error: Some(error.to_string()),
+            ..launch(LaunchResult::Fails)
+        };
+        let py38 = failed(
+            "ImportError: DLL load failed while importing _ssl: The specified module could not be found.",
+            Code::D010,
+        );
+        let py37 = failed(
+            "ImportError: DLL load failed: The specified module could not be found.",
+            Code::D010,
+        );
+        assert!(predicted_agrees(&predicted(8, DllOutcome::NotFound), &py38));
+        assert!(predicted_agrees(&predicted(7, DllOutcome::NotFound), &py37));
+        assert!(
+            !predicted_agrees(&predicted(7, DllOutcome::NotFound), &py38),
+            "3.7's words predicted, 3.8's printed: the version model is wrong"
+        );
+        assert!(
+            !predicted_agrees(&predicted(12, DllOutcome::BadImage), &py38),
+            "a bad image predicted, a missing module printed"
+        );
+        // Windows in another language: Python's words are compared, the reason is not.
+        let german = failed(
+            "ImportError: DLL load failed while importing _ssl: Das angegebene Modul wurde nicht gefunden.",
+            Code::V001,
+        );
+        assert!(predicted_agrees(
+            &predicted(12, DllOutcome::NotFound),
+            &german
         ));
     }
 

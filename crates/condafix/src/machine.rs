@@ -105,7 +105,15 @@ impl Machine {
                 }
             }
         } else {
-            SearchContext::from_env(&self.env, false)
+            let mut ctx = SearchContext::from_env(&self.env, false);
+            // A registry stand-in (tests) says what new processes get, as Windows' does.
+            if let Ok(Some(v)) = SearchContext::dll_search_modification_for_new_processes(
+                &self.env,
+                self.registry.as_ref(),
+            ) {
+                ctx.dll_search_modification = Some(v);
+            }
+            ctx
         };
         if let Some(root) = &args.system_root {
             ctx.system_root = Some(root.clone());

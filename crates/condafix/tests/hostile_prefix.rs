@@ -360,6 +360,92 @@ fn a_two_gigabyte_file_named_like_a_dll_is_reported_not_read_and_not_backed_up()
     assert_eq!(fs_err::metadata(&big).unwrap().len(), 2 << 30);
 }
 
+#[test]
+fn a_two_gigabyte_python_dll_is_not_scanned_and_the_record_places_the_build() {
+    let lab = Lab::new(ScenarioName::Anaconda201910Py37Unactivated);
+    let big = lab.prefix().join("python37.dll");
+    let f = fs_err::File::create(&big).unwrap();
+    f.set_len(2 << 30).unwrap();
+    drop(f);
+    lab.every_command("2 GiB python37.dll", |_, _| Expect::Any);
+    let r = lab.run("detect", &["--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let py = &v["prefixes"][0]["python"];
+    assert_eq!(py["evidence"]["decided_by"], "record", "{py}");
+    assert_eq!(py["era"], "altered-search-path");
+    assert!(
+        py["loader_reason"]
+            .as_str()
+            .unwrap()
+            .contains("larger than any DLL"),
+        "{py}"
+    );
+    assert_eq!(fs_err::metadata(&big).unwrap().len(), 2 << 30);
+}
+
+/// Point a venv's `home =` somewhere.
+fn venv_home(lab: &Lab, home: &str) {
+    let cfg = lab.prefix().join("pyvenv.cfg");
+    let text = fs_err::read_to_string(&cfg).unwrap();
+    let rest: String = text
+        .lines()
+        .filter(|l| !l.starts_with("home"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs_err::write(&cfg, format!("home = {home}\n{rest}")).unwrap();
+}
+
+#[test]
+fn a_venv_whose_home_is_not_a_python_install_is_reported_and_nothing_there_is_touched() {
+    let lab = Lab::new(ScenarioName::VenvOfDefaultModeBase);
+    // The sentinel folder itself, a relative climb to it, and a folder that does not exist.
+    let climb = lab.climb().trim_end_matches("/a.txt").to_string();
+    for (home, words) in [
+        (lab.sentinel.display().to_string(), "holds no python.exe"),
+        (climb, "is not an absolute path"),
+        (
+            lab.ctx.path().join("gone").display().to_string(),
+            "does not exist",
+        ),
+    ] {
+        venv_home(&lab, &home);
+        lab.every_command(&format!("home = {home}"), |_, _| Expect::Any);
+        let r = lab.run("detect", &["--json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let f = &v["prefixes"][0]["findings"][0];
+        assert_eq!(f["code"], "D075", "{home}: {f}");
+        assert!(
+            f["message"].as_str().unwrap().contains(words),
+            "{home}: {f}"
+        );
+    }
+}
+
+#[test]
+fn staging_a_venv_never_writes_into_its_base() {
+    let lab = Lab::new(ScenarioName::VenvOfEarlyDefaultModeBase);
+    let (base, venv) = (&lab.s.prefixes[0], &lab.s.prefixes[1]);
+    let before = whole_tree(base);
+    let mut c = lab.ctx.command();
+    c.arg("stage")
+        .arg("--prefix")
+        .arg(venv)
+        .arg("--system-root")
+        .arg(lab.s.system_root());
+    let r = run(c);
+    assert_ne!(
+        r.code, 0,
+        "a venv that cannot load ssl is not fixed in place"
+    );
+    assert!(r.stderr.contains("stage the base instead"), "{}", r.stderr);
+    assert_same(
+        &before,
+        &whole_tree(base),
+        "the base after stage --prefix <venv>",
+    );
+    assert!(!venv.join(".condafix").join("receipt.json").exists());
+}
+
 #[cfg(unix)]
 mod links {
     use std::os::unix::fs::symlink;
@@ -442,6 +528,53 @@ mod links {
         }
         let r = lab.run("detect", &[]);
         assert!(r.stderr.contains("is a link"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn a_python_dll_linked_to_a_root_only_file_is_not_read() {
+        let lab = Lab::new(ScenarioName::Anaconda202410Py312DefaultMode);
+        let dll = lab.prefix().join("python312.dll");
+        fs_err::remove_file(&dll).unwrap();
+        symlink(lab.sentinel.join("secret"), &dll).unwrap();
+        lab.every_command("python312.dll -> secret", |_, _| Expect::Any);
+        let r = lab.run("detect", &["--json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let py = &v["prefixes"][0]["python"];
+        assert_eq!(py["evidence"]["decided_by"], "record", "{py}");
+        assert_eq!(py["evidence"]["dll_problem"]["kind"], "link", "{py}");
+        assert!(!r.stdout.contains("ROOT-ONLY-SECRET"));
+    }
+
+    #[test]
+    fn a_venv_whose_home_is_a_link_is_not_followed() {
+        let lab = Lab::new(ScenarioName::VenvOfDefaultModeBase);
+        let venv = lab.s.prefixes[0].clone();
+        let real_base = lab
+            .ctx
+            .path()
+            .join("machine")
+            .join("Users")
+            .join("me")
+            .join("anaconda3");
+        let link = lab.ctx.path().join("linked-base");
+        symlink(&real_base, &link).unwrap();
+        let cfg = venv.join("pyvenv.cfg");
+        let text = fs_err::read_to_string(&cfg).unwrap();
+        let rest: String = text
+            .lines()
+            .filter(|l| !l.starts_with("home"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs_err::write(&cfg, format!("home = {}\n{rest}", link.display())).unwrap();
+        let before = whole_tree(&real_base);
+        lab.every_command("home -> link", |_, _| Expect::Any);
+        assert_same(&before, &whole_tree(&real_base), "the linked base");
+        let r = lab.run("detect", &["--json"]);
+        assert!(
+            r.stdout.contains("D075") && r.stdout.contains("is a link"),
+            "{}",
+            r.stdout
+        );
     }
 
     #[test]

@@ -51,6 +51,12 @@ fn predict(prefix: &Path, path: &[PathBuf], activated: bool) -> Predicted {
         "unactivated"
     };
     let p = &v["prefixes"][0];
+    // The era comes from the fixture's python3X.dll, not from the record's table.
+    assert_eq!(
+        p["python"]["evidence"]["decided_by"], "binary",
+        "{}",
+        p["python"]["loader_reason"]
+    );
     let result = p["prediction"][ctx]["result"].as_str().unwrap().to_string();
     let error = p["prediction"][ctx]["error"]
         .as_str()
