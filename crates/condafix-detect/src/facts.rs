@@ -27,6 +27,7 @@ pub(crate) struct Disk {
     markers: HashMap<PathBuf, Result<PythonDll, PeProblem>>,
     markers_by_id: HashMap<FileId, PythonDll>,
     listings: HashMap<PathBuf, HashMap<String, OsString>>,
+    conda_versions: HashMap<PathBuf, Option<String>>,
     pub stats: Stats,
 }
 
@@ -170,6 +171,20 @@ impl Disk {
         let real = self.listing(dir).get(&name.to_lowercase())?.clone();
         let p = dir.join(real);
         present(&p).then_some(p)
+    }
+
+    /// The version of the conda package installed in `base`, listed once per run (thirty envs
+    /// share one base).
+    pub fn conda_version_of(&mut self, base: &Path) -> Option<String> {
+        self.conda_versions
+            .entry(base.to_path_buf())
+            .or_insert_with(|| {
+                condafix_prefix::CondaMeta::scan(base)
+                    .ok()?
+                    .find("conda")
+                    .map(|e| e.version.clone())
+            })
+            .clone()
     }
 
     /// File names in `dir`, keyed by lower-case name. A missing folder is empty.

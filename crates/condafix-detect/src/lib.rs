@@ -52,6 +52,14 @@ static NO_ENV: MapEnv = MapEnv(std::collections::BTreeMap::new());
 /// Inspect and diagnose these prefixes with nothing from the machine but `ctx`: no home, no
 /// environment, no registry (fixtures, benchmarks).
 pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Report, Error> {
+    detect_offline_measured(prefixes, ctx).map(|(report, _)| report)
+}
+
+/// [`detect`], and what it read (the benchmark's figures).
+pub fn detect_offline_measured(
+    prefixes: &[std::path::PathBuf],
+    ctx: &SearchContext,
+) -> Result<(Report, Stats), Error> {
     let no_registry = registry::FakeRegistry::empty();
     let host = HostInfo {
         env: &NO_ENV,
@@ -60,7 +68,7 @@ pub fn detect(prefixes: &[std::path::PathBuf], ctx: &SearchContext) -> Result<Re
         unix_system_dirs: Vec::new(),
         etc_dir: std::path::PathBuf::new(),
     };
-    detect_with(&host, prefixes, ctx)
+    detect_measured(&host, prefixes, ctx)
 }
 
 /// Discover (or take the `explicit` prefixes), read the machine's TLS configuration, and

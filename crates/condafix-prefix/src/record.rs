@@ -389,11 +389,26 @@ impl CondaMeta {
         self.entries.iter().find(|e| e.name == name)
     }
 
-    /// Read only the package fields of the record of `name`.
+    /// Read only the package fields of the record of `name`. conda writes records with sorted
+    /// keys, so `build`, `build_number` and `channel` come before the file lists and
+    /// `timestamp` and `version` after them: those are read without parsing the lists (a
+    /// python record is half a megabyte of them) when the record agrees with its file name;
+    /// any other layout is parsed whole.
     pub fn load_header(&self, name: &str) -> Result<Option<RecordHeader>, Error> {
-        self.find(name)
-            .map(|e| RecordHeader::from_path(&e.path))
-            .transpose()
+        let Some(e) = self.find(name) else {
+            return Ok(None);
+        };
+        let bytes = crate::safe_read::read(&e.path, crate::safe_read::MAX_RECORD_BYTES)?;
+        if let Some(h) = header_fast(&bytes, e) {
+            return Ok(Some(h));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| Error::Json {
+                path: e.path.clone(),
+                what: "conda-meta record",
+                source,
+            })
     }
 
     /// Read and parse the record of package `name`.
@@ -402,6 +417,77 @@ impl CondaMeta {
             .map(|e| PrefixRecord::from_path(&e.path))
             .transpose()
     }
+}
+
+/// The fields read before the first file list.
+#[derive(Default)]
+struct Leading {
+    build: Option<String>,
+    build_number: Option<u64>,
+    channel: Option<Option<String>>,
+    reached_lists: bool,
+}
+
+struct LeadingVisitor<'a>(&'a mut Leading);
+
+impl<'de> serde::de::Visitor<'de> for LeadingVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a conda-meta record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "build" => self.0.build = Some(map.next_value()?),
+                "build_number" => self.0.build_number = Some(map.next_value()?),
+                "channel" => self.0.channel = Some(map.next_value()?),
+                "files" | "paths_data" => {
+                    self.0.reached_lists = true;
+                    return Err(serde::de::Error::custom("stopped before the file lists"));
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The JSON value after the last `"key":` in the record's last 4 KiB.
+fn tail_value<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Option<T> {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    let pattern = format!("\"{key}\":");
+    let at = memchr::memmem::rfind(tail, pattern.as_bytes())?;
+    let mut de = serde_json::Deserializer::from_slice(&tail[at + pattern.len()..]);
+    T::deserialize(&mut de).ok()
+}
+
+/// The header of a record in conda's sorted layout, read around its file lists; `None` when
+/// the record is laid out otherwise or does not agree with its file name.
+fn header_fast(bytes: &[u8], entry: &MetaEntry) -> Option<RecordHeader> {
+    use serde::Deserializer as _;
+    let mut leading = Leading::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let _ = (&mut de).deserialize_map(LeadingVisitor(&mut leading));
+    if !leading.reached_lists {
+        return None;
+    }
+    let version: String = tail_value(bytes, "version")?;
+    if leading.build.as_deref() != Some(entry.build.as_str()) || version != entry.version {
+        return None;
+    }
+    Some(RecordHeader {
+        name: entry.name.clone(),
+        version,
+        build: leading.build?,
+        build_number: leading.build_number?,
+        channel: leading.channel?,
+        subdir: tail_value(bytes, "subdir"),
+        timestamp: tail_value(bytes, "timestamp"),
+    })
 }
 
 /// Split `name-version-build.json`. Versions and builds never contain `-`; names may.
@@ -418,6 +504,67 @@ pub fn parse_record_file_name(file_name: &str) -> Option<(&str, &str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta_with(dir: &Path, file: &str, json: &serde_json::Value) -> CondaMeta {
+        let meta = dir.join(CONDA_META);
+        fs_err::create_dir_all(&meta).unwrap();
+        // Python's json.dump(sort_keys=True, indent=2), as conda writes it.
+        fs_err::write(meta.join(file), serde_json::to_string_pretty(json).unwrap()).unwrap();
+        CondaMeta::scan(dir).unwrap()
+    }
+
+    #[test]
+    fn the_header_read_around_the_file_lists_is_the_header_parsed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<serde_json::Value> = (0..3000)
+            .map(|i| serde_json::json!({"_path": format!("Lib/f{i}.py"), "path_type": "hardlink", "sha256": "00"}))
+            .collect();
+        let record = serde_json::json!({
+            "build": "h6244533_2",
+            "build_number": 2,
+            "channel": "https://repo.anaconda.com/pkgs/main/win-64",
+            "files": ["python.exe"],
+            "name": "python",
+            "paths_data": {"paths": paths, "paths_version": 1},
+            "subdir": "win-64",
+            "timestamp": 1_670_000_000_000u64,
+            "version": "3.9.15",
+        });
+        let meta = meta_with(dir.path(), "python-3.9.15-h6244533_2.json", &record);
+        let entry = meta.find("python").unwrap();
+        let bytes = fs_err::read(&entry.path).unwrap();
+        let fast = header_fast(&bytes, entry).expect("conda's layout takes the fast path");
+        let whole: RecordHeader = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            serde_json::to_value(&fast).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+        assert_eq!(meta.load_header("python").unwrap().unwrap().build_number, 2);
+    }
+
+    #[test]
+    fn a_record_that_disagrees_with_its_file_name_or_is_laid_out_otherwise_is_parsed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        // The name says build 2; the record says build 0: the record's own fields win.
+        let record = serde_json::json!({
+            "build": "h6244533_0", "build_number": 0, "channel": "pkgs/main",
+            "files": [], "name": "python", "version": "3.9.15",
+        });
+        let meta = meta_with(dir.path(), "python-3.9.15-h6244533_2.json", &record);
+        let entry = meta.find("python").unwrap();
+        assert!(header_fast(&fs_err::read(&entry.path).unwrap(), entry).is_none());
+        let h = meta.load_header("python").unwrap().unwrap();
+        assert_eq!((h.build.as_str(), h.build_number), ("h6244533_0", 0));
+        // No file list at all (another writer): parsed whole.
+        let dir = tempfile::tempdir().unwrap();
+        let record = serde_json::json!({
+            "name": "python", "version": "3.10.6", "build": "h966fe2a_1", "build_number": 1,
+        });
+        let meta = meta_with(dir.path(), "python-3.10.6-h966fe2a_1.json", &record);
+        let entry = meta.find("python").unwrap();
+        assert!(header_fast(&fs_err::read(&entry.path).unwrap(), entry).is_none());
+        assert_eq!(meta.load_header("python").unwrap().unwrap().build_number, 1);
+    }
 
     #[test]
     fn record_file_names_split_from_the_right() {

@@ -72,6 +72,12 @@ pub(crate) fn inspect(
             meta: &meta,
             python: report.python.as_ref().map(|p| Version::parse(&p.version)),
             base: base_path.as_deref(),
+            conda_version: meta.find("conda").map(|e| e.version.clone()).or_else(|| {
+                base_path
+                    .as_deref()
+                    .filter(|b| *b != prefix)
+                    .and_then(|b| disk.conda_version_of(b))
+            }),
         },
     );
     report.tls = Some(tls_report);

@@ -195,6 +195,8 @@ pub struct PrefixTlsInput<'a> {
     pub python: Option<Version>,
     /// The base install this prefix belongs to (itself for a base).
     pub base: Option<&'a Path>,
+    /// conda's version: the prefix's own conda package, else its base's.
+    pub conda_version: Option<String>,
 }
 
 /// The prefix's TLS configuration and the findings about it.
@@ -225,7 +227,7 @@ pub fn prefix_tls(
 
     let condarc = condarc_chain(machine, input, &mut own_files, &mut findings);
     let ssl_verify = effective_ssl_verify(&condarc, machine);
-    let conda_version = conda_version(input);
+    let conda_version = input.conda_version.clone();
     if let Some((v, from)) = &ssl_verify {
         let proxy = condarc_proxy(&condarc);
         findings.extend(truststore_findings(
@@ -450,15 +452,4 @@ fn trust_mode(pip: &Version, python: Option<&Version>) -> TrustMode {
     } else {
         TrustMode::CertifiOnly
     }
-}
-
-fn conda_version(input: &PrefixTlsInput<'_>) -> Option<String> {
-    if let Some(e) = input.meta.find("conda") {
-        return Some(e.version.clone());
-    }
-    let base = input.base.filter(|b| *b != input.prefix)?;
-    CondaMeta::scan(base)
-        .ok()?
-        .find("conda")
-        .map(|e| e.version.clone())
 }
