@@ -322,15 +322,14 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             (vec![p], system_path(&m))
         }
         ScenarioName::CondaForge397RebuiltAfterFix => {
-            let ssl = OpenSsl::new("3.0.0", "h8ffe710_2");
-            let py = Python::new("3.9.7", "h7840368_3_cpython", "conda-forge")
-                .built_at(1_639_000_000_000)
-                .patch(Patch::AlteredSearchPath)
-                .linked_to(&ssl);
-            let p = m.install(
-                "C:\\Users\\me\\miniforge3",
-                &PrefixSpec::new(py, Some(ssl)).base(),
+            let mut spec = conda_forge_base(
+                "3.9.7",
+                "h7840368_3_cpython",
+                OpenSsl::new("3.0.0", "h8ffe710_2"),
+                Patch::AlteredSearchPath,
             );
+            spec.python = spec.python.map(|p| p.built_at(1_639_000_000_000));
+            let p = m.install("C:\\Users\\me\\miniforge3", &spec);
             (vec![p], system_path(&m))
         }
         ScenarioName::Defaults3815Build0AndBuild1 => {
@@ -351,14 +350,13 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             (vec![p], system_path(&m))
         }
         ScenarioName::CondaForge37Upstream => {
-            let ssl = OpenSsl::new("1.1.1q", "h8ffe710_0");
-            let py = Python::new("3.7.12", "h7840368_100_cpython", "conda-forge")
-                .patch(Patch::None)
-                .linked_to(&ssl);
-            let p = m.install(
-                "C:\\Users\\me\\miniforge3",
-                &PrefixSpec::new(py, Some(ssl)).base(),
+            let spec = conda_forge_base(
+                "3.7.12",
+                "h7840368_100_cpython",
+                OpenSsl::new("1.1.1q", "h8ffe710_0"),
+                Patch::None,
             );
+            let p = m.install("C:\\Users\\me\\miniforge3", &spec);
             (vec![p], system_path(&m))
         }
         ScenarioName::PythonDllUnreadable => {
@@ -372,14 +370,13 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             (vec![p], system_path(&m))
         }
         ScenarioName::BinaryDisagreesWithRecord => {
-            let ssl = OpenSsl::new("3.0.2", "h8ffe710_1");
-            let py = Python::new("3.9.9", "h9a09f29_0_cpython", "conda-forge")
-                .patch(Patch::AlteredSearchPath)
-                .linked_to(&ssl);
-            let p = m.install(
-                "C:\\Users\\me\\miniforge3",
-                &PrefixSpec::new(py, Some(ssl)).base(),
+            let spec = conda_forge_base(
+                "3.9.9",
+                "h9a09f29_0_cpython",
+                OpenSsl::new("3.0.2", "h8ffe710_1"),
+                Patch::AlteredSearchPath,
             );
+            let p = m.install("C:\\Users\\me\\miniforge3", &spec);
             (vec![p], system_path(&m))
         }
         ScenarioName::EnableVarOnAlteredSearchPathBuild => {
@@ -425,15 +422,14 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             (vec![p], path)
         }
         ScenarioName::FreeThreaded313 => {
-            let ssl = OpenSsl::new("3.4.0", "h2466b09_0");
-            let py = Python::new("3.13.1", "h071d269_102_cp313t", "conda-forge")
-                .patch(Patch::DefaultMode)
-                .free_threaded()
-                .linked_to(&ssl);
-            let p = m.install(
-                "C:\\Users\\me\\miniforge3",
-                &PrefixSpec::new(py, Some(ssl)).base(),
+            let mut spec = conda_forge_base(
+                "3.13.1",
+                "h071d269_102_cp313t",
+                OpenSsl::new("3.4.0", "h2466b09_0"),
+                Patch::DefaultMode,
             );
+            spec.python = spec.python.map(Python::free_threaded);
+            let p = m.install("C:\\Users\\me\\miniforge3", &spec);
             (vec![p], system_path(&m))
         }
         ScenarioName::Defaults370ShipsOpenssl => {
@@ -453,6 +449,14 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
         search_path,
         dll_search_modification: enable,
     }
+}
+
+/// A conda-forge base with this Python (the patch its real build carries) on this OpenSSL.
+pub fn conda_forge_base(version: &str, build: &str, ssl: OpenSsl, patch: Patch) -> PrefixSpec {
+    let py = Python::new(version, build, "conda-forge")
+        .patch(patch)
+        .linked_to(&ssl);
+    PrefixSpec::new(py, Some(ssl)).base()
 }
 
 /// A defaults base with this Python (the patch its real build carries) on OpenSSL 1.1.1.

@@ -385,14 +385,17 @@ fn a_two_gigabyte_python_dll_is_not_scanned_and_the_record_places_the_build() {
 
 /// Point a venv's `home =` somewhere.
 fn venv_home(lab: &Lab, home: &str) {
-    let cfg = lab.prefix().join("pyvenv.cfg");
-    let text = fs_err::read_to_string(&cfg).unwrap();
+    set_home(&lab.prefix().join("pyvenv.cfg"), home);
+}
+
+fn set_home(cfg: &Path, home: &str) {
+    let text = fs_err::read_to_string(cfg).unwrap();
     let rest: String = text
         .lines()
         .filter(|l| !l.starts_with("home"))
         .map(|l| format!("{l}\n"))
         .collect();
-    fs_err::write(&cfg, format!("home = {home}\n{rest}")).unwrap();
+    fs_err::write(cfg, format!("home = {home}\n{rest}")).unwrap();
 }
 
 #[test]
@@ -558,14 +561,7 @@ mod links {
             .join("anaconda3");
         let link = lab.ctx.path().join("linked-base");
         symlink(&real_base, &link).unwrap();
-        let cfg = venv.join("pyvenv.cfg");
-        let text = fs_err::read_to_string(&cfg).unwrap();
-        let rest: String = text
-            .lines()
-            .filter(|l| !l.starts_with("home"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        fs_err::write(&cfg, format!("home = {}\n{rest}", link.display())).unwrap();
+        set_home(&venv.join("pyvenv.cfg"), &link.display().to_string());
         let before = whole_tree(&real_base);
         lab.every_command("home -> link", |_, _| Expect::Any);
         assert_same(&before, &whole_tree(&real_base), "the linked base");
