@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use condafix_detect::{CopyStatus, DllOutcome, Location, PrefixKind, PrefixReport};
+use condafix_detect::{
+    CopyStatus, DllOutcome, DllReport, Location, LooseCopy, PrefixKind, PrefixReport, PythonInfo,
+};
 use condafix_prefix::guard::{no_links_below, RelPath};
 use condafix_prefix::safe_read::{self, ReadError, MAX_DLL_BYTES};
 use condafix_prefix::{Layout, Sha256};
@@ -112,7 +114,8 @@ impl Plan {
     }
 }
 
-/// Plan staging for one inspected prefix.
+/// Plan staging for one inspected prefix: what each DLL of the closure needs, then what to do
+/// with the loose copies.
 pub fn plan_prefix(
     report: &PrefixReport,
     opts: &StageOptions,
@@ -127,34 +130,9 @@ pub fn plan_prefix(
         prefix_path: prefix.clone(),
         payloads: BTreeMap::new(),
     };
-    if report.layout != Layout::Windows {
-        plan.notes
-            .push("a Unix-layout prefix: there are no DLLs to stage".into());
-        return Ok(plan);
-    }
-    let Some(python) = &report.python else {
-        plan.notes
-            .push("no Python in this prefix: nothing to stage".into());
+    let Some(python) = stageable(report, &mut plan) else {
         return Ok(plan);
     };
-    if report.modules.first().is_some_and(|m| !m.present) {
-        plan.blocked.push("DLLs\\_ssl.pyd is missing: staging DLLs cannot help; reinstall Python (`conda install --offline --force-reinstall python`)".into());
-        return Ok(plan);
-    }
-    if let Some(venv) = &python.venv {
-        // The DLLs a venv loads are its base's: condafix changes the install it was pointed
-        // at, never another one.
-        if report.prediction.unactivated.result.is_fine() {
-            plan.notes
-                .push("a venv whose base interpreter loads ssl: nothing to stage".into());
-        } else {
-            plan.blocked.push(format!(
-                "a venv: the DLLs it loads are those of its base interpreter in {}; stage the base instead: `condafix stage --prefix \"{}\"`",
-                venv.home, venv.home
-            ));
-        }
-        return Ok(plan);
-    }
     let receipt = Receipt::load(&prefix)?;
     let base = match report.kind {
         PrefixKind::Base | PrefixKind::Venv => prefix.clone(),
@@ -173,174 +151,278 @@ pub fn plan_prefix(
     };
     let mut said_by_itself = false;
     for dll in &report.dlls {
-        let rel = format!("DLLs/{}", dll.name);
-        let Ok(dest_rel) = RelPath::parse(&rel) else {
-            plan.blocked.push(format!(
-                "{rel}: the DLL name is not a plain file name; refused"
-            ));
-            continue;
+        let ctx = DllContext {
+            prefix: &prefix,
+            receipt: &receipt,
+            python,
+            opts,
         };
-        let current = match current_file(&prefix, &dest_rel)? {
-            Ok(c) => c,
-            Err(why) => {
-                plan.actions.push(PlannedAction::KeepForeign {
-                    dest: rel.clone(),
-                    current_sha256: None,
-                    reason: why,
-                });
-                continue;
-            }
-        };
-        let owned = receipt.owns(&rel, current);
-        let winner = dll.unactivated.winner();
-        // A copy the python record itself lists is python's: never replaced.
-        let python_owned = dll
-            .unactivated
-            .candidates
-            .iter()
-            .chain(&dll.activated.candidates)
-            .find(|c| {
-                c.location == Location::ModuleDir
-                    && matches!(c.status, CopyStatus::Vendored | CopyStatus::VendoredAltered)
-            });
-        if let Some(c) = python_owned.filter(|c| c.status == CopyStatus::VendoredAltered) {
-            plan.blocked.push(format!(
-                "{}: the python package installed this copy and its bytes are no longer the recorded ones; condafix never replaces python's files: reinstall python (`conda install --offline --force-reinstall python`)",
-                c.path
-            ));
-            continue;
-        }
-        if dll.unactivated.outcome == DllOutcome::Loads {
-            if winner.is_some_and(|w| w.location == Location::ModuleDir) && owned {
-                plan.notes.push(format!(
-                    "{}: condafix's verified copy is in place",
-                    rel.replace('/', "\\")
-                ));
-            } else if python.loader.finds_library_bin_by_itself() && !said_by_itself {
-                plan.notes.push(format!(
-                    "nothing to stage: this build finds Library\\bin by itself ({})",
-                    python.loader.describe()
-                ));
-                said_by_itself = true;
-            } else if !python.loader.finds_library_bin_by_itself() {
-                let at = winner.map(|w| w.path.clone()).unwrap_or_default();
-                plan.notes.push(format!(
-                    "{}: already loads without activation (from {at})",
-                    dll.name
-                ));
-            }
-            continue;
-        }
-        let found = match search.find(dll) {
-            Ok(f) => f,
-            // A hostile archive refuses the whole run, not just this DLL.
-            Err(e @ StageError::Archive(ArchiveError::Hostile { .. })) => return Err(e),
-            Err(e) => {
-                plan.blocked.push(e.to_string());
-                continue;
-            }
-        };
-        let reason = match (dll.unactivated.outcome, winner) {
-            (DllOutcome::NotFound, _) => "not found without activation".to_string(),
-            (_, Some(w)) if w.status == CopyStatus::WrongMachine => {
-                format!("the loader takes {} (built for another CPU)", w.path)
-            }
-            (_, Some(w)) => format!(
-                "the loader takes {} ({}) before conda's copy",
-                w.path, w.location
-            ),
-            _ => "the loader gets no usable copy".to_string(),
-        };
-        if found.info.verified_against == VerifiedAgainst::Unverified {
-            plan.notes.push(format!(
-                "WARNING: {} is staged WITHOUT verification (--allow-unverified): these bytes are not conda's; if they were tampered with, every HTTPS connection of this Python depends on them",
-                dll.name
-            ));
-        }
-        let action = match current {
-            None => Some(PlannedAction::Place { dll: dll.name.clone(), dest: rel.clone(), source: found.info, reason }),
-            Some(c) if c == found.info.sha256 => {
-                plan.notes.push(format!("{}: already holds the verified bytes", rel.replace('/', "\\")));
-                None
-            }
-            Some(c) if owned => Some(PlannedAction::Replace {
-                dll: dll.name.clone(),
-                dest: rel.clone(),
-                source: found.info,
-                current_sha256: Some(c),
-                owned_by_condafix: true,
-                reason: format!("{reason}; condafix's earlier copy is stale (openssl changed)"),
-            }),
-            Some(c) if opts.replace_foreign => Some(PlannedAction::Replace {
-                dll: dll.name.clone(),
-                dest: rel.clone(),
-                source: found.info,
-                current_sha256: Some(c),
-                owned_by_condafix: false,
-                reason: format!("{reason}; the copy there was not written by condafix: it is backed up (--replace-foreign)"),
-            }),
-            Some(c) => Some(PlannedAction::KeepForeign {
-                dest: rel.clone(),
-                current_sha256: Some(c),
-                reason: format!("{reason}; condafix did not write this copy, so it is kept: pass --replace-foreign to back it up and replace it"),
-            }),
-        };
-        if let Some(a) = action {
-            if a.changes_something() {
-                plan.payloads.insert(rel.clone(), found.payload.clone());
-            }
-            plan.actions.push(a);
-        }
+        plan_dll(&mut plan, &ctx, &mut search, dll, &mut said_by_itself)?;
     }
     for copy in &report.loose_copies {
-        let planned = plan
-            .actions
-            .iter()
-            .any(|a| a.dest().eq_ignore_ascii_case(&copy.rel));
-        let in_root = !copy.rel.contains('/');
-        let shadows = copy.needed && in_root && copy.matches_record != Some(true);
-        if planned || (copy.needed && !shadows) {
-            continue;
-        }
-        let checked = match RelPath::parse(&copy.rel) {
-            Ok(r) => current_file(&prefix, &r)?.map(|_| ()),
-            Err(why) => Err(why.to_string()),
-        };
-        if let Err(why) = checked {
-            plan.actions.push(PlannedAction::KeepForeign {
-                dest: copy.rel.clone(),
-                current_sha256: copy.sha256,
-                reason: why,
-            });
-            continue;
-        }
-        let why = if copy.needed {
-            "a copy in the prefix root shadows conda's when activated".to_string()
-        } else {
-            "no module imports it any more (left over from before an openssl update)".to_string()
-        };
-        if copy.owned_by_condafix {
-            plan.actions.push(PlannedAction::Remove {
-                dest: copy.rel.clone(),
-                current_sha256: copy.sha256,
-                owned_by_condafix: true,
-                reason: why,
-            });
-        } else if opts.replace_foreign {
-            plan.actions.push(PlannedAction::Remove {
-                dest: copy.rel.clone(),
-                current_sha256: copy.sha256,
-                owned_by_condafix: false,
-                reason: format!("{why}; backed up (--replace-foreign)"),
-            });
-        } else {
-            plan.actions.push(PlannedAction::KeepForeign { dest: copy.rel.clone(), current_sha256: copy.sha256, reason: format!("{why}; condafix did not write it, so it is kept: pass --replace-foreign to back it up and remove it") });
-        }
+        plan_loose_copy(&mut plan, &prefix, copy, opts)?;
     }
     if plan.changes() == 0 && plan.blocked.is_empty() && plan.notes.is_empty() {
         plan.notes.push("nothing to stage".into());
     }
     Ok(plan)
+}
+
+/// The Python whose DLLs can be staged, or `None` with the reason noted or the block recorded
+/// (a Unix layout, no Python, no `_ssl.pyd`, a venv: its DLLs are its base's).
+fn stageable<'r>(report: &'r PrefixReport, plan: &mut Plan) -> Option<&'r PythonInfo> {
+    if report.layout != Layout::Windows {
+        plan.notes
+            .push("a Unix-layout prefix: there are no DLLs to stage".into());
+        return None;
+    }
+    let Some(python) = &report.python else {
+        plan.notes
+            .push("no Python in this prefix: nothing to stage".into());
+        return None;
+    };
+    if report.modules.first().is_some_and(|m| !m.present) {
+        plan.blocked.push("DLLs\\_ssl.pyd is missing: staging DLLs cannot help; reinstall Python (`conda install --offline --force-reinstall python`)".into());
+        return None;
+    }
+    if let Some(venv) = &python.venv {
+        // The DLLs a venv loads are its base's: condafix changes the install it was pointed
+        // at, never another one.
+        if report.prediction.unactivated.result.is_fine() {
+            plan.notes
+                .push("a venv whose base interpreter loads ssl: nothing to stage".into());
+        } else {
+            plan.blocked.push(format!(
+                "a venv: the DLLs it loads are those of its base interpreter in {}; stage the base instead: `condafix stage --prefix \"{}\"`",
+                venv.home, venv.home
+            ));
+        }
+        return None;
+    }
+    Some(python)
+}
+
+/// What planning one DLL needs to know about the prefix.
+struct DllContext<'a> {
+    prefix: &'a Path,
+    receipt: &'a Receipt,
+    python: &'a PythonInfo,
+    opts: &'a StageOptions<'a>,
+}
+
+/// Plan one DLL of the closure: nothing when it loads, else the verified copy beside
+/// `_ssl.pyd` (placed, replacing condafix's stale one, or replacing a foreign one when asked).
+fn plan_dll(
+    plan: &mut Plan,
+    ctx: &DllContext<'_>,
+    search: &mut SourceSearch<'_>,
+    dll: &DllReport,
+    said_by_itself: &mut bool,
+) -> Result<(), StageError> {
+    let rel = format!("DLLs/{}", dll.name);
+    let Ok(dest_rel) = RelPath::parse(&rel) else {
+        plan.blocked.push(format!(
+            "{rel}: the DLL name is not a plain file name; refused"
+        ));
+        return Ok(());
+    };
+    let current = match current_file(ctx.prefix, &dest_rel)? {
+        Ok(c) => c,
+        Err(why) => {
+            plan.actions.push(PlannedAction::KeepForeign {
+                dest: rel,
+                current_sha256: None,
+                reason: why,
+            });
+            return Ok(());
+        }
+    };
+    let owned = ctx.receipt.owns(&rel, current);
+    let winner = dll.unactivated.winner();
+    // A copy the python record itself lists is python's: never replaced.
+    let python_altered = dll
+        .unactivated
+        .candidates
+        .iter()
+        .chain(&dll.activated.candidates)
+        .find(|c| c.location == Location::ModuleDir && c.status == CopyStatus::VendoredAltered);
+    if let Some(c) = python_altered {
+        plan.blocked.push(format!(
+            "{}: the python package installed this copy and its bytes are no longer the recorded ones; condafix never replaces python's files: reinstall python (`conda install --offline --force-reinstall python`)",
+            c.path
+        ));
+        return Ok(());
+    }
+    if dll.unactivated.outcome == DllOutcome::Loads {
+        note_loads(plan, ctx.python, dll, &rel, owned, said_by_itself);
+        return Ok(());
+    }
+    let found = match search.find(dll) {
+        Ok(f) => f,
+        // A hostile archive refuses the whole run, not just this DLL.
+        Err(e @ StageError::Archive(ArchiveError::Hostile { .. })) => return Err(e),
+        Err(e) => {
+            plan.blocked.push(e.to_string());
+            return Ok(());
+        }
+    };
+    let reason = match (dll.unactivated.outcome, winner) {
+        (DllOutcome::NotFound, _) => "not found without activation".to_string(),
+        (_, Some(w)) if w.status == CopyStatus::WrongMachine => {
+            format!("the loader takes {} (built for another CPU)", w.path)
+        }
+        (_, Some(w)) => format!(
+            "the loader takes {} ({}) before conda's copy",
+            w.path, w.location
+        ),
+        _ => "the loader gets no usable copy".to_string(),
+    };
+    if found.info.verified_against == VerifiedAgainst::Unverified {
+        plan.notes.push(format!(
+            "WARNING: {} is staged WITHOUT verification (--allow-unverified): these bytes are not conda's; if they were tampered with, every HTTPS connection of this Python depends on them",
+            dll.name
+        ));
+    }
+    if current == Some(found.info.sha256) {
+        plan.notes.push(format!(
+            "{}: already holds the verified bytes",
+            rel.replace('/', "\\")
+        ));
+        return Ok(());
+    }
+    let payload = found.payload.clone();
+    let action = write_action(dll, &rel, found.info, current, owned, ctx.opts, reason);
+    if action.changes_something() {
+        plan.payloads.insert(rel, payload);
+    }
+    plan.actions.push(action);
+    Ok(())
+}
+
+/// The note for a DLL that already loads without activation.
+fn note_loads(
+    plan: &mut Plan,
+    python: &PythonInfo,
+    dll: &DllReport,
+    rel: &str,
+    owned: bool,
+    said_by_itself: &mut bool,
+) {
+    let winner = dll.unactivated.winner();
+    if winner.is_some_and(|w| w.location == Location::ModuleDir) && owned {
+        plan.notes.push(format!(
+            "{}: condafix's verified copy is in place",
+            rel.replace('/', "\\")
+        ));
+    } else if python.loader.finds_library_bin_by_itself() {
+        if !*said_by_itself {
+            plan.notes.push(format!(
+                "nothing to stage: this build finds Library\\bin by itself ({})",
+                python.loader.describe()
+            ));
+            *said_by_itself = true;
+        }
+    } else {
+        let at = winner.map(|w| w.path.clone()).unwrap_or_default();
+        plan.notes.push(format!(
+            "{}: already loads without activation (from {at})",
+            dll.name
+        ));
+    }
+}
+
+/// Place the verified copy where there is none; replace condafix's own stale copy; replace a
+/// foreign one only with `--replace-foreign` (backed up), else keep it and say so.
+fn write_action(
+    dll: &DllReport,
+    rel: &str,
+    source: SourceInfo,
+    current: Option<Sha256>,
+    owned: bool,
+    opts: &StageOptions<'_>,
+    reason: String,
+) -> PlannedAction {
+    let dest = rel.to_string();
+    match current {
+        None => PlannedAction::Place {
+            dll: dll.name.clone(),
+            dest,
+            source,
+            reason,
+        },
+        Some(c) if owned => PlannedAction::Replace {
+            dll: dll.name.clone(),
+            dest,
+            source,
+            current_sha256: Some(c),
+            owned_by_condafix: true,
+            reason: format!("{reason}; condafix's earlier copy is stale (openssl changed)"),
+        },
+        Some(c) if opts.replace_foreign => PlannedAction::Replace {
+            dll: dll.name.clone(),
+            dest,
+            source,
+            current_sha256: Some(c),
+            owned_by_condafix: false,
+            reason: format!("{reason}; the copy there was not written by condafix: it is backed up (--replace-foreign)"),
+        },
+        Some(c) => PlannedAction::KeepForeign {
+            dest,
+            current_sha256: Some(c),
+            reason: format!("{reason}; condafix did not write this copy, so it is kept: pass --replace-foreign to back it up and replace it"),
+        },
+    }
+}
+
+/// A loose copy no module needs (or one in the root that shadows conda's when activated):
+/// removed when condafix wrote it or with `--replace-foreign` (backed up), else kept.
+fn plan_loose_copy(
+    plan: &mut Plan,
+    prefix: &Path,
+    copy: &LooseCopy,
+    opts: &StageOptions<'_>,
+) -> Result<(), StageError> {
+    let planned = plan
+        .actions
+        .iter()
+        .any(|a| a.dest().eq_ignore_ascii_case(&copy.rel));
+    let in_root = !copy.rel.contains('/');
+    let shadows = copy.needed && in_root && copy.matches_record != Some(true);
+    if planned || (copy.needed && !shadows) {
+        return Ok(());
+    }
+    let checked = match RelPath::parse(&copy.rel) {
+        Ok(r) => current_file(prefix, &r)?.map(|_| ()),
+        Err(why) => Err(why.to_string()),
+    };
+    let keep = |reason: String| PlannedAction::KeepForeign {
+        dest: copy.rel.clone(),
+        current_sha256: copy.sha256,
+        reason,
+    };
+    if let Err(why) = checked {
+        plan.actions.push(keep(why));
+        return Ok(());
+    }
+    let why = if copy.needed {
+        "a copy in the prefix root shadows conda's when activated".to_string()
+    } else {
+        "no module imports it any more (left over from before an openssl update)".to_string()
+    };
+    let remove = |owned_by_condafix: bool, reason: String| PlannedAction::Remove {
+        dest: copy.rel.clone(),
+        current_sha256: copy.sha256,
+        owned_by_condafix,
+        reason,
+    };
+    plan.actions.push(if copy.owned_by_condafix {
+        remove(true, why)
+    } else if opts.replace_foreign {
+        remove(false, format!("{why}; backed up (--replace-foreign)"))
+    } else {
+        keep(format!("{why}; condafix did not write it, so it is kept: pass --replace-foreign to back it up and remove it"))
+    });
+    Ok(())
 }
 
 fn refused(dest: &str, why: impl std::fmt::Display) -> TxnError {
