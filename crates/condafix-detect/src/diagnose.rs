@@ -61,6 +61,7 @@ pub(crate) fn diagnose(report: &PrefixReport, copies: &[LooseCopy]) -> Vec<Findi
         .unwrap_or_else(|| report.prefix.clone());
     let mut out = module_findings(report);
     out.extend(build_findings(report, python));
+    out.extend(loader_findings(report, python));
     out.extend(report.refused_paths.iter().map(|r| {
         Finding::new(Code::D032, format!("a conda record names a path that leaves the prefix, refused (a hostile or damaged record): {r}"))
             .path(report.prefix.clone())
@@ -134,16 +135,9 @@ fn module_findings(report: &PrefixReport) -> Vec<Finding> {
     out
 }
 
-/// D070, D050: what the model could not place or verify.
-fn build_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
+/// D071-D074: what the loader model was decided from, when that is worth saying.
+fn loader_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
     let mut out = Vec::new();
-    if python.loader == LoaderClass::Unknown {
-        out.push(
-            Finding::new(Code::D070, format!("cannot tell how this Python build finds DLLs ({}); the prediction assumes the worst case", python.loader_reason))
-                .path(report.prefix.clone())
-                .fix("run `condafix verify` to see what the interpreter really does"),
-        );
-    }
     let e = &python.evidence;
     if let (EraSource::Binary, Some(binary), Some(record)) =
         (e.decided_by, e.era_from_binary, e.era_from_record)
@@ -227,6 +221,19 @@ fn build_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
             )
             .path(report.prefix.clone())
             .evidence("enable_rule", e.enable_rule),
+        );
+    }
+    out
+}
+
+/// D070, D050: what the model could not place or verify.
+fn build_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if python.loader == LoaderClass::Unknown {
+        out.push(
+            Finding::new(Code::D070, format!("cannot tell how this Python build finds DLLs ({}); the prediction assumes the worst case", python.loader_reason))
+                .path(report.prefix.clone())
+                .fix("run `condafix verify` to see what the interpreter really does"),
         );
     }
     if report.openssl.is_none() && !report.dlls.is_empty() {

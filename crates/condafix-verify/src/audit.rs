@@ -158,160 +158,12 @@ pub fn audit_prefix(
     all: bool,
     progress: &(dyn Fn(usize, usize, u64) + Sync),
 ) -> Result<AuditReport, condafix_prefix::Error> {
-    let layout = Layout::detect(prefix);
     let started = Instant::now();
-    let meta = CondaMeta::scan(prefix)?;
-    let py = meta
-        .find("python")
-        .map(|e| Version::parse(&e.version).major_minor());
-    let wanted: Vec<&str> = if all {
-        Vec::new()
-    } else {
-        vec!["openssl", "python", "ca-certificates", "certifi", "pip"]
-    };
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut sources: Vec<String> = Vec::new();
-    let mut records_parsed = 0;
-    for entry in meta.entries() {
-        if !all && !wanted.contains(&entry.name.as_str()) {
-            continue;
-        }
-        let bytes = safe_read::read(&entry.path, safe_read::MAX_RECORD_BYTES)?;
-        let rec: RecordFiles<'_> =
-            serde_json::from_slice(&bytes).map_err(|source| condafix_prefix::Error::Json {
-                path: entry.path.clone(),
-                what: "conda-meta record",
-                source,
-            })?;
-        records_parsed += 1;
-        sources.push(format!("conda:{}-{}-{}", rec.name, rec.version, rec.build));
-        let src = sources.len() - 1;
-        let installed = rec.installed(layout, py);
-        let complete = installed.len() >= rec.files.len();
-        let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for f in installed {
-            if f.path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&f.rel)) {
-                continue;
-            }
-            if !complete {
-                recorded.insert(f.rel.to_lowercase());
-            }
-            jobs.push(Job {
-                size: f.size.filter(|_| !is_text(&f.rel)),
-                rel: f.rel,
-                recorded_by: src,
-                expected: f.sha256,
-            });
-        }
-        // Files listed without paths_data: unverifiable, but still checked for presence.
-        if !complete {
-            for f in rec
-                .files
-                .iter()
-                .filter(|f| !recorded.contains(&f.to_lowercase()))
-            {
-                if all || tls_chain(f) {
-                    jobs.push(Job {
-                        rel: f.to_string(),
-                        recorded_by: src,
-                        expected: None,
-                        size: None,
-                    });
-                }
-            }
-        }
-    }
-    // pip installed by pip (no conda record): its RECORD.
-    if meta.find("pip").is_none() {
-        if let Some(mm) = py {
-            let site = join_rel(prefix, &layout.site_packages(mm));
-            if let Ok(rd) = fs_err::read_dir(&site) {
-                for e in rd.flatten() {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    if n.starts_with("pip-") && n.ends_with(".dist-info") {
-                        if let Ok(r) = PipRecord::from_path(&e.path().join("RECORD")) {
-                            sources.push("pip RECORD".into());
-                            let src = sources.len() - 1;
-                            for re in r.entries.iter().filter(|re| {
-                                all || tls_chain(&format!("site-packages/{}", re.path))
-                            }) {
-                                let rel = format!("{}/{}", layout.site_packages(mm), re.path);
-                                jobs.push(Job {
-                                    rel,
-                                    recorded_by: src,
-                                    expected: re.sha256,
-                                    size: None,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let work = collect_jobs(prefix, all)?;
     let parse_ms = started.elapsed().as_millis() as u64;
     let hash_started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
-    let results: Mutex<Vec<AuditEntry>> = Mutex::new(Vec::with_capacity(jobs.len()));
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 8);
-    let total = jobs.len();
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let (status, actual) = match hash_in_prefix(prefix, &job.rel, job.size) {
-                        Err(status) => (status, None),
-                        Ok(None) => (FileStatus::Altered, None),
-                        Ok(Some((actual, n))) => {
-                            bytes.fetch_add(n, Ordering::Relaxed);
-                            let status = match job.expected {
-                                None => FileStatus::Unverifiable,
-                                Some(e) if e == actual => FileStatus::Ok,
-                                Some(e) if is_text(&job.rel) => {
-                                    let abs = join_rel(prefix, &job.rel);
-                                    let lf = safe_read::read(&abs, MAX_TEXT_BYTES).map(|b| {
-                                        let text =
-                                            String::from_utf8_lossy(&b).replace("\r\n", "\n");
-                                        Sha256::of_bytes(text.as_bytes())
-                                    });
-                                    if lf.is_ok_and(|h| h == e) {
-                                        FileStatus::CrlfOnly
-                                    } else {
-                                        FileStatus::Altered
-                                    }
-                                }
-                                Some(_) => FileStatus::Altered,
-                            };
-                            (status, Some(actual))
-                        }
-                    };
-                    local.push(AuditEntry {
-                        path: job.rel.clone(),
-                        recorded_by: sources[job.recorded_by].clone(),
-                        status,
-                        expected: job.expected,
-                        actual,
-                    });
-                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if d.is_multiple_of(256) || d == total {
-                        progress(d, total, bytes.load(Ordering::Relaxed));
-                    }
-                }
-                results.lock().expect("results").extend(local);
-            });
-        }
-    });
+    let (entries, bytes) = run_jobs(prefix, &work, progress);
     let hash_ms = hash_started.elapsed().as_millis() as u64;
-    let mut entries = results.into_inner().expect("results");
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut counts = BTreeMap::new();
     for e in &entries {
         *counts.entry(e.status.label().to_string()).or_insert(0) += 1;
@@ -329,13 +181,207 @@ pub fn audit_prefix(
             AuditScope::TlsChain
         },
         files: entries.len(),
-        bytes: bytes.load(Ordering::Relaxed),
+        bytes,
         counts,
         problems,
-        records_parsed,
+        records_parsed: work.records_parsed,
         parse_ms,
         hash_ms,
     })
+}
+
+/// The files to check and who recorded them.
+struct Work {
+    jobs: Vec<Job>,
+    /// `conda:<dist>` or `pip RECORD`, indexed by [`Job::recorded_by`].
+    sources: Vec<String>,
+    records_parsed: usize,
+}
+
+/// Every file the records (and a pip-installed pip's RECORD) list, within the scope.
+fn collect_jobs(prefix: &Path, all: bool) -> Result<Work, condafix_prefix::Error> {
+    let layout = Layout::detect(prefix);
+    let meta = CondaMeta::scan(prefix)?;
+    let py = meta
+        .find("python")
+        .map(|e| Version::parse(&e.version).major_minor());
+    let wanted = ["openssl", "python", "ca-certificates", "certifi", "pip"];
+    let mut work = Work {
+        jobs: Vec::new(),
+        sources: Vec::new(),
+        records_parsed: 0,
+    };
+    for entry in meta.entries() {
+        if !all && !wanted.contains(&entry.name.as_str()) {
+            continue;
+        }
+        let bytes = safe_read::read(&entry.path, safe_read::MAX_RECORD_BYTES)?;
+        let rec: RecordFiles<'_> =
+            serde_json::from_slice(&bytes).map_err(|source| condafix_prefix::Error::Json {
+                path: entry.path.clone(),
+                what: "conda-meta record",
+                source,
+            })?;
+        work.records_parsed += 1;
+        work.sources
+            .push(format!("conda:{}-{}-{}", rec.name, rec.version, rec.build));
+        let src = work.sources.len() - 1;
+        record_jobs(&rec, layout, py, all, src, &mut work.jobs);
+    }
+    // pip installed by pip (no conda record): its RECORD.
+    if let (None, Some(mm)) = (meta.find("pip"), py) {
+        pip_record_jobs(prefix, layout, mm, all, &mut work);
+    }
+    Ok(work)
+}
+
+/// The jobs of one conda record: its `paths_data`, and the files it lists without one
+/// (unverifiable, but checked for presence).
+fn record_jobs(
+    rec: &RecordFiles<'_>,
+    layout: Layout,
+    py: Option<(u64, u64)>,
+    all: bool,
+    src: usize,
+    jobs: &mut Vec<Job>,
+) {
+    let installed = rec.installed(layout, py);
+    let complete = installed.len() >= rec.files.len();
+    let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for f in installed {
+        if f.path_type == condafix_prefix::PathType::Directory || (!all && !tls_chain(&f.rel)) {
+            continue;
+        }
+        if !complete {
+            recorded.insert(f.rel.to_lowercase());
+        }
+        jobs.push(Job {
+            size: f.size.filter(|_| !is_text(&f.rel)),
+            rel: f.rel,
+            recorded_by: src,
+            expected: f.sha256,
+        });
+    }
+    if complete {
+        return;
+    }
+    for f in rec
+        .files
+        .iter()
+        .filter(|f| !recorded.contains(&f.to_lowercase()))
+        .filter(|f| all || tls_chain(f))
+    {
+        jobs.push(Job {
+            rel: f.to_string(),
+            recorded_by: src,
+            expected: None,
+            size: None,
+        });
+    }
+}
+
+/// The jobs of a pip-installed pip's RECORD.
+fn pip_record_jobs(prefix: &Path, layout: Layout, mm: (u64, u64), all: bool, work: &mut Work) {
+    let site = join_rel(prefix, &layout.site_packages(mm));
+    let Ok(rd) = fs_err::read_dir(&site) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !(n.starts_with("pip-") && n.ends_with(".dist-info")) {
+            continue;
+        }
+        let Ok(r) = PipRecord::from_path(&e.path().join("RECORD")) else {
+            continue;
+        };
+        work.sources.push("pip RECORD".into());
+        let src = work.sources.len() - 1;
+        for re in r
+            .entries
+            .iter()
+            .filter(|re| all || tls_chain(&format!("site-packages/{}", re.path)))
+        {
+            work.jobs.push(Job {
+                rel: format!("{}/{}", layout.site_packages(mm), re.path),
+                recorded_by: src,
+                expected: re.sha256,
+                size: None,
+            });
+        }
+    }
+}
+
+/// Check every job on a few threads; the entries sorted by path, and the bytes hashed.
+fn run_jobs(
+    prefix: &Path,
+    work: &Work,
+    progress: &(dyn Fn(usize, usize, u64) + Sync),
+) -> (Vec<AuditEntry>, u64) {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
+    let results: Mutex<Vec<AuditEntry>> = Mutex::new(Vec::with_capacity(work.jobs.len()));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let total = work.jobs.len();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = work.jobs.get(i) else { break };
+                    let (status, actual, n) = check(prefix, job);
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    local.push(AuditEntry {
+                        path: job.rel.clone(),
+                        recorded_by: work.sources[job.recorded_by].clone(),
+                        status,
+                        expected: job.expected,
+                        actual,
+                    });
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if d.is_multiple_of(256) || d == total {
+                        progress(d, total, bytes.load(Ordering::Relaxed));
+                    }
+                }
+                results.lock().expect("results").extend(local);
+            });
+        }
+    });
+    let mut entries = results.into_inner().expect("results");
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    (entries, bytes.load(Ordering::Relaxed))
+}
+
+/// One file against its record: the status, the hash found and the bytes hashed. A text file
+/// whose only difference is CRLF line endings is told apart.
+fn check(prefix: &Path, job: &Job) -> (FileStatus, Option<Sha256>, u64) {
+    let (actual, n) = match hash_in_prefix(prefix, &job.rel, job.size) {
+        Err(status) => return (status, None, 0),
+        Ok(None) => return (FileStatus::Altered, None, 0),
+        Ok(Some(found)) => found,
+    };
+    let status = match job.expected {
+        None => FileStatus::Unverifiable,
+        Some(e) if e == actual => FileStatus::Ok,
+        Some(e) if is_text(&job.rel) => {
+            let abs = join_rel(prefix, &job.rel);
+            let lf = safe_read::read(&abs, MAX_TEXT_BYTES).map(|b| {
+                let text = String::from_utf8_lossy(&b).replace("\r\n", "\n");
+                Sha256::of_bytes(text.as_bytes())
+            });
+            if lf.is_ok_and(|h| h == e) {
+                FileStatus::CrlfOnly
+            } else {
+                FileStatus::Altered
+            }
+        }
+        Some(_) => FileStatus::Altered,
+    };
+    (status, Some(actual), n)
 }
 
 #[cfg(test)]

@@ -117,6 +117,78 @@ fn version_of_dll(dll: &Path) -> Option<Version> {
         .then(|| Version::parse(&format!("3.{digits}")))
 }
 
+/// Where a prefix's interpreter is: the prefix itself, or a venv's base.
+struct Located {
+    pyvenv: Option<Pyvenv>,
+    venv: Option<VenvInfo>,
+    home: PathBuf,
+    exe_dir: PathBuf,
+    home_meta: Option<CondaMeta>,
+    header: Option<RecordHeader>,
+}
+
+/// Find the interpreter: a prefix with a python record runs its own; a venv runs the one its
+/// `home =` names, when that can be followed.
+fn locate(prefix: &Path, layout: Layout, meta: &CondaMeta) -> Result<Located, Error> {
+    let own_header = meta.load_header("python")?;
+    let mut at = Located {
+        pyvenv: own_header.is_none().then(|| read_pyvenv(prefix)).flatten(),
+        venv: None,
+        home: prefix.to_path_buf(),
+        exe_dir: prefix.to_path_buf(),
+        home_meta: None,
+        header: None,
+    };
+    if let Some(cfg) = &at.pyvenv {
+        at.exe_dir = prefix.join("Scripts");
+        let problem = match &cfg.home {
+            None => Some("pyvenv.cfg has no home =".to_string()),
+            Some(h) => home_problem(h, layout),
+        };
+        if let (None, Some(h)) = (&problem, &cfg.home) {
+            at.home = PathBuf::from(h);
+            at.home_meta = Some(CondaMeta::scan(&at.home)?);
+        }
+        at.venv = Some(VenvInfo {
+            home: cfg.home.clone().unwrap_or_default(),
+            exe_dir: display_path(&at.exe_dir),
+            problem,
+        });
+    }
+    at.header = match &at.home_meta {
+        Some(m) => m.load_header("python")?,
+        None => own_header,
+    };
+    Ok(at)
+}
+
+/// What `python3X.dll` says: its markers and CPU, or why it could not be read.
+struct DllRead {
+    markers: Option<Markers>,
+    machine: Option<Machine>,
+    problem: Option<PeProblem>,
+}
+
+fn read_dll(dll: Option<&Path>, disk: &mut Disk) -> DllRead {
+    match dll.map(|p| disk.python_dll(p)) {
+        Some(Ok(d)) => DllRead {
+            markers: Some(d.markers),
+            machine: Some(d.machine),
+            problem: None,
+        },
+        Some(Err(p)) => DllRead {
+            markers: None,
+            machine: None,
+            problem: Some(p),
+        },
+        None => DllRead {
+            markers: None,
+            machine: None,
+            problem: None,
+        },
+    }
+}
+
 /// Place the interpreter of `prefix`.
 pub(crate) fn place(
     prefix: &Path,
@@ -125,59 +197,20 @@ pub(crate) fn place(
     ctx: &SearchContext,
     disk: &mut Disk,
 ) -> Result<Option<Placed>, Error> {
-    let own_header = meta.load_header("python")?;
-    let pyvenv = if own_header.is_none() {
-        read_pyvenv(prefix)
-    } else {
-        None
-    };
-
-    // A venv runs its base's interpreter: follow `home =`.
-    let mut venv = None;
-    let mut broken_venv = false;
-    let mut home = prefix.to_path_buf();
-    let mut exe_dir = prefix.to_path_buf();
-    let mut home_meta = None;
-    if let Some(cfg) = &pyvenv {
-        exe_dir = prefix.join("Scripts");
-        let problem = match &cfg.home {
-            None => Some("pyvenv.cfg has no home =".to_string()),
-            Some(h) => home_problem(h, layout),
-        };
-        if let (None, Some(h)) = (&problem, &cfg.home) {
-            home = PathBuf::from(h);
-            home_meta = Some(CondaMeta::scan(&home)?);
-        }
-        broken_venv = problem.is_some();
-        venv = Some(VenvInfo {
-            home: cfg.home.clone().unwrap_or_default(),
-            exe_dir: display_path(&exe_dir),
-            problem,
-        });
-    }
-    let header = match &home_meta {
-        Some(m) => m.load_header("python")?,
-        None => own_header,
-    };
-
+    let at = locate(prefix, layout, meta)?;
+    let broken_venv = at.venv.as_ref().is_some_and(|v| v.problem.is_some());
+    let header = at.header.as_ref();
     // The version: the record, else pyvenv.cfg, else the DLL's name.
+    let pyvenv_version = at.pyvenv.as_ref().and_then(|c| c.version.as_deref());
     let mut version = header
-        .as_ref()
         .map(|h| Version::parse(&h.version))
-        .or_else(|| {
-            pyvenv
-                .as_ref()
-                .and_then(|c| c.version.as_deref())
-                .map(Version::parse)
-        });
-    let dll = if broken_venv {
-        None
-    } else {
-        python_dll(&home, version.as_ref(), disk)
-    };
-    let source = match (&header, &pyvenv) {
+        .or_else(|| pyvenv_version.map(Version::parse));
+    let dll = (!broken_venv)
+        .then(|| python_dll(&at.home, version.as_ref(), disk))
+        .flatten();
+    let source = match (header, pyvenv_version) {
         (Some(_), _) => PythonSource::CondaMeta,
-        (None, Some(c)) if c.version.is_some() => PythonSource::PyvenvCfg,
+        (None, Some(_)) => PythonSource::PyvenvCfg,
         _ => PythonSource::PythonDll,
     };
     if version.is_none() {
@@ -186,98 +219,108 @@ pub(crate) fn place(
     let Some(version) = version else {
         return Ok(None);
     };
+    let read = read_dll(dll.as_deref(), disk);
+    let machine = read.machine.or_else(|| {
+        disk.facts(&at.home.join("python.exe"))
+            .pe
+            .as_ref()
+            .ok()
+            .map(|i| i.machine)
+    });
+    let channel = header.map(|h| Channel::of(h.channel.as_deref(), &h.build));
+    let (model, evidence) = model_of(
+        &version,
+        header,
+        channel,
+        dll.as_deref(),
+        read,
+        machine,
+        ctx,
+    );
+    let loader = model.class(evidence.enable_value.as_ref().map(|v| v.value.as_str()));
+    let loader_reason = reason(&evidence, model.era, loader, &version, header, channel);
+    let info = PythonInfo {
+        version: header
+            .map(|h| h.version.clone())
+            .unwrap_or_else(|| version.to_string()),
+        build: header.map(|h| h.build.clone()).unwrap_or_default(),
+        channel: header.and_then(|h| h.channel.clone()),
+        build_date: header.and_then(|h| h.timestamp_secs()).map(date),
+        source,
+        loader,
+        loader_reason,
+        era: model.era,
+        evidence,
+        machine,
+        venv: at.venv,
+    };
+    Ok(Some(Placed {
+        info,
+        model,
+        interp: Interpreter {
+            home: at.home,
+            exe_dir: at.exe_dir,
+            layout,
+        },
+        home_meta: at.home_meta,
+        header: at.header,
+        broken_venv,
+    }))
+}
+
+/// The era (the binary's markers, else the record's table), the search-order model, and the
+/// evidence for both.
+fn model_of(
+    version: &Version,
+    header: Option<&RecordHeader>,
+    channel: Option<Channel>,
+    dll: Option<&Path>,
+    read: DllRead,
+    machine: Option<Machine>,
+    ctx: &SearchContext,
+) -> (LoaderModel, LoaderEvidence) {
     let minor = match version.major_minor() {
         (3, m) => u32::try_from(m).unwrap_or(u32::MAX),
         _ => 0,
     };
-
-    // The era: the binary's markers, else the record's table.
-    let read = dll.as_deref().map(|p| disk.python_dll(p));
-    let (markers, dll_machine, dll_problem): (Option<Markers>, Option<Machine>, Option<PeProblem>) =
-        match read {
-            Some(Ok(d)) => (Some(d.markers), Some(d.machine), None),
-            Some(Err(p)) => (None, None, Some(p)),
-            None => (None, None, None),
-        };
-    let channel = header
-        .as_ref()
-        .map(|h| Channel::of(h.channel.as_deref(), &h.build));
-    let era_from_binary = markers.as_ref().map(era_of);
+    let era_from_binary = read.markers.as_ref().map(era_of);
     let era_from_record = header
-        .as_ref()
         .zip(channel)
-        .and_then(|(h, c)| era_from_record(c, &version, h.build_number));
+        .and_then(|(h, c)| era_from_record(c, version, h.build_number));
     let (era, decided_by) = match (era_from_binary, era_from_record) {
         (Some(e), _) => (Some(e), EraSource::Binary),
         (None, Some(e)) => (Some(e), EraSource::Record),
         (None, None) => (None, EraSource::Nothing),
     };
     let conda_dirs_base = match (era, channel) {
-        (Some(Era::DefaultMode), Some(c)) if conda_dirs_from_exe(c, &version) => {
+        (Some(Era::DefaultMode), Some(c)) if conda_dirs_from_exe(c, version) => {
             CondaDirsBase::ExeDir
         }
         _ => CondaDirsBase::DllDir,
     };
-    let machine = dll_machine.or_else(|| {
-        disk.facts(&home.join("python.exe"))
-            .pe
-            .as_ref()
-            .ok()
-            .map(|i| i.machine)
-    });
     let model = LoaderModel {
         era,
         minor,
-        enable: LoaderModel::enable_rule(era, minor, markers.as_ref()),
+        enable: LoaderModel::enable_rule(era, minor, read.markers.as_ref()),
         conda_dirs_base,
         machine,
     };
     let enable_value = ctx.dll_search_modification.clone();
-    let enable_switches_on = model
-        .enable
-        .switches_on(enable_value.as_ref().map(|v| v.value.as_str()));
-    let loader = model.class(enable_value.as_ref().map(|v| v.value.as_str()));
     let evidence = LoaderEvidence {
         decided_by,
-        dll: dll.as_deref().map(display_path),
-        dll_problem,
-        markers: markers.as_ref().map(marker_names).unwrap_or_default(),
+        dll: dll.map(display_path),
+        dll_problem: read.problem,
+        markers: read.markers.as_ref().map(marker_names).unwrap_or_default(),
         era_from_binary,
         era_from_record,
         enable_rule: model.enable,
+        enable_switches_on: model
+            .enable
+            .switches_on(enable_value.as_ref().map(|v| v.value.as_str())),
         enable_value,
-        enable_switches_on,
         conda_dirs_base,
     };
-    let loader_reason = reason(&evidence, era, loader, &version, header.as_ref(), channel);
-    let info = PythonInfo {
-        version: header
-            .as_ref()
-            .map(|h| h.version.clone())
-            .unwrap_or_else(|| version.to_string()),
-        build: header.as_ref().map(|h| h.build.clone()).unwrap_or_default(),
-        channel: header.as_ref().and_then(|h| h.channel.clone()),
-        build_date: header.as_ref().and_then(|h| h.timestamp_secs()).map(date),
-        source,
-        loader,
-        loader_reason,
-        era,
-        evidence,
-        machine,
-        venv,
-    };
-    Ok(Some(Placed {
-        info,
-        model,
-        interp: Interpreter {
-            home,
-            exe_dir,
-            layout,
-        },
-        home_meta,
-        header,
-        broken_venv,
-    }))
+    (model, evidence)
 }
 
 /// The evidence in a sentence: which file said what, or which record row, and the variable.

@@ -117,37 +117,7 @@ fn inspect_dlls(
     let home_meta = placed.as_ref().and_then(|p| p.home_meta.as_ref());
     let openssl = home_meta.unwrap_or(&meta).load("openssl")?;
 
-    let mut report = PrefixReport {
-        prefix: display_path(prefix),
-        layout,
-        kind,
-        scope: if prefix.join(NONADMIN_MARKER).exists() {
-            Scope::JustMe
-        } else {
-            Scope::Unknown
-        },
-        base: None,
-        found_by: vec![Origin::Argument],
-        python: None,
-        openssl: openssl.as_ref().map(|r| PackageInfo {
-            name: r.name.clone(),
-            version: r.version.clone(),
-            build: r.build.clone(),
-            channel: r.channel.clone(),
-            files: r.files.clone(),
-        }),
-        modules: Vec::new(),
-        dlls: Vec::new(),
-        prediction: Prediction {
-            unactivated: ImportOutcome::not_applicable(),
-            activated: ImportOutcome::not_applicable(),
-        },
-        findings: Vec::new(),
-        healthy: true,
-        tls: None,
-        loose_copies: Vec::new(),
-        refused_paths: Vec::new(),
-    };
+    let mut report = empty_report(prefix, layout, kind, openssl.as_ref());
     let placed = match placed {
         Some(p) if layout == Layout::Windows && !p.broken_venv => p,
         other => {
@@ -210,30 +180,7 @@ fn inspect_dlls(
         disk,
     );
 
-    // `import ssl` per context: `_ssl.pyd` and the DLLs it needs, transitively.
-    let minor = model.minor;
-    let ssl_module = &report.modules[0];
-    report.prediction = if !ssl_module.present {
-        Prediction {
-            unactivated: ImportOutcome::module_missing(),
-            activated: ImportOutcome::module_missing(),
-        }
-    } else if ssl_module.problem.is_some() {
-        let bad = || ImportOutcome::from_dlls(Some((DllOutcome::BadImage, "_ssl.pyd")), minor);
-        Prediction {
-            unactivated: bad(),
-            activated: bad(),
-        }
-    } else {
-        let ssl_closure = closure::closure_of(&report.dlls, "_ssl.pyd");
-        let outcome = |launch| {
-            ImportOutcome::from_dlls(closure::worst(&report.dlls, &ssl_closure, launch), minor)
-        };
-        Prediction {
-            unactivated: outcome(LaunchContext::Unactivated),
-            activated: outcome(LaunchContext::Activated),
-        }
-    };
+    report.prediction = predict(&report, model.minor);
 
     let copies = copies::loose_copies(&home, &report, &recorded, &mut python_files, disk);
     python_files.into_result()?;
@@ -242,6 +189,74 @@ fn inspect_dlls(
     report.loose_copies = copies;
     report.healthy = is_healthy(&report);
     Ok((report, meta))
+}
+
+/// The report before anything is inspected: what the prefix is, and its openssl record.
+fn empty_report(
+    prefix: &Path,
+    layout: Layout,
+    kind: PrefixKind,
+    openssl: Option<&PrefixRecord>,
+) -> PrefixReport {
+    PrefixReport {
+        prefix: display_path(prefix),
+        layout,
+        kind,
+        scope: if prefix.join(NONADMIN_MARKER).exists() {
+            Scope::JustMe
+        } else {
+            Scope::Unknown
+        },
+        base: None,
+        found_by: vec![Origin::Argument],
+        python: None,
+        openssl: openssl.map(|r| PackageInfo {
+            name: r.name.clone(),
+            version: r.version.clone(),
+            build: r.build.clone(),
+            channel: r.channel.clone(),
+            files: r.files.clone(),
+        }),
+        modules: Vec::new(),
+        dlls: Vec::new(),
+        prediction: Prediction {
+            unactivated: ImportOutcome::not_applicable(),
+            activated: ImportOutcome::not_applicable(),
+        },
+        findings: Vec::new(),
+        healthy: true,
+        tls: None,
+        loose_copies: Vec::new(),
+        refused_paths: Vec::new(),
+    }
+}
+
+/// `import ssl` per context: `_ssl.pyd` and the DLLs it needs, transitively, in the words of
+/// Python `3.minor`.
+fn predict(report: &PrefixReport, minor: u32) -> Prediction {
+    let ssl_module = &report.modules[0];
+    let both = |o: fn() -> ImportOutcome| Prediction {
+        unactivated: o(),
+        activated: o(),
+    };
+    if !ssl_module.present {
+        return both(ImportOutcome::module_missing);
+    }
+    if ssl_module.problem.is_some() {
+        let bad = ImportOutcome::from_dlls(Some((DllOutcome::BadImage, "_ssl.pyd")), minor);
+        return Prediction {
+            unactivated: bad.clone(),
+            activated: bad,
+        };
+    }
+    let ssl_closure = closure::closure_of(&report.dlls, "_ssl.pyd");
+    let outcome = |launch| {
+        ImportOutcome::from_dlls(closure::worst(&report.dlls, &ssl_closure, launch), minor)
+    };
+    Prediction {
+        unactivated: outcome(LaunchContext::Unactivated),
+        activated: outcome(LaunchContext::Activated),
+    }
 }
 
 fn is_healthy(report: &PrefixReport) -> bool {
