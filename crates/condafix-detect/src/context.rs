@@ -94,13 +94,43 @@ impl<'a> HostInfo<'a> {
 /// Where a PATH list came from, as read (a `REG_EXPAND_SZ` value keeps its `%VAR%` entries).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathSource {
-    /// `HKLM\...\Environment\Path`, `HKCU\Environment\Path`, `process`, `--search-path`.
-    pub source: String,
-    /// The registry type, for registry values.
+    /// Shown as `HKLM\...\Environment\Path`, `HKCU\Environment\Path` or `--search-path`.
+    pub source: PathOrigin,
+    /// The registry type, for registry values (`REG_EXPAND_SZ`...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
+    pub value_type: Option<&'static str>,
     /// The value as stored.
     pub raw: String,
+}
+
+/// Where a PATH list was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathOrigin {
+    /// The `Path` value of the user or machine environment.
+    Registry(Hive),
+    /// `--search-path`.
+    Argument,
+}
+
+impl std::fmt::Display for PathOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathOrigin::Registry(hive) => {
+                let key = match hive {
+                    Hive::CurrentUser => USER_ENVIRONMENT_KEY,
+                    Hive::LocalMachine => MACHINE_ENVIRONMENT_KEY,
+                };
+                write!(f, "{}\\{key}\\Path", hive.short())
+            }
+            PathOrigin::Argument => f.write_str("--search-path"),
+        }
+    }
+}
+
+impl serde::Serialize for PathOrigin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// An environment variable's value and where it is set.
@@ -181,8 +211,8 @@ impl SearchContext {
                 continue;
             };
             ctx.path_sources.push(PathSource {
-                source: format!("{}\\{key}\\Path", hive.short()),
-                value_type: Some(value.type_name().to_string()),
+                source: PathOrigin::Registry(hive),
+                value_type: Some(value.type_name()),
                 raw: match &value {
                     RegValue::Sz(s) | RegValue::ExpandSz(s) => s.clone(),
                     other => format!("{other:?}"),

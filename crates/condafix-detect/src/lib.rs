@@ -28,8 +28,8 @@ pub use condafix_prefix::registry;
 #[cfg(windows)]
 pub use condafix_prefix::SystemRegistry;
 pub use context::{
-    expand_env_strings, split_windows_path_list, EnvSource, EnvValue, HostInfo, MapEnv, PathSource,
-    ProcessEnv, SearchContext, ENV_DLL_SEARCH_MODIFICATION,
+    expand_env_strings, split_windows_path_list, EnvSource, EnvValue, HostInfo, MapEnv, PathOrigin,
+    PathSource, ProcessEnv, SearchContext, ENV_DLL_SEARCH_MODIFICATION,
 };
 pub use diagnose::LooseCopy;
 pub use error::Error;

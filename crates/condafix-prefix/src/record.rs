@@ -185,11 +185,22 @@ pub struct PathEntry {
     #[serde(default)]
     pub size_in_bytes: Option<u64>,
     #[serde(default)]
-    pub file_mode: Option<String>,
+    pub file_mode: Option<FileMode>,
     #[serde(default)]
     pub prefix_placeholder: Option<String>,
     #[serde(default)]
     pub no_link: Option<bool>,
+}
+
+/// How conda rewrote the prefix placeholder in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileMode {
+    Text,
+    Binary,
+    /// A mode this reader does not know.
+    #[serde(other)]
+    Other,
 }
 
 impl PathEntry {

@@ -11,5 +11,6 @@ mod verify;
 
 pub use run::{python_of, run_with_timeout, ExitKind, RunOutput};
 pub use verify::{
-    verify_prefix, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions, PROBE,
+    verify_prefix, ErrorClass, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions,
+    PROBE,
 };

@@ -79,12 +79,71 @@ pub struct Launch {
     pub stderr: String,
 }
 
+/// Why an HTTPS request through pip failed (the probe's classification of pip's exception).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    CertificateVerifyFailed,
+    Proxy,
+    Dns,
+    Timeout,
+    SslUnavailable,
+    ConnectionRefused,
+    HttpStatus,
+    PipUnavailable,
+    Other,
+}
+
+impl ErrorClass {
+    /// From the probe's word; an unknown word is `Other`.
+    pub fn from_probe(word: &str) -> Self {
+        match word {
+            "certificate-verify-failed" => Self::CertificateVerifyFailed,
+            "proxy" => Self::Proxy,
+            "dns" => Self::Dns,
+            "timeout" => Self::Timeout,
+            "ssl-unavailable" => Self::SslUnavailable,
+            "connection-refused" => Self::ConnectionRefused,
+            "http-status" => Self::HttpStatus,
+            "pip-unavailable" => Self::PipUnavailable,
+            _ => Self::Other,
+        }
+    }
+
+    /// The finding code of a failed request.
+    pub fn code(self) -> Code {
+        match self {
+            Self::CertificateVerifyFailed => Code::V030,
+            Self::Proxy => Code::V031,
+            Self::Dns => Code::V032,
+            Self::Timeout => Code::V033,
+            _ => Code::V034,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CertificateVerifyFailed => "certificate-verify-failed",
+            Self::Proxy => "proxy",
+            Self::Dns => "dns",
+            Self::Timeout => "timeout",
+            Self::SslUnavailable => "ssl-unavailable",
+            Self::ConnectionRefused => "connection-refused",
+            Self::HttpStatus => "http-status",
+            Self::PipUnavailable => "pip-unavailable",
+            Self::Other => "other",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct OnlineResult {
     pub url: String,
     pub ok: bool,
-    /// `certificate-verify-failed`, `proxy`, `dns`, `timeout`, `ssl-unavailable`, ...
-    pub error_class: Option<String>,
+    /// Why the request failed, as the probe classified it.
+    pub error_class: Option<ErrorClass>,
     pub error: Option<String>,
     /// How pip checked certificates: `certifi`, `truststore`, `cert=<file>`.
     pub mechanism: Option<String>,
@@ -373,18 +432,15 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         let result = OnlineResult {
             url: redact_credentials(&url),
             ok: o["ok"].as_bool().unwrap_or(false),
-            error_class: o["error_class"].as_str().map(str::to_string).or_else(|| run.code.map(|_| "ssl-unavailable".to_string())),
+            error_class: o["error_class"]
+                .as_str()
+                .map(ErrorClass::from_probe)
+                .or_else(|| run.code.map(|_| ErrorClass::SslUnavailable)),
             error: o["error"].as_str().map(str::to_string).or(run.error.clone()),
             mechanism: o["mechanism"].as_str().map(str::to_string),
         };
         if !result.ok {
-            let code = match result.error_class.as_deref() {
-                Some("certificate-verify-failed") => Code::V030,
-                Some("proxy") => Code::V031,
-                Some("dns") => Code::V032,
-                Some("timeout") => Code::V033,
-                _ => Code::V034,
-            };
+            let code = result.error_class.map_or(Code::V034, ErrorClass::code);
             let fix = if code == Code::V030 {
                 " (a TLS-intercepting proxy's root is missing: `condafix config --ca-file corp.pem` or `--trust-system-store`)"
             } else {

@@ -125,7 +125,7 @@ impl Machine {
                 .flat_map(|s| split_windows_path_list(s))
                 .collect();
             ctx.path_sources = vec![PathSource {
-                source: "--search-path".into(),
+                source: condafix_detect::PathOrigin::Argument,
                 value_type: None,
                 raw: args.search_path.join(";"),
             }];
