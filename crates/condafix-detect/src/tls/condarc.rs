@@ -86,90 +86,22 @@ pub(super) fn parse(
         );
     }
     let text = decoded.text.trim_start_matches('\u{feff}');
-    let mut settings = Vec::new();
-    let mut unreadable = None;
-    match yaml_rust2::YamlLoader::load_from_str(text) {
+    let (settings, unreadable) = match yaml_rust2::YamlLoader::load_from_str(text) {
         Err(e) => {
-            unreadable = Some(format!("it is not valid YAML: {e}"));
             findings.push(
                 Finding::new(Code::T026, format!("{shown} is not valid YAML: {e}"))
                     .path(shown.clone())
                     .line(e.marker().line())
                     .fix("fix the YAML by hand: conda stops with an error while it is like this"),
-            )
-        }
-        Ok(docs) => {
-            if let Some(doc) = docs.first() {
-                let line_of = |key: &str, indented: bool| {
-                    text.lines()
-                        .position(|l| {
-                            let t = if indented { l.trim_start() } else { l };
-                            t.strip_prefix(key)
-                                .is_some_and(|r| r.trim_start().starts_with(':'))
-                        })
-                        .map(|i| i + 1)
-                        .unwrap_or(0)
-                };
-                let sv = &doc["ssl_verify"];
-                let ssl_verify = match sv {
-                    yaml_rust2::Yaml::Boolean(b) => Some(b.to_string()),
-                    yaml_rust2::Yaml::String(s) => Some(s.clone()),
-                    _ => None,
-                };
-                if let Some(v) = ssl_verify {
-                    settings.push(ConfigSetting {
-                        key: "ssl_verify".into(),
-                        value: redact_credentials(&v),
-                        line: line_of("ssl_verify", false),
-                        raw: v,
-                    });
-                }
-                if let yaml_rust2::Yaml::Hash(h) = &doc["proxy_servers"] {
-                    for (k, v) in h {
-                        if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
-                            settings.push(ConfigSetting {
-                                key: format!("proxy_servers.{k}"),
-                                value: redact_credentials(v),
-                                line: line_of(k, true),
-                                raw: v.to_string(),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    for s in &settings {
-        if s.key == "ssl_verify" {
-            let v = s.raw.trim().to_lowercase();
-            if v == "false" {
-                findings.push(
-                    Finding::new(Code::T020, format!("{shown} line {}: `ssl_verify: false` turns conda's certificate checks off", s.line))
-                        .path(shown.clone())
-                        .line(s.line)
-                        .fix("remove it (`condafix config --remove-insecure`) and let condafix configure truststore or a CA bundle"),
-                );
-            } else if v != "true" && v != "truststore" && !Path::new(&s.raw).exists() {
-                findings.push(
-                    Finding::new(Code::T021, format!("{shown} line {}: `ssl_verify` points at {}, which does not exist: conda fails on every request", s.line, s.value))
-                        .path(shown.clone())
-                        .line(s.line)
-                        .fix("point it at an existing PEM bundle, or use `ssl_verify: truststore` (conda >= 23.9, Python >= 3.10)"),
-                );
-            }
-        }
-        if s.key.starts_with("proxy_servers.") {
-            findings.push(
-                Finding::new(
-                    Code::T030,
-                    format!("{shown} line {}: conda uses the proxy {}", s.line, s.value),
-                )
-                .path(shown.clone())
-                .line(s.line)
-                .evidence("proxy", &s.value),
             );
+            (Vec::new(), Some(format!("it is not valid YAML: {e}")))
         }
-    }
+        Ok(docs) => (
+            docs.first().map(|d| settings_of(d, text)).unwrap_or_default(),
+            None,
+        ),
+    };
+    findings.extend(settings.iter().filter_map(|s| setting_finding(s, &shown)));
     ConfigFile {
         path: shown,
         role,
@@ -177,5 +109,84 @@ pub(super) fn parse(
         line_ending: decoded.line_ending,
         settings,
         unreadable,
+    }
+}
+
+/// The 1-based line where `key:` is written (indented for a nested key), 0 when not found.
+fn line_of(text: &str, key: &str, indented: bool) -> usize {
+    text.lines()
+        .position(|l| {
+            let t = if indented { l.trim_start() } else { l };
+            t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+        .unwrap_or(0)
+}
+
+/// `ssl_verify` and `proxy_servers.*` of a parsed `.condarc`, credentials redacted for show.
+fn settings_of(doc: &yaml_rust2::Yaml, text: &str) -> Vec<ConfigSetting> {
+    let mut settings = Vec::new();
+    let ssl_verify = match &doc["ssl_verify"] {
+        yaml_rust2::Yaml::Boolean(b) => Some(b.to_string()),
+        yaml_rust2::Yaml::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    if let Some(v) = ssl_verify {
+        settings.push(ConfigSetting {
+            key: "ssl_verify".into(),
+            value: redact_credentials(&v),
+            line: line_of(text, "ssl_verify", false),
+            raw: v,
+        });
+    }
+    if let yaml_rust2::Yaml::Hash(h) = &doc["proxy_servers"] {
+        for (k, v) in h {
+            if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                settings.push(ConfigSetting {
+                    key: format!("proxy_servers.{k}"),
+                    value: redact_credentials(v),
+                    line: line_of(text, k, true),
+                    raw: v.to_string(),
+                });
+            }
+        }
+    }
+    settings
+}
+
+/// T020/T021 for `ssl_verify`, T030 for a proxy.
+fn setting_finding(s: &ConfigSetting, shown: &str) -> Option<Finding> {
+    if s.key.starts_with("proxy_servers.") {
+        return Some(
+            Finding::new(
+                Code::T030,
+                format!("{shown} line {}: conda uses the proxy {}", s.line, s.value),
+            )
+            .path(shown.to_string())
+            .line(s.line)
+            .evidence("proxy", &s.value),
+        );
+    }
+    if s.key != "ssl_verify" {
+        return None;
+    }
+    let v = s.raw.trim().to_lowercase();
+    if v == "false" {
+        Some(
+            Finding::new(Code::T020, format!("{shown} line {}: `ssl_verify: false` turns conda's certificate checks off", s.line))
+                .path(shown.to_string())
+                .line(s.line)
+                .fix("remove it (`condafix config --remove-insecure`) and let condafix configure truststore or a CA bundle"),
+        )
+    } else if v != "true" && v != "truststore" && !Path::new(&s.raw).exists() {
+        Some(
+            Finding::new(Code::T021, format!("{shown} line {}: `ssl_verify` points at {}, which does not exist: conda fails on every request", s.line, s.value))
+                .path(shown.to_string())
+                .line(s.line)
+                .fix("point it at an existing PEM bundle, or use `ssl_verify: truststore` (conda >= 23.9, Python >= 3.10)"),
+        )
+    } else {
+        None
     }
 }
