@@ -239,60 +239,9 @@ pub fn edit_condarc(
             "it holds NUL bytes (it is not text), so conda could not read it either".into(),
         ));
     }
-    let docs = yaml_rust2::YamlLoader::load_from_str(&l.original).map_err(|e| {
-        Refusal(format!(
-            "it is not valid YAML, so conda could not read it either: {e}"
-        ))
-    })?;
-    // conda reads one mapping of settings; anything else it cannot use either, and an edit
-    // appended to it would not be YAML at all.
-    match docs.as_slice() {
-        [] | [yaml_rust2::Yaml::Hash(_)] | [yaml_rust2::Yaml::Null] => {}
-        [_] => {
-            return Err(Refusal(
-                "it is not a mapping of settings, so conda could not read it either".into(),
-            ))
-        }
-        _ => {
-            return Err(Refusal(
-                "it holds several YAML documents; conda reads only a single mapping".into(),
-            ))
-        }
-    }
+    check_one_mapping(&l.original)?;
     let eol = l.eol;
-    let key_of = |line: &str| -> Option<String> {
-        if line.starts_with([' ', '\t', '#', '-']) {
-            return None;
-        }
-        let (k, _) = line.split_once(':')?;
-        let k = k.trim();
-        (!k.is_empty()).then(|| k.to_string())
-    };
-    // The block of each top-level key: its line and the indented/list lines under it.
-    let mut blocks: Vec<(String, usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < l.lines.len() {
-        if let Some(k) = key_of(&l.lines[i]) {
-            let mut j = i + 1;
-            while j < l.lines.len() {
-                let t = &l.lines[j];
-                let blank = t.trim().is_empty();
-                if blank || t.starts_with([' ', '\t']) || t.starts_with('-') {
-                    j += 1;
-                } else {
-                    break;
-                }
-            }
-            // Trailing blank lines belong to no block.
-            while j > i + 1 && l.lines[j - 1].trim().is_empty() {
-                j -= 1;
-            }
-            blocks.push((k, i, j));
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
+    let blocks = top_level_blocks(&l.lines);
     let render = |key: &str, v: &YamlValue| -> Vec<String> {
         match v {
             YamlValue::Scalar(s) => vec![format!("{key}: {}{eol}", yaml_scalar(s))],
@@ -304,36 +253,37 @@ pub fn edit_condarc(
                 .collect(),
         }
     };
+    // Per line: `Some(lines)` replaces it (empty: removed).
     let mut replace: Vec<Option<Vec<String>>> = vec![None; l.lines.len()];
-    let mut appended = Vec::new();
+    let clear = |replace: &mut Vec<Option<Vec<String>>>, from: usize, to: usize| {
+        for r in replace.iter_mut().take(to).skip(from) {
+            *r = Some(Vec::new());
+        }
+    };
     for (key, start, end) in &blocks {
         if let Some((_, value)) = remove_if.iter().find(|(k, _)| k == key) {
-            let line = &l.lines[*start];
-            let v = line
+            let v = l.lines[*start]
                 .split_once(':')
                 .map(|(_, v)| v.trim().trim_matches(['\'', '"']))
                 .unwrap_or("");
             if v.eq_ignore_ascii_case(value) {
-                for r in replace.iter_mut().take(*end).skip(*start) {
-                    *r = Some(Vec::new());
-                }
+                clear(&mut replace, *start, *end);
             }
         }
     }
+    let mut appended = Vec::new();
     for (key, value) in set {
         match blocks.iter().find(|(k, _, _)| k == key) {
             Some((_, start, end)) => {
+                clear(&mut replace, *start + 1, *end);
                 replace[*start] = Some(render(key, value));
-                for r in replace.iter_mut().take(*end).skip(*start + 1) {
-                    *r = Some(Vec::new());
-                }
             }
             None => appended.extend(render(key, value)),
         }
     }
     let mut out: Vec<String> = Vec::new();
-    for (i, line) in l.lines.iter().enumerate() {
-        match &replace[i] {
+    for (line, r) in l.lines.iter().zip(&replace) {
+        match r {
             Some(r) => out.extend(r.iter().cloned()),
             None => out.push(line.clone()),
         }
@@ -347,6 +297,61 @@ pub fn edit_condarc(
         out.extend(appended);
     }
     checked_condarc(finish(l, out))
+}
+
+/// conda reads one mapping of settings; anything else it cannot use either, and an edit
+/// appended to it would not be YAML at all.
+fn check_one_mapping(text: &str) -> Result<(), Refusal> {
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| {
+        Refusal(format!(
+            "it is not valid YAML, so conda could not read it either: {e}"
+        ))
+    })?;
+    match docs.as_slice() {
+        [] | [yaml_rust2::Yaml::Hash(_)] | [yaml_rust2::Yaml::Null] => Ok(()),
+        [_] => Err(Refusal(
+            "it is not a mapping of settings, so conda could not read it either".into(),
+        )),
+        _ => Err(Refusal(
+            "it holds several YAML documents; conda reads only a single mapping".into(),
+        )),
+    }
+}
+
+/// Each top-level key with its block: its line and the indented or list lines under it
+/// (`(key, first line, end)`); trailing blank lines belong to no block.
+fn top_level_blocks(lines: &[String]) -> Vec<(String, usize, usize)> {
+    let key_of = |line: &str| -> Option<String> {
+        if line.starts_with([' ', '\t', '#', '-']) {
+            return None;
+        }
+        let (k, _) = line.split_once(':')?;
+        let k = k.trim();
+        (!k.is_empty()).then(|| k.to_string())
+    };
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(k) = key_of(&lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < lines.len() {
+            let t = &lines[j];
+            if t.trim().is_empty() || t.starts_with([' ', '\t']) || t.starts_with('-') {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        while j > i + 1 && lines[j - 1].trim().is_empty() {
+            j -= 1;
+        }
+        blocks.push((k, i, j));
+        i = j;
+    }
+    blocks
 }
 
 #[cfg(test)]
