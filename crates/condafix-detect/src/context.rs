@@ -353,7 +353,7 @@ mod tests {
             "%USERPROFILE%\\anaconda3\\Library\\bin"
         );
         assert_eq!(
-            ctx.path_sources[1].value_type.as_deref(),
+            ctx.path_sources[1].value_type,
             Some("REG_EXPAND_SZ")
         );
         // A value of the wrong type is reported, not used.
@@ -365,7 +365,7 @@ mod tests {
         );
         let ctx = SearchContext::from_registry(&env, &reg).unwrap();
         assert_eq!(ctx.path.len(), 2);
-        assert_eq!(ctx.path_sources[1].value_type.as_deref(), Some("REG_DWORD"));
+        assert_eq!(ctx.path_sources[1].value_type, Some("REG_DWORD"));
     }
 
     #[test]
