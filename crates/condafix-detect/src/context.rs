@@ -352,10 +352,7 @@ mod tests {
             ctx.path_sources[1].raw,
             "%USERPROFILE%\\anaconda3\\Library\\bin"
         );
-        assert_eq!(
-            ctx.path_sources[1].value_type,
-            Some("REG_EXPAND_SZ")
-        );
+        assert_eq!(ctx.path_sources[1].value_type, Some("REG_EXPAND_SZ"));
         // A value of the wrong type is reported, not used.
         reg.set(
             Hive::CurrentUser,

@@ -448,7 +448,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
             };
             findings.push(
                 Finding::new(code, format!("pip could not reach {}: {}{fix}", result.url, result.error.clone().unwrap_or_default()))
-                    .evidence("error_class", &result.error_class)
+                    .evidence("error_class", result.error_class)
                     .evidence("mechanism", &result.mechanism),
             );
         }

@@ -97,7 +97,9 @@ pub(super) fn parse(
             (Vec::new(), Some(format!("it is not valid YAML: {e}")))
         }
         Ok(docs) => (
-            docs.first().map(|d| settings_of(d, text)).unwrap_or_default(),
+            docs.first()
+                .map(|d| settings_of(d, text))
+                .unwrap_or_default(),
             None,
         ),
     };
