@@ -2,6 +2,9 @@
 //! real-world pip.ini and .condarc shapes, fake registry contents that mirror real installs,
 //! environment variables. Each scenario asserts its verdict and snapshots the JSON report.
 
+#[path = "../crates/condafix/tests/common/schema.rs"]
+mod schema;
+
 use std::path::PathBuf;
 
 use condafix_detect::registry::{FakeRegistry, Hive, RegValue};
@@ -64,6 +67,7 @@ impl Machine {
         };
         let report = detect_with(&host, &[], &ctx).unwrap();
         let mut value = serde_json::to_value(&report).unwrap();
+        schema::assert_valid("detect", &value);
         value["condafix_version"] = "[VERSION]".into();
         normalize_json(&mut value, self.dir.path());
         (report, serde_json::to_string_pretty(&value).unwrap())

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+#[path = "../crates/condafix/tests/common/schema.rs"]
+mod schema;
+
 use condafix_detect::registry::Hive;
 use condafix_detect::tls::env::EnvOrigin;
 use condafix_detect::{
@@ -33,6 +36,7 @@ fn run(name: ScenarioName) -> Run {
     };
     let report = detect(&s.prefixes, &ctx).unwrap();
     let mut value = serde_json::to_value(&report).unwrap();
+    schema::assert_valid("detect", &value);
     value["condafix_version"] = "[VERSION]".into();
     normalize_json(&mut value, dir.path());
     Run {

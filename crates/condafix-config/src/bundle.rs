@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::ConfigError;
 
 /// Where a certificate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CertSource {
     /// The prefix's own public roots (Library\ssl\cacert.pem, certifi).
@@ -24,7 +24,7 @@ pub enum CertSource {
     System,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BundleCert {
     pub subject: String,
     pub not_after: String,
@@ -33,14 +33,14 @@ pub struct BundleCert {
 }
 
 /// A certificate left out, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rejected {
     pub from: String,
     pub subject: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Bundle {
     pub certs: Vec<BundleCert>,
     pub rejected: Vec<Rejected>,

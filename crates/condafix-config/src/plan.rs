@@ -46,7 +46,7 @@ pub struct ConfigOptions {
 }
 
 /// One change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum ConfigAction {
     WriteFile {
@@ -99,7 +99,7 @@ impl ConfigAction {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConfigPlan {
     pub prefix: String,
     pub actions: Vec<ConfigAction>,

@@ -8,7 +8,7 @@ use condafix_prefix::Version;
 use serde::Serialize;
 
 /// The strings that tell the era, as they were found in a `python3X.dll`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Markers {
     /// `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` (UTF-16LE): every conda-patched build.
     pub enable: bool,
@@ -100,7 +100,7 @@ pub fn scan_markers(mut reader: impl Read) -> std::io::Result<Markers> {
 }
 
 /// The three loader behaviours (and the 3.8.0 variant of the second).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Era {
     /// A: `LOAD_WITH_ALTERED_SEARCH_PATH`; `Library\bin` only through PATH.
@@ -168,7 +168,7 @@ pub fn marker_names(m: &Markers) -> Vec<&'static str> {
 }
 
 /// Which channel a record comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Channel {
     CondaForge,

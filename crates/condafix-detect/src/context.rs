@@ -92,7 +92,7 @@ impl<'a> HostInfo<'a> {
 }
 
 /// Where a PATH list came from, as read (a `REG_EXPAND_SZ` value keeps its `%VAR%` entries).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct PathSource {
     /// Shown as `HKLM\...\Environment\Path`, `HKCU\Environment\Path` or `--search-path`.
     pub source: PathOrigin,
@@ -133,8 +133,21 @@ impl serde::Serialize for PathOrigin {
     }
 }
 
+impl schemars::JsonSchema for PathOrigin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PathOrigin".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "The registry value a PATH list was read from, or `--search-path`."
+        })
+    }
+}
+
 /// An environment variable's value and where it is set.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct EnvValue {
     pub value: String,
     pub source: EnvOrigin,

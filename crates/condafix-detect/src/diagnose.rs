@@ -11,7 +11,7 @@ use crate::{Code, Finding, LaunchContext, LoaderClass, Location, Severity};
 use crate::{CondaDirsBase, EnableRule};
 
 /// An OpenSSL-looking DLL in `DLLs\` or the prefix root that no conda record owns.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct LooseCopy {
     pub path: String,
     /// Prefix-relative, `/`-separated.

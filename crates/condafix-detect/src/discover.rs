@@ -23,7 +23,7 @@ pub const UNINSTALL_ROOTS: [&str; 2] = [
 ];
 
 /// One prefix found on the machine.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Discovered {
     pub prefix: String,
     #[serde(skip)]
@@ -36,7 +36,7 @@ pub struct Discovered {
     pub found_by: Vec<Origin>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Discovery {
     pub prefixes: Vec<Discovered>,
     /// Stale entries (a registry key or an environments.txt line naming a folder that is gone).

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::LaunchContext;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -14,7 +14,7 @@ pub enum Severity {
 }
 
 /// Every finding detection can report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub enum Code {
     /// `DLLs\_ssl.pyd` is missing.
     D001,
@@ -156,7 +156,7 @@ impl std::fmt::Display for Severity {
 }
 
 /// What a finding is about: the letter of its code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
     /// D: the OpenSSL DLLs and the loader (what `stage` fixes).
@@ -372,7 +372,7 @@ impl Code {
 }
 
 /// One finding about one prefix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub code: Code,
     pub name: &'static str,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::SearchContext;
 
 /// How a Python build, as launched on this machine, finds the DLLs its extension modules import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoaderClass {
     /// `LOAD_WITH_ALTERED_SEARCH_PATH`: `DLLs\`, System32, System, Windows, CWD, PATH.
@@ -58,7 +58,7 @@ impl LoaderClass {
 }
 
 /// What `CONDA_DLL_SEARCH_MODIFICATION_ENABLE` does to a build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnableRule {
     /// Era A: set to anything, PATH mode.
@@ -81,7 +81,7 @@ impl EnableRule {
 }
 
 /// Where a default-mode build computes the five conda folders from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CondaDirsBase {
     /// `python3X.dll`'s folder (the prefix): right for venvs too.
@@ -151,7 +151,7 @@ pub struct Interpreter {
 }
 
 /// How Python was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LaunchContext {
     /// An IDE, `Scripts\pip.exe`, a scheduled task, `cmd /D`, CI: PATH as the machine has it.
@@ -161,7 +161,7 @@ pub enum LaunchContext {
 }
 
 /// What kind of folder a candidate was found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Location {
     /// The folder of the `.pyd` (`DLLs\`), searched first in every mode.

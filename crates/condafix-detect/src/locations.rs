@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::EnvSource;
 
 /// Which config file a file is, in pip's or conda's search order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigRole {
     /// `%PROGRAMDATA%\pip\pip.ini`, `/etc/xdg/pip/pip.conf`, `/etc/pip.conf`.
@@ -103,7 +105,7 @@ impl std::fmt::Display for ConfigRole {
 }
 
 /// Where condafix writes settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WriteScope {
     /// `<prefix>\pip.ini`, `<prefix>\.condarc`, `<prefix>\.condafix\ca-bundle.pem`.

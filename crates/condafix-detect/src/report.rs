@@ -12,7 +12,7 @@ use crate::{
 /// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub condafix_version: &'static str,
@@ -25,7 +25,7 @@ pub struct Report {
 }
 
 /// What the loader model was given about the machine.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SearchInputs {
     pub system_root: Option<String>,
     pub path: Vec<String>,
@@ -36,7 +36,7 @@ pub struct SearchInputs {
     pub path_sources: Vec<crate::PathSource>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub prefixes: usize,
     pub healthy: usize,
@@ -94,7 +94,7 @@ impl Report {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PrefixReport {
     pub prefix: String,
     pub layout: Layout,
@@ -122,7 +122,7 @@ pub struct PrefixReport {
     pub refused_paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PythonInfo {
     pub version: String,
     pub build: String,
@@ -146,7 +146,7 @@ pub struct PythonInfo {
 }
 
 /// Where a prefix's Python version was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum PythonSource {
     /// The python record in `conda-meta` (a venv's: its base's).
     #[serde(rename = "conda-meta")]
@@ -160,7 +160,7 @@ pub enum PythonSource {
 }
 
 /// How the era was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EraSource {
     /// The markers in `python3X.dll`.
@@ -172,7 +172,7 @@ pub enum EraSource {
 }
 
 /// What the loader model was decided from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoaderEvidence {
     pub decided_by: EraSource,
     /// The `python3X.dll` read.
@@ -196,7 +196,7 @@ pub struct LoaderEvidence {
 }
 
 /// A venv and the interpreter it runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VenvInfo {
     /// `pyvenv.cfg`'s `home =`: the base interpreter's folder.
     pub home: String,
@@ -207,7 +207,7 @@ pub struct VenvInfo {
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PackageInfo {
     pub name: String,
     pub version: String,
@@ -218,7 +218,7 @@ pub struct PackageInfo {
 }
 
 /// `_ssl.pyd` or `_hashlib.pyd`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModuleReport {
     /// `_ssl.pyd` or `_hashlib.pyd`, whatever the file's tag.
     pub module: String,
@@ -233,7 +233,7 @@ pub struct ModuleReport {
 }
 
 /// One DLL in the closure of the SSL modules.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DllReport {
     pub name: String,
     /// The modules or DLLs that import it.
@@ -253,7 +253,7 @@ impl DllReport {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RecordedFile {
     /// Prefix-relative, `/`-separated, as the record writes it.
     pub path: String,
@@ -264,7 +264,7 @@ pub struct RecordedFile {
     pub on_disk: Option<OnDisk>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OnDisk {
     pub size: u64,
     pub sha256: Option<Sha256>,
@@ -274,7 +274,7 @@ pub struct OnDisk {
 }
 
 /// Every copy along the search order in one launch context; the first one wins.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Resolution {
     pub outcome: DllOutcome,
     /// The folders searched, in order.
@@ -288,7 +288,7 @@ impl Resolution {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Candidate {
     pub path: String,
     pub location: Location,
@@ -301,7 +301,7 @@ pub struct Candidate {
 }
 
 /// How a copy compares with what conda recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CopyStatus {
     /// The recorded file itself, with the recorded bytes.
@@ -325,7 +325,7 @@ pub enum CopyStatus {
 }
 
 /// What the loader gets for one DLL in one context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DllOutcome {
     Loads,
@@ -339,14 +339,14 @@ pub enum DllOutcome {
 }
 
 /// The predicted result of `import ssl` per launch context.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Prediction {
     pub unactivated: ImportOutcome,
     pub activated: ImportOutcome,
 }
 
 /// The predicted result of `import ssl` in one launch context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImportResult {
     /// Every DLL `_ssl.pyd` needs loads, with the recorded bytes.
@@ -382,7 +382,7 @@ impl std::fmt::Display for ImportResult {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImportOutcome {
     pub result: ImportResult,
     /// What Python would print, when it fails.

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct IniEntry {
     /// Lower-cased, as configparser's `optionxform` does.
     pub key: String,
@@ -19,14 +19,14 @@ pub struct IniEntry {
     pub end_line: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct IniSection {
     pub name: String,
     pub line: usize,
     pub entries: Vec<IniEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum IniError {
     /// Text before the first `[section]` (also what a UTF-8 BOM read as cp1252 looks like).
@@ -76,7 +76,7 @@ impl std::fmt::Display for IniError {
 }
 
 /// A parsed INI file; parsing goes on past errors, as far as configparser would report them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct IniFile {
     pub sections: Vec<IniSection>,
     pub errors: Vec<IniError>,

@@ -15,7 +15,7 @@ pub const CONDA_DLL_DIRS: [&str; 5] = [
 
 /// Where things sit in a prefix. A value, not a `cfg!`: a Windows tree is read the Windows
 /// way on every host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     Windows,
@@ -103,6 +103,16 @@ impl Layout {
     /// The directories conda's "default mode" patch adds with `AddDllDirectory`.
     pub fn default_mode_dirs(self, prefix: &Path) -> Vec<PathBuf> {
         CONDA_DLL_DIRS.iter().map(|d| join_rel(prefix, d)).collect()
+    }
+}
+
+/// Serialize a `/`-separated prefix-relative path with this host's separator, as the paths
+/// around it are shown (`DLLs\libssl-3-x64.dll` on Windows).
+pub fn serialize_native_rel<S: serde::Serializer>(rel: &str, s: S) -> Result<S::Ok, S::Error> {
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.serialize_str(rel)
+    } else {
+        s.serialize_str(&rel.replace('/', std::path::MAIN_SEPARATOR_STR))
     }
 }
 

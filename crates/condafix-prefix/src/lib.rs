@@ -26,7 +26,7 @@ mod version;
 pub use digest::{Sha256, HASH_BUFFER_SIZE};
 pub use envs::{read_environments_txt, EnvironmentsTxt};
 pub use error::Error;
-pub use layout::{join_rel, Layout, CONDA_DLL_DIRS};
+pub use layout::{join_rel, serialize_native_rel, Layout, CONDA_DLL_DIRS};
 pub use pe::{read_pe, read_pe_file, Machine, PeInfo, PeProblem};
 pub use receipt::{
     Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, BACKUP_DIR, JOURNAL_FILE,

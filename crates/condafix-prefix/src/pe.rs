@@ -7,7 +7,7 @@ use object::{pe, FileKind, LittleEndian as LE, ReadRef};
 use serde::Serialize;
 
 /// The CPU a PE image is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Machine {
     X64,
@@ -73,7 +73,7 @@ impl Machine {
 }
 
 /// What the PE headers say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PeInfo {
     pub machine: Machine,
     /// Imported DLL names as written in the import table, in table order.
@@ -81,7 +81,7 @@ pub struct PeInfo {
 }
 
 /// Why a file could not be read as a PE image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PeProblem {
     /// Zero bytes.

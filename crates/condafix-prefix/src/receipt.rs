@@ -18,7 +18,7 @@ pub const BACKUP_DIR: &str = "backup";
 pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
 
 /// What condafix did to a path, relative to the state it found it in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// The file did not exist; condafix created it.
@@ -29,7 +29,7 @@ pub enum Action {
     Removed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReceiptEntry {
     /// Prefix-relative, `/`-separated.
     pub path: String,
@@ -47,7 +47,7 @@ pub struct ReceiptEntry {
 }
 
 /// A registry value condafix changed: what it was and what condafix left, with their types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegistryEntry {
     pub hive: Hive,
     pub key: String,
@@ -68,14 +68,14 @@ impl RegistryEntry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub txn: String,
     pub command: String,
     pub changes: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     pub schema_version: u32,
     pub entries: Vec<ReceiptEntry>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::{Error, Layout, Sha256, CONDA_META};
 
 /// One installed package, as conda records it in `conda-meta`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct PrefixRecord {
     pub name: String,
     pub version: String,
@@ -131,7 +131,7 @@ impl RecordFiles<'_> {
 
 /// The package fields of a record without its file lists: enough to place a Python build, and
 /// cheap on a 2,000-file python record (the lists are skipped, not built).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct RecordHeader {
     pub name: String,
     pub version: String,
@@ -160,7 +160,7 @@ impl RecordHeader {
 }
 
 /// `paths_data` of a conda-meta record.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct PathsData {
     #[serde(default)]
     pub paths_version: u64,
@@ -172,7 +172,7 @@ pub struct PathsData {
 pub type PathsJson = PathsData;
 
 /// One file of a package.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct PathEntry {
     #[serde(rename = "_path")]
     pub path: String,
@@ -193,7 +193,7 @@ pub struct PathEntry {
 }
 
 /// How conda rewrote the prefix placeholder in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileMode {
     Text,
@@ -211,7 +211,9 @@ impl PathEntry {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PathType {
     #[default]
@@ -342,7 +344,7 @@ pub struct MetaEntry {
 }
 
 /// The package reference printed in reports: `openssl 1.1.1d (he774522_2)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PackageRef {
     pub name: String,
     pub version: String,

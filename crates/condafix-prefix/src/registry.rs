@@ -11,7 +11,19 @@ pub const USER_ENVIRONMENT_KEY: &str = "Environment";
 pub const MACHINE_ENVIRONMENT_KEY: &str =
     r"SYSTEM\CurrentControlSet\Control\Session Manager\Environment";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Hive {
     #[serde(rename = "HKCU")]
     CurrentUser,
@@ -29,7 +41,7 @@ impl Hive {
 }
 
 /// A registry value with its type, as stored (`REG_EXPAND_SZ` is not expanded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum RegValue {
     #[serde(rename = "REG_SZ")]

@@ -86,6 +86,16 @@ impl serde::Serialize for Version {
     }
 }
 
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "A version as written." })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

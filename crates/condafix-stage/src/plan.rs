@@ -30,12 +30,13 @@ pub struct StageOptions<'a> {
 }
 
 /// One change, or one thing deliberately left alone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum PlannedAction {
     /// Put a verified copy where there is none.
     Place {
         dll: String,
+        #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
         dest: String,
         source: SourceInfo,
         reason: String,
@@ -44,6 +45,7 @@ pub enum PlannedAction {
     /// `--replace-foreign` (backed up either way).
     Replace {
         dll: String,
+        #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
         dest: String,
         source: SourceInfo,
         current_sha256: Option<Sha256>,
@@ -52,6 +54,7 @@ pub enum PlannedAction {
     },
     /// Remove a copy no module needs (backed up).
     Remove {
+        #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
         dest: String,
         current_sha256: Option<Sha256>,
         owned_by_condafix: bool,
@@ -59,6 +62,7 @@ pub enum PlannedAction {
     },
     /// A copy condafix did not write: reported, left alone.
     KeepForeign {
+        #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
         dest: String,
         current_sha256: Option<Sha256>,
         reason: String,
@@ -91,7 +95,7 @@ impl PlannedAction {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub prefix: String,
     pub actions: Vec<PlannedAction>,

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::StageError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     LibraryBin,
@@ -37,7 +37,7 @@ impl SourceKind {
 }
 
 /// What vouched for a staged DLL's bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum VerifiedAgainst {
     #[serde(rename = "conda-meta record")]
     CondaRecord,
@@ -62,7 +62,7 @@ impl std::fmt::Display for VerifiedAgainst {
 }
 
 /// Where the bytes of a staged DLL came from and what they were checked against.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SourceInfo {
     pub kind: SourceKind,
     pub path: String,

@@ -27,7 +27,7 @@ pub trait Changes {
 }
 
 /// What applying did to one prefix.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Applied {
     pub prefix: PathBuf,
     pub changes: usize,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::target::{backup_path, registry_value_allowed, OutsideFiles, Target};
 use crate::TxnError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum OpKind {
     Write,
@@ -23,7 +23,9 @@ pub(crate) enum OpKind {
     Registry,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum OpState {
     Pending,
@@ -32,7 +34,7 @@ pub(crate) enum OpState {
 }
 
 /// One op as the journal stores it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct JournalOp {
     /// Prefix-relative (`DLLs/x.dll`), or absolute for a config file outside the prefix.
     pub path: String,
@@ -47,7 +49,7 @@ pub(crate) struct JournalOp {
     pub registry: Option<RegistryOp>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct RegistryOp {
     pub hive: Hive,
     pub key: String,
@@ -57,7 +59,7 @@ pub(crate) struct RegistryOp {
 }
 
 /// The journal file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct Journal {
     pub txn: String,
     pub command: String,

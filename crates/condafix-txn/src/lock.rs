@@ -15,7 +15,7 @@ pub const LOCK_FILE: &str = "lock";
 pub const OWNER_FILE: &str = "owner.json";
 
 /// Who holds a prefix (written beside the lock, for the message a waiting run prints).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 struct Owner {
     pid: u32,
     command: String,

@@ -35,7 +35,7 @@ pub struct Context<'f> {
 }
 
 /// What recovery did with a transaction an earlier run left unfinished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RecoveryOutcome {
     /// The receipt was not written: every change was undone.
@@ -54,7 +54,7 @@ impl std::fmt::Display for RecoveryOutcome {
 }
 
 /// What recovery did (or, for `--dry-run`, would do) with an unfinished transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Recovery {
     pub prefix: PathBuf,
     pub txn: String,
@@ -824,7 +824,7 @@ impl<'f> Transaction<'f> {
 }
 
 /// What `undo` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UndoOutcome {
     /// Put back as they were (from their backups), or registry values restored.
     pub restored: Vec<String>,

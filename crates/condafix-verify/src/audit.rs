@@ -15,7 +15,7 @@ use condafix_prefix::safe_read;
 use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, RecordFiles, Sha256, Version};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileStatus {
     Ok,
@@ -45,7 +45,7 @@ impl FileStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     pub path: String,
     /// `conda:<dist>` or `pip RECORD`.
@@ -56,7 +56,7 @@ pub struct AuditEntry {
 }
 
 /// What an audit covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuditScope {
     /// The files TLS rests on.
@@ -74,7 +74,7 @@ impl std::fmt::Display for AuditScope {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub prefix: String,
     pub scope: AuditScope,

@@ -30,7 +30,7 @@ pub struct VerifyOptions {
 }
 
 /// What one run of the interpreter gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LaunchResult {
     /// `import ssl` loaded (the record's OpenSSL).
@@ -61,7 +61,7 @@ impl std::fmt::Display for LaunchResult {
 }
 
 /// One run of the interpreter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Launch {
     pub context: LaunchContext,
     pub result: LaunchResult,
@@ -80,7 +80,7 @@ pub struct Launch {
 }
 
 /// Why an HTTPS request through pip failed (the probe's classification of pip's exception).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorClass {
     CertificateVerifyFailed,
@@ -138,7 +138,7 @@ impl std::fmt::Display for ErrorClass {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OnlineResult {
     pub url: String,
     pub ok: bool,
@@ -149,7 +149,7 @@ pub struct OnlineResult {
     pub mechanism: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PrefixVerify {
     pub prefix: String,
     pub unactivated: Launch,

@@ -8,6 +8,7 @@ mod commands;
 mod exit;
 mod log;
 mod machine;
+mod output;
 mod printer;
 mod progress;
 mod render;

@@ -46,6 +46,7 @@ fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema_version"], condafix_detect::SCHEMA_VERSION);
+    common::schema::assert_valid("detect", &v);
     assert_eq!(v["summary"]["needs_fix"], 1);
     assert_eq!(v["prefixes"][0]["findings"][0]["code"], "D010");
 }
@@ -151,4 +152,36 @@ fn help_explains_each_option() {
     ctx.settings().bind(|| {
         assert_cmd_snapshot!("cli_detect_help", ctx.command().args(["detect", "--help"]));
     });
+}
+
+#[test]
+fn the_schema_check_rejects_a_document_of_another_shape() {
+    let ctx = TestContext::new();
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda202410Py312DefaultMode,
+        ctx.path(),
+    );
+    let out = ctx.detect(&s).arg("--json").output().unwrap();
+    let good: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::schema::assert_valid("detect", &good);
+    for broken in [
+        {
+            let mut v = good.clone();
+            v.as_object_mut().unwrap().remove("schema_version");
+            v
+        },
+        {
+            let mut v = good.clone();
+            v["prefixes"][0]["findings"][0]["severity"] = "fatal".into();
+            v
+        },
+        {
+            let mut v = good.clone();
+            v["prefixes"][0]["python"]["machine"] = 64.into();
+            v
+        },
+    ] {
+        let caught = std::panic::catch_unwind(|| common::schema::assert_valid("detect", &broken));
+        assert!(caught.is_err(), "accepted: {broken}");
+    }
 }

@@ -30,11 +30,10 @@ fn cmd(ctx: &TestContext, s: &Scenario, sub: &str) -> Command {
 
 fn json(mut c: Command) -> (Option<i32>, serde_json::Value) {
     let out = c.arg("--json").output().unwrap();
-    (
-        out.status.code(),
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))),
-    )
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    common::schema::assert_valid("post-install", &doc);
+    (out.status.code(), doc)
 }
 
 #[test]
@@ -48,7 +47,8 @@ fn a_healthy_install_is_reported_healthy_and_unchanged() {
         .bind(|| assert_cmd_snapshot!("post_install_healthy", cmd(&ctx, &s, "post-install")));
     let (code, v) = json(cmd(&ctx, &s, "post-install"));
     assert_eq!(code, Some(0));
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], condafix_detect::SCHEMA_VERSION);
+    assert_eq!(v["condafix_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(v["changed"], false);
     assert_eq!(v["prefixes"][0]["verdict"], "healthy");
 }
@@ -240,7 +240,7 @@ fn under_github_actions_json_is_still_exactly_one_document_on_stdout() {
             String::from_utf8_lossy(&out.stdout)
         )
     });
-    assert_eq!(doc["schema_version"], 1);
+    common::schema::assert_valid("post-install", &doc);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("::group::condafix "), "{stderr}");
 }

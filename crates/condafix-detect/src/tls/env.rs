@@ -74,8 +74,21 @@ impl Serialize for EnvOrigin {
     }
 }
 
+impl schemars::JsonSchema for EnvOrigin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvOrigin".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "`process`, or the registry key of the user or machine environment (`HKCU\\Environment`)."
+        })
+    }
+}
+
 /// One variable, where it is set, and its value (credentials redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvSetting {
     pub name: String,
     pub source: EnvOrigin,

@@ -22,7 +22,7 @@ use crate::{Code, Finding};
 use env::{env_findings, read_tls_env, EnvSetting, OVERRIDES_PIP_CERT};
 
 /// One setting read from a config file (values with credentials redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConfigSetting {
     /// `global.cert` for pip, `ssl_verify` or `proxy_servers.https` for conda.
     pub key: String,
@@ -34,7 +34,7 @@ pub struct ConfigSetting {
 }
 
 /// A config file condafix read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConfigFile {
     pub path: String,
     pub role: ConfigRole,
@@ -103,7 +103,7 @@ fn read_config_file(path: &Path, unreadable: Code, findings: &mut Vec<Finding>) 
 }
 
 /// How pip in this prefix decides which certificates to trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TrustMode {
     /// pip >= 24.2 on Python >= 3.10: the OS trust store (truststore) plus certifi.
@@ -115,7 +115,7 @@ pub enum TrustMode {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipInfo {
     pub version: String,
     pub trust: TrustMode,
@@ -125,7 +125,7 @@ pub struct PipInfo {
 }
 
 /// The prefix's TLS configuration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TlsReport {
     pub pip: Option<PipInfo>,
     pub conda_version: Option<String>,
@@ -137,7 +137,7 @@ pub struct TlsReport {
 }
 
 /// Machine-wide configuration: user and global files, the environment.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct MachineConfig {
     pub config_files: Vec<ConfigFile>,
     pub environment: Vec<EnvSetting>,

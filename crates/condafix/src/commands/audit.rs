@@ -43,6 +43,12 @@ fn render(reports: &[AuditReport]) -> String {
     out
 }
 
+/// `audit --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct AuditBody<'a> {
+    prefixes: &'a [AuditReport],
+}
+
 pub fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.quiet || args.json);
     let machine = Machine::new();
@@ -67,15 +73,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             .any(|p| matches!(p.status, FileStatus::Altered | FileStatus::Missing))
     });
     if args.json {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
-            prefixes: &'a [AuditReport],
-        }
-        printer.result(&serde_json::to_string_pretty(&Doc {
-            schema_version: 1,
-            prefixes: &reports,
-        })?);
+        crate::output::print(&printer, AuditBody { prefixes: &reports })?;
     } else {
         printer.info(&render(&reports));
     }

@@ -7,9 +7,9 @@ use crate::exit::ExitStatus;
 use crate::machine::Machine;
 use crate::printer::Printer;
 
-#[derive(Serialize)]
-struct ConfigReport<'a> {
-    schema_version: u32,
+/// `config --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct ConfigBody<'a> {
     dry_run: bool,
     changed: bool,
     prefixes: &'a [ConfigPlan],
@@ -72,12 +72,14 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     if args.json {
-        printer.result(&serde_json::to_string_pretty(&ConfigReport {
-            schema_version: 1,
-            dry_run: args.dry_run,
-            changed,
-            prefixes: &plans,
-        })?);
+        crate::output::print(
+            &printer,
+            ConfigBody {
+                dry_run: args.dry_run,
+                changed,
+                prefixes: &plans,
+            },
+        )?;
     }
     // Variables that defeat what was written: requests merges REQUESTS_CA_BUNDLE and
     // CURL_CA_BUNDLE into every request, over pip's `cert`.

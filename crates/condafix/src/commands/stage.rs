@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use condafix_detect::{Family, ImportResult, PrefixReport, Severity};
+use condafix_detect::{Family, Finding, ImportResult, PrefixReport, Severity};
 use condafix_prefix::archive::Bundle;
 use condafix_stage::{plan_prefix, Plan, StageOptions};
 use condafix_txn::Applied;
@@ -11,19 +11,19 @@ use crate::machine::Machine;
 use crate::printer::Printer;
 use crate::render;
 
-#[derive(Serialize)]
-struct PrefixResult<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct PrefixResult<'a> {
     plan: &'a Plan,
     applied: Option<&'a Applied>,
     /// After applying (or, with --dry-run, now): does `import ssl` load without activation?
     import_ssl_unactivated: ImportResult,
     /// DLL findings left (errors and warnings).
-    remaining: Vec<String>,
+    remaining: Vec<Finding>,
 }
 
-#[derive(Serialize)]
-struct StageReport<'a> {
-    schema_version: u32,
+/// `stage --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct StageBody<'a> {
     dry_run: bool,
     changed: bool,
     prefixes: Vec<PrefixResult<'a>>,
@@ -31,7 +31,7 @@ struct StageReport<'a> {
 
 /// DLL-side problems staging is about (D0xx errors and warnings; a build that could not be
 /// placed is not one).
-fn dll_problems(p: &PrefixReport) -> Vec<String> {
+fn dll_problems(p: &PrefixReport) -> Vec<Finding> {
     p.findings
         .iter()
         .filter(|f| {
@@ -39,7 +39,7 @@ fn dll_problems(p: &PrefixReport) -> Vec<String> {
                 && f.code.family() == Family::Dll
                 && f.code != condafix_detect::Code::D070
         })
-        .map(|f| format!("{} {}", f.code, f.message))
+        .cloned()
         .collect()
 }
 
@@ -137,13 +137,14 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
             || r.plan.actions.iter().any(|a| !a.changes_something())
     });
     if args.json {
-        let doc = StageReport {
-            schema_version: 1,
-            dry_run: args.dry_run,
-            changed,
-            prefixes: results,
-        };
-        printer.result(&serde_json::to_string_pretty(&doc)?);
+        crate::output::print(
+            &printer,
+            StageBody {
+                dry_run: args.dry_run,
+                changed,
+                prefixes: results,
+            },
+        )?;
     } else if !args.dry_run {
         printer.info(&render::stage_after(&after, changed));
     }

@@ -6,21 +6,28 @@ use crate::exit::ExitStatus;
 use crate::machine::Machine;
 use crate::printer::Printer;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-enum UndoResult {
+pub(crate) enum UndoResult {
     Undone,
     NothingToUndo,
 }
 
-#[derive(Serialize)]
-struct PrefixUndo {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct PrefixUndo {
     prefix: String,
     result: UndoResult,
     /// Files and registry values changed by this undo.
     changes: usize,
     #[serde(flatten)]
     outcome: UndoOutcome,
+}
+
+/// `undo --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct UndoBody<'a> {
+    changed: bool,
+    prefixes: &'a [PrefixUndo],
 }
 
 pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
@@ -61,18 +68,14 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .any(|r| !r.outcome.left_alone.is_empty() || !r.outcome.backup_missing.is_empty());
     if args.json {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
-            changed: bool,
-            prefixes: &'a [PrefixUndo],
-        }
         let changed = results.iter().any(|r| r.result == UndoResult::Undone);
-        printer.result(&serde_json::to_string_pretty(&Doc {
-            schema_version: 1,
-            changed,
-            prefixes: &results,
-        })?);
+        crate::output::print(
+            &printer,
+            UndoBody {
+                changed,
+                prefixes: &results,
+            },
+        )?;
     } else {
         printer.info(&render(&results));
     }

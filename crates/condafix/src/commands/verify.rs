@@ -8,9 +8,9 @@ use crate::exit::ExitStatus;
 use crate::machine::Machine;
 use crate::printer::Printer;
 
-#[derive(Serialize)]
-struct VerifyReport<'a> {
-    schema_version: u32,
+/// `verify --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct VerifyBody<'a> {
     prefixes: &'a [PrefixVerify],
     healthy: bool,
 }
@@ -46,11 +46,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     progress.finish();
     let healthy = results.iter().all(|r| r.healthy);
     if args.json {
-        printer.result(&serde_json::to_string_pretty(&VerifyReport {
-            schema_version: 1,
-            prefixes: &results,
-            healthy,
-        })?);
+        crate::output::print(
+            &printer,
+            VerifyBody {
+                prefixes: &results,
+                healthy,
+            },
+        )?;
     } else {
         printer.info(&render(&results));
     }

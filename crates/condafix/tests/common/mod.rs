@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod https_index;
+pub mod schema;
 pub mod windows;
 
 use std::collections::BTreeMap;
@@ -127,11 +128,32 @@ pub struct Run {
 
 pub fn run(mut cmd: Command) -> Run {
     let out = cmd.output().unwrap();
-    Run {
+    let r = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    check_json_output(&cmd, &r.stdout);
+    r
+}
+
+/// With `--json`, stdout is one document of the command's published schema (or nothing, when
+/// condafix could not run).
+pub fn check_json_output(cmd: &Command, stdout: &str) {
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !args.iter().any(|a| a == "--json") || stdout.trim().is_empty() {
+        return;
     }
+    let Some(command) = args.first() else {
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| {
+        panic!("`{command} --json` printed more than one JSON document: {e}\n{stdout}")
+    });
+    schema::assert_valid(command, &doc);
 }
 
 /// Every file under `dir` with its bytes, `.condafix` included, links listed as links (never

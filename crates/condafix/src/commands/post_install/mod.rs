@@ -27,9 +27,9 @@ use crate::printer::Printer;
 use model::{ApplyFailure, PrefixResult, Verdict};
 use verdict::{verdict, Evidence};
 
-#[derive(Serialize)]
-struct PostInstallReport<'a> {
-    schema_version: u32,
+/// `post-install --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct PostInstallBody<'a> {
     dry_run: bool,
     changed: bool,
     exit_code: u8,
@@ -133,13 +133,15 @@ fn run_inner(
         github::report(&results, &after, printer)?;
     }
     if args.json {
-        printer.result(&serde_json::to_string_pretty(&PostInstallReport {
-            schema_version: 1,
-            dry_run: args.dry_run,
-            changed: results.iter().any(|r| r.changed),
-            exit_code: status as u8,
-            prefixes: &results,
-        })?);
+        crate::output::print(
+            printer,
+            PostInstallBody {
+                dry_run: args.dry_run,
+                changed: results.iter().any(|r| r.changed),
+                exit_code: status as u8,
+                prefixes: &results,
+            },
+        )?;
     } else {
         printer.info(&render::report(&results, args.dry_run, log.path.as_deref()));
     }
@@ -156,13 +158,15 @@ fn nothing_found(
     log.line(msg);
     printer.info(&format!("{msg}\n"));
     if args.json {
-        printer.result(&serde_json::to_string_pretty(&PostInstallReport {
-            schema_version: 1,
-            dry_run: args.dry_run,
-            changed: false,
-            exit_code: 0,
-            prefixes: &[],
-        })?);
+        crate::output::print(
+            printer,
+            PostInstallBody {
+                dry_run: args.dry_run,
+                changed: false,
+                exit_code: 0,
+                prefixes: &[],
+            },
+        )?;
     }
     Ok(ExitStatus::Healthy)
 }
@@ -366,7 +370,7 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
             .findings
             .iter()
             .filter(|f| f.severity > Severity::Info)
-            .map(|f| format!("{} {}", f.code, f.message))
+            .cloned()
             .collect(),
         prefix: w.prefix,
     }

@@ -7,7 +7,7 @@ use condafix_verify::PrefixVerify;
 use serde::Serialize;
 
 /// The verdict for one prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Healthy,
@@ -39,7 +39,7 @@ impl Verdict {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct PrefixResult {
     pub prefix: String,
     pub verdict: Verdict,
@@ -55,7 +55,7 @@ pub struct PrefixResult {
     pub config: Option<ConfigPlan>,
     pub verify: Option<PrefixVerify>,
     /// Error and warning findings after the run.
-    pub findings_after: Vec<String>,
+    pub findings_after: Vec<condafix_detect::Finding>,
 }
 
 /// Why planning or applying a prefix's changes failed (nothing was changed there).

@@ -1,0 +1,105 @@
+//! The `--json` documents: every one carries `schema_version` and `condafix_version`, then the
+//! command's own fields. Their JSON Schemas are generated from these types into `schema/`
+//! (a test keeps the files current; `--json` outputs are validated against them in tests).
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::printer::Printer;
+
+/// The version of every document's shape; bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = condafix_detect::SCHEMA_VERSION;
+
+/// A `--json` document: the version fields, then the command's body.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Document<T> {
+    pub schema_version: u32,
+    pub condafix_version: &'static str,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T: Serialize> Document<T> {
+    pub fn new(body: T) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            condafix_version: env!("CARGO_PKG_VERSION"),
+            body,
+        }
+    }
+}
+
+/// Print a command's document on stdout (the one thing stdout holds with `--json`).
+pub fn print<T: Serialize>(printer: &Printer, body: T) -> anyhow::Result<()> {
+    printer.result(&serde_json::to_string_pretty(&Document::new(body))?);
+    Ok(())
+}
+
+/// The schema of a document, for serialized output.
+#[cfg(test)]
+pub fn schema_of<T: JsonSchema>() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every document and the file its schema lives in.
+    fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+        vec![
+            ("detect", schema_of::<condafix_detect::Report>()),
+            (
+                "stage",
+                schema_of::<Document<crate::commands::stage::StageBody>>(),
+            ),
+            (
+                "undo",
+                schema_of::<Document<crate::commands::undo::UndoBody>>(),
+            ),
+            (
+                "verify",
+                schema_of::<Document<crate::commands::verify::VerifyBody>>(),
+            ),
+            (
+                "audit",
+                schema_of::<Document<crate::commands::audit::AuditBody>>(),
+            ),
+            (
+                "config",
+                schema_of::<Document<crate::commands::config::ConfigBody>>(),
+            ),
+            (
+                "post-install",
+                schema_of::<Document<crate::commands::post_install::PostInstallBody>>(),
+            ),
+        ]
+    }
+
+    /// `schema/<command>.schema.json` is what the types say; `CONDAFIX_UPDATE_SCHEMAS=1`
+    /// rewrites the files.
+    #[test]
+    fn the_published_schemas_are_generated_from_the_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema");
+        let update = std::env::var_os("CONDAFIX_UPDATE_SCHEMAS").is_some();
+        for (name, mut schema) in schemas() {
+            schema.insert("title".into(), format!("condafix {name} --json").into());
+            let path = dir.join(format!("{name}.schema.json"));
+            let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+            if update {
+                fs_err::create_dir_all(&dir).unwrap();
+                fs_err::write(&path, &text).unwrap();
+                continue;
+            }
+            let published = fs_err::read_to_string(&path).unwrap_or_default();
+            assert!(
+                published == text,
+                "{} is not what the types say: run `CONDAFIX_UPDATE_SCHEMAS=1 cargo test -p condafix output` and commit it",
+                path.display()
+            );
+        }
+    }
+}
