@@ -196,8 +196,8 @@ fn loader_findings(report: &PrefixReport, python: &PythonInfo) -> Vec<Finding> {
                 .path(report.prefix.clone())
                 .evidence("conda_dirs_base", e.conda_dirs_base)
                 .fix(format!(
-                    "stage the DLLs beside _ssl.pyd in the base (`condafix stage --prefix \"{}\"`), or recreate the venv from a newer conda Python",
-                    venv.home
+                    "recreate the venv from a newer conda Python (defaults 3.10.5+, conda-forge 3.10.2+) once python is updated in {}: `python -m venv --clear \"{}\"`; condafix does not write into a venv's base for it",
+                    venv.home, report.prefix
                 )),
             );
         }

@@ -13,6 +13,27 @@ pub enum Severity {
     Error,
 }
 
+/// Which findings make a command exit 1 (`--fail-on`): errors only (the default), or warnings
+/// too. `check`, `detect`, `post-install`'s verdict and the fleet scripts share it, so they
+/// agree on what "compliant" is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl FailOn {
+    /// Whether a finding of this severity fails.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Error => severity == Severity::Error,
+            FailOn::Warning => severity >= Severity::Warning,
+        }
+    }
+}
+
 /// Every finding detection can report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub enum Code {

@@ -34,7 +34,7 @@ pub use context::{
 pub use diagnose::LooseCopy;
 pub use error::Error;
 pub use facts::Stats;
-pub use finding::{Code, Family, Finding, Remedy, Severity};
+pub use finding::{Code, FailOn, Family, Finding, Remedy, Severity};
 pub use inspect::inspect_prefix;
 pub use loader::{
     CondaDirsBase, EnableRule, Interpreter, LaunchContext, LoaderClass, LoaderModel, Location,

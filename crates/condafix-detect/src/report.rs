@@ -81,16 +81,34 @@ impl Report {
         }
     }
 
-    /// Every prefix is healthy and no machine-wide setting needs a fix. With no prefix at all,
-    /// there is nothing to fix.
-    pub fn all_healthy(&self) -> bool {
-        self.prefixes.iter().all(|p| p.healthy)
+    /// No prefix and no machine-wide setting has a finding that `fail_on` counts. With no
+    /// prefix at all, there is nothing to fix.
+    pub fn compliant(&self, fail_on: crate::FailOn) -> bool {
+        self.prefixes.iter().all(|p| p.compliant(fail_on))
             && (self.prefixes.is_empty()
-                || self
+                || !self
                     .machine
                     .findings
                     .iter()
-                    .all(|f| f.severity == Severity::Info))
+                    .any(|f| fail_on.fails(f.severity)))
+    }
+
+    /// The findings `fail_on` counts, with the prefix they are about (`None`: machine-wide).
+    pub fn failing(&self, fail_on: crate::FailOn) -> Vec<(Option<&str>, &Finding)> {
+        let machine = self
+            .machine
+            .findings
+            .iter()
+            .filter(|_| !self.prefixes.is_empty())
+            .map(|f| (None, f));
+        let prefixes = self
+            .prefixes
+            .iter()
+            .flat_map(|p| p.findings.iter().map(move |f| (Some(p.prefix.as_str()), f)));
+        machine
+            .chain(prefixes)
+            .filter(|(_, f)| fail_on.fails(f.severity))
+            .collect()
     }
 }
 
@@ -120,6 +138,13 @@ pub struct PrefixReport {
     /// Paths in the prefix's records that leave the prefix: refused, never read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_paths: Vec<String>,
+}
+
+impl PrefixReport {
+    /// No finding that `fail_on` counts.
+    pub fn compliant(&self, fail_on: crate::FailOn) -> bool {
+        !self.findings.iter().any(|f| fail_on.fails(f.severity))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -81,6 +81,8 @@ pub enum ScenarioName {
     FreeThreaded313,
     /// defaults Python 3.7.0 build 0, which ships its own OpenSSL DLLs in DLLs\
     Defaults370ShipsOpenssl,
+    /// the manual fix done right: conda's exact libssl/libcrypto copied into DLLs\ by hand
+    ManualFixWithCondasBytes,
 }
 
 impl ScenarioName {
@@ -116,6 +118,7 @@ impl ScenarioName {
             ScenarioName::Python32BitOnWow64 => "python_32bit_on_wow64",
             ScenarioName::FreeThreaded313 => "free_threaded_313",
             ScenarioName::Defaults370ShipsOpenssl => "defaults_370_ships_openssl",
+            ScenarioName::ManualFixWithCondasBytes => "manual_fix_with_condas_bytes",
         }
     }
 
@@ -152,6 +155,7 @@ impl ScenarioName {
             ScenarioName::Python32BitOnWow64 => "32-bit Python on 64-bit Windows: SysWOW64 holds a foreign 32-bit libssl",
             ScenarioName::FreeThreaded313 => "conda-forge free-threaded Python 3.13: python313t.dll and _ssl.cp313t-win_amd64.pyd",
             ScenarioName::Defaults370ShipsOpenssl => "defaults Python 3.7.0 build 0, which ships its own OpenSSL DLLs in DLLs\\",
+            ScenarioName::ManualFixWithCondasBytes => "the manual fix done right: conda's exact libssl/libcrypto copied into DLLs\\ by hand",
         }
     }
 }
@@ -183,6 +187,7 @@ pub const ALL: &[ScenarioName] = &[
     ScenarioName::Python32BitOnWow64,
     ScenarioName::FreeThreaded313,
     ScenarioName::Defaults370ShipsOpenssl,
+    ScenarioName::ManualFixWithCondasBytes,
 ];
 
 /// Build scenario `name` under `root`.
@@ -430,6 +435,16 @@ pub fn build(name: ScenarioName, root: &Path) -> Scenario {
             );
             spec.python = spec.python.map(Python::free_threaded);
             let p = m.install("C:\\Users\\me\\miniforge3", &spec);
+            (vec![p], system_path(&m))
+        }
+        ScenarioName::ManualFixWithCondasBytes => {
+            let spec = anaconda_2019_10();
+            let ssl = spec.openssl.clone().expect("openssl");
+            let spec = spec.tweak(Tweak::OpenSslCopies {
+                dir: "DLLs".into(),
+                openssl: ssl,
+            });
+            let p = m.install("C:\\Users\\me\\anaconda3", &spec);
             (vec![p], system_path(&m))
         }
         ScenarioName::Defaults370ShipsOpenssl => {

@@ -60,6 +60,16 @@ pub enum PlannedAction {
         owned_by_condafix: bool,
         reason: String,
     },
+    /// An untracked copy with exactly conda's bytes, where staging would have put one: taken
+    /// into the receipt (no byte changes), so a later openssl update refreshes it and `undo`
+    /// leaves it as it was.
+    Adopt {
+        dll: String,
+        #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
+        dest: String,
+        current_sha256: Option<Sha256>,
+        reason: String,
+    },
     /// A copy condafix did not write: reported, left alone.
     KeepForeign {
         #[serde(serialize_with = "condafix_prefix::serialize_native_rel")]
@@ -80,6 +90,7 @@ impl PlannedAction {
             PlannedAction::Place { .. } => "place",
             PlannedAction::Replace { .. } => "replace",
             PlannedAction::Remove { .. } => "remove",
+            PlannedAction::Adopt { .. } => "adopt",
             PlannedAction::KeepForeign { .. } => "keep-foreign",
         }
     }
@@ -90,6 +101,7 @@ impl PlannedAction {
             PlannedAction::Place { dest, .. }
             | PlannedAction::Replace { dest, .. }
             | PlannedAction::Remove { dest, .. }
+            | PlannedAction::Adopt { dest, .. }
             | PlannedAction::KeepForeign { dest, .. } => dest,
         }
     }
@@ -392,7 +404,28 @@ fn plan_loose_copy(
         .any(|a| a.dest().eq_ignore_ascii_case(&copy.rel));
     let in_root = !copy.rel.contains('/');
     let shadows = copy.needed && in_root && copy.matches_record != Some(true);
-    if planned || (copy.needed && !shadows) {
+    if planned {
+        return Ok(());
+    }
+    if copy.needed && !shadows {
+        // The manual fix done right: conda's exact bytes beside _ssl.pyd. Adopted, not warned
+        // about forever.
+        let adoptable = !in_root
+            && !copy.owned_by_condafix
+            && copy.matches_record == Some(true)
+            && copy.problem.is_none();
+        if adoptable {
+            if let Ok(r) = RelPath::parse(&copy.rel) {
+                if let Ok(Some(current)) = current_file(prefix, &r)? {
+                    plan.actions.push(PlannedAction::Adopt {
+                        dll: copy.rel.rsplit('/').next().unwrap_or(&copy.rel).to_string(),
+                        dest: copy.rel.clone(),
+                        current_sha256: Some(current),
+                        reason: "an untracked copy with conda's recorded bytes: taken into the receipt, so an openssl update refreshes it".into(),
+                    });
+                }
+            }
+        }
         return Ok(());
     }
     let checked = match RelPath::parse(&copy.rel) {
@@ -475,6 +508,10 @@ impl Changes for Plan {
                 PlannedAction::Remove { dest, reason, .. } => {
                     let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
                     t.remove(&target, reason)?
+                }
+                PlannedAction::Adopt { dest, reason, .. } => {
+                    let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
+                    t.adopt(&target, reason)?
                 }
                 PlannedAction::KeepForeign { .. } => {}
             }

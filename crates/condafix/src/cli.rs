@@ -13,7 +13,16 @@ When pip says \"the ssl module in Python is not available\" or conda says \"Open
 unavailable\", Python cannot load _ssl.pyd's OpenSSL DLLs. condafix finds out why without running
 Python, and fixes it without weakening TLS.
 
-Exit codes: 0 healthy, 1 a fix is needed, 2 usage or I/O error.";
+Exit codes (every command):
+  0  healthy, compliant, or done
+  1  a fix is needed (a finding --fail-on counts: errors by default, `--fail-on warning` for
+     warnings too), or something was deliberately left alone
+  2  usage or I/O error, or input from a prefix was refused (nothing was changed there)
+  3  a change needs elevation (an All Users install, a machine-wide setting)
+
+With --json, stdout holds exactly one JSON document (schema_version, condafix_version; its JSON
+Schema is in the repository's schema/ folder); everything for people goes to stderr. -q: errors
+only.";
 
 #[derive(Debug, Parser)]
 #[command(name = "condafix", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -27,7 +36,8 @@ pub enum Command {
     /// The main job: detect, stage, configure and verify every install, unattended.
     #[command(name = "post-install", long_about = POST_INSTALL_LONG)]
     PostInstall(PostInstallArgs),
-    /// Exit 0 when every install is compliant, 1 when remediation is needed; prints nothing
+    /// Exit 0 when every install is compliant, 1 when remediation is needed; prints one summary
+    /// line on stdout
     /// (for Intune detection scripts and ConfigMgr detection methods).
     Check(CheckArgs),
     /// Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
@@ -175,7 +185,8 @@ proxy URLs redacted.
 Findings have stable codes (D0xx), listed in the README. The report goes to stderr; with --json a
 versioned document goes to stdout instead.
 
-Exit codes: 0 every prefix is healthy, 1 at least one needs a fix, 2 usage or I/O error.
+Exit codes: 0 no finding --fail-on counts (errors by default), 1 at least one prefix needs a fix,
+2 usage or I/O error.
 
 Examples:
   condafix detect --prefix %USERPROFILE%\\anaconda3

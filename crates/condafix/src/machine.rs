@@ -29,6 +29,33 @@ pub struct TargetArgs {
     /// machine and user Path from the registry; elsewhere none). Repeat to append.
     #[arg(long = "search-path", value_name = "DIRS")]
     pub search_path: Vec<String>,
+
+    /// Which findings make the exit code 1: `error` (the default) or `warning` too. `check`,
+    /// `detect` and `post-install` judge alike.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Error, value_name = "SEVERITY")]
+    pub fail_on: FailOnArg,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOnArg {
+    Error,
+    Warning,
+}
+
+impl From<FailOnArg> for condafix_detect::FailOn {
+    fn from(a: FailOnArg) -> Self {
+        match a {
+            FailOnArg::Error => condafix_detect::FailOn::Error,
+            FailOnArg::Warning => condafix_detect::FailOn::Warning,
+        }
+    }
+}
+
+impl TargetArgs {
+    pub fn fail_on(&self) -> condafix_detect::FailOn {
+        self.fail_on.into()
+    }
 }
 
 /// The registry: the real one on Windows; none (an empty one) elsewhere. Tests hand in a

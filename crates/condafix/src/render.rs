@@ -220,6 +220,9 @@ pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
                 PlannedAction::Remove { dest, reason, .. } => {
                     let _ = writeln!(out, "  remove   {}  [{reason}]", win(dest));
                 }
+                PlannedAction::Adopt { dest, reason, .. } => {
+                    let _ = writeln!(out, "  adopt    {}  [{reason}]", win(dest));
+                }
                 PlannedAction::KeepForeign { dest, reason, .. } => {
                     let _ = writeln!(out, "  keep     {}  [{reason}]", win(dest));
                 }

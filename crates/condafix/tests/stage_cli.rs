@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{all_files, TestContext};
+use common::{all_files, run, Run, TestContext};
 use condafix_fixtures::archives::{bundle, conda_package, tar_bz2_package};
 use condafix_fixtures::scenarios::{self, Scenario};
 use condafix_fixtures::{OpenSsl, OpenSslLib};
@@ -63,21 +63,6 @@ fn tree_listing(prefix: &Path) -> String {
     }
     lines.sort();
     lines.join("\n")
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(mut cmd: Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 fn cmd(ctx: &TestContext, s: &Scenario, sub: &str) -> Command {
@@ -642,4 +627,60 @@ fn killing_stage_at_every_step_never_leaves_a_partial_file_and_the_next_run_comp
         );
         step += 1;
     }
+}
+
+#[test]
+fn the_manual_fix_done_right_is_adopted_not_warned_about_and_undo_leaves_it() {
+    let ctx = TestContext::new();
+    let s = scenarios::build(
+        scenarios::ScenarioName::ManualFixWithCondasBytes,
+        ctx.path(),
+    );
+    let prefix = &s.prefixes[0];
+    let dlls = prefix.join("DLLs");
+    let before = all_files(&dlls);
+    let codes = |ctx: &TestContext| -> Vec<String> {
+        let r = run({
+            let mut c = ctx.detect(&s);
+            c.arg("--json");
+            c
+        });
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["prefixes"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(codes(&ctx), ["D022", "D022"]);
+    let staged = run({
+        let mut c = cmd(&ctx, &s, "stage");
+        c.arg("--json");
+        c
+    });
+    assert_eq!(staged.code, 0, "{}", staged.stderr);
+    let v: serde_json::Value = serde_json::from_str(&staged.stdout).unwrap();
+    let actions: Vec<&str> = v["prefixes"][0]["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["adopt", "adopt"]);
+    assert_eq!(all_files(&dlls), before, "adopting changes no byte");
+    assert_eq!(codes(&ctx), ["D023", "D023"], "condafix's own copies now");
+    // A second run has nothing to do.
+    let again = run({
+        let mut c = cmd(&ctx, &s, "stage");
+        c.arg("--json");
+        c
+    });
+    let v: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(v["changed"], false, "{}", again.stdout);
+    // undo takes them out of the receipt and leaves the files as they were.
+    let undone = run(cmd(&ctx, &s, "undo"));
+    assert_eq!(undone.code, 0, "{}", undone.stderr);
+    assert_eq!(all_files(&dlls), before);
+    assert_eq!(codes(&ctx), ["D022", "D022"]);
 }

@@ -100,7 +100,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         s.system_root().display(),
         s.search_path.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(";")
     ));
-    Ok(if after.all_healthy() {
+    Ok(if after.compliant(condafix_detect::FailOn::Warning) {
         ExitStatus::Healthy
     } else {
         ExitStatus::NeedsFix

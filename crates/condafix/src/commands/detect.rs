@@ -13,7 +13,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<ExitStatus> {
     } else {
         printer.info(&render::detect_report(&report));
     }
-    Ok(if report.all_healthy() {
+    Ok(if report.compliant(args.target.fail_on()) {
         ExitStatus::Healthy
     } else {
         ExitStatus::NeedsFix

@@ -44,7 +44,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         })
         .collect();
     progress.finish();
-    let healthy = results.iter().all(|r| r.healthy);
+    let fail_on = args.target.fail_on();
+    let healthy = results
+        .iter()
+        .all(|r| r.healthy && !r.findings.iter().any(|f| fail_on.fails(f.severity)));
     if args.json {
         crate::output::print(
             &printer,

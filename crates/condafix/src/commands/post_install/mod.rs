@@ -309,7 +309,9 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
     let problems: Vec<&condafix_detect::Finding> = a
         .findings
         .iter()
-        .filter(|f| f.severity > Severity::Info && !matches!(f.code, Code::P001 | Code::P002))
+        .filter(|f| {
+            args.target.fail_on().fails(f.severity) && !matches!(f.code, Code::P001 | Code::P002)
+        })
         .collect();
     let judgement = verdict(&Evidence {
         failure: w.failure.as_ref(),
