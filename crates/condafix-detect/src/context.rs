@@ -226,10 +226,7 @@ impl SearchContext {
             ctx.path_sources.push(PathSource {
                 source: PathOrigin::Registry(hive),
                 value_type: Some(value.type_name()),
-                raw: match &value {
-                    RegValue::Sz(s) | RegValue::ExpandSz(s) => s.clone(),
-                    other => format!("{other:?}"),
-                },
+                raw: value.to_string(),
             });
             if let Some(text) = value.as_str() {
                 let expanded = match value {

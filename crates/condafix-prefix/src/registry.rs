@@ -59,6 +59,19 @@ pub enum RegValue {
     Other { kind: u32, bytes: Vec<u8> },
 }
 
+impl std::fmt::Display for RegValue {
+    /// The data as `reg query` shows it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegValue::Sz(s) | RegValue::ExpandSz(s) => f.write_str(s),
+            RegValue::MultiSz(v) => f.write_str(&v.join("\\0")),
+            RegValue::Dword(d) => write!(f, "0x{d:x}"),
+            RegValue::Qword(q) => write!(f, "0x{q:x}"),
+            RegValue::Other { kind, bytes } => write!(f, "type {kind}, {} bytes", bytes.len()),
+        }
+    }
+}
+
 impl RegValue {
     pub fn type_name(&self) -> &'static str {
         match self {

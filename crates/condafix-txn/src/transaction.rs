@@ -713,7 +713,9 @@ impl<'f> Transaction<'f> {
             false
         };
         if done {
+            let adopted = e.sha256.is_some() && e.sha256 == e.backup_sha256;
             match original {
+                Some(_) if adopted => outcome.kept.push(e.path.clone()),
                 Some(_) => outcome.restored.push(e.path.clone()),
                 None => outcome.removed.push(e.path.clone()),
             }
@@ -830,6 +832,10 @@ pub struct UndoOutcome {
     pub restored: Vec<String>,
     /// Created by condafix, now removed.
     pub removed: Vec<String>,
+    /// Adopted (taken into the receipt without a byte changed): out of the receipt, the file
+    /// left as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
     /// Changed by someone else since condafix wrote them: not clobbered.
     pub left_alone: Vec<String>,
     /// The backup to restore from is gone or damaged.

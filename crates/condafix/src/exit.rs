@@ -11,6 +11,18 @@ pub enum ExitStatus {
     NeedsElevation = 3,
 }
 
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = match self {
+            ExitStatus::Healthy => "healthy",
+            ExitStatus::NeedsFix => "needs a fix",
+            ExitStatus::Error => "error",
+            ExitStatus::NeedsElevation => "needs elevation",
+        };
+        write!(f, "{} ({word})", *self as u8)
+    }
+}
+
 /// The exit status for an error: elevation problems get their own code.
 pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
     use condafix_txn::TxnError;

@@ -372,3 +372,29 @@ fn demo_builds_a_broken_install_and_fixes_it() {
     assert!(stderr.contains("1 prefix checked: 1 healthy"), "{stderr}");
     assert!(stderr.contains("The sample is in"), "{stderr}");
 }
+
+#[test]
+fn a_dry_run_says_what_it_would_fix_and_changes_nothing() {
+    let ctx = TestContext::new();
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
+    let before = common::whole_tree(&s.prefixes[0]);
+    let (code, v) = json({
+        let mut c = cmd(&ctx, &s, "post-install");
+        c.arg("--dry-run");
+        c
+    });
+    assert_eq!(code, Some(1), "remediation is still needed");
+    assert_eq!(v["prefixes"][0]["verdict"], "would-fix", "{v}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(common::whole_tree(&s.prefixes[0]), before);
+    let text = cmd(&ctx, &s, "post-install")
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(stderr.contains("would fix"), "{stderr}");
+    assert!(!stderr.contains("STILL BROKEN"), "{stderr}");
+}

@@ -104,6 +104,20 @@ fn render(results: &[PrefixUndo]) -> String {
         for p in &r.outcome.restored {
             let _ = writeln!(out, "  restored   {}", p.replace('/', "\\"));
         }
+        for p in &r.outcome.kept {
+            let _ = writeln!(
+                out,
+                "  kept       {} (adopted unchanged; no longer in the receipt)",
+                p.replace('/', "\\")
+            );
+        }
+        for p in &r.outcome.removed {
+            let _ = writeln!(
+                out,
+                "  removed    {} (condafix had created it)",
+                p.replace('/', "\\")
+            );
+        }
         for p in &r.outcome.left_alone {
             let _ = writeln!(
                 out,

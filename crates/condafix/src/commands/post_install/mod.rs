@@ -69,7 +69,7 @@ pub fn run(args: &PostInstallArgs) -> anyhow::Result<ExitStatus> {
     ));
     match run_inner(args, &printer, &mut log) {
         Ok(status) => {
-            log.line(&format!("exit status {status:?}"));
+            log.line(&format!("exit status {status}"));
             Ok(if never_fail {
                 ExitStatus::Healthy
             } else {
@@ -330,6 +330,10 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
             .unwrap_or_default(),
         problems: &problems,
         changes: w.changes,
+        planned: args.dry_run.then(|| {
+            w.stage.as_ref().map_or(0, |s| s.changes())
+                + w.config.as_ref().map_or(0, |c| c.changes())
+        }),
     });
     let verify_note = if args.no_verify {
         Some("verify skipped (--no-verify)".to_string())
@@ -381,7 +385,10 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
 fn overall_status(results: &[PrefixResult]) -> ExitStatus {
     if results.iter().any(|r| r.verdict == Verdict::Refused) {
         ExitStatus::Error
-    } else if results.iter().any(|r| r.verdict == Verdict::StillBroken) {
+    } else if results
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::StillBroken | Verdict::WouldFix))
+    {
         ExitStatus::NeedsFix
     } else if results.iter().any(|r| r.verdict == Verdict::NeedsElevation) {
         ExitStatus::NeedsElevation

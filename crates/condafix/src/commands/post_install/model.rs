@@ -12,6 +12,8 @@ use serde::Serialize;
 pub enum Verdict {
     Healthy,
     Fixed,
+    /// A dry run planned the changes that fix it (nothing was changed).
+    WouldFix,
     StillBroken,
     NeedsElevation,
     /// condafix refused this prefix's state or input (a path that leaves the prefix, a link):
@@ -26,6 +28,7 @@ impl Verdict {
         match self {
             Verdict::Healthy => "healthy",
             Verdict::Fixed => "fixed",
+            Verdict::WouldFix => "would-fix",
             Verdict::StillBroken => "still-broken",
             Verdict::NeedsElevation => "needs-elevation",
             Verdict::Refused => "refused",

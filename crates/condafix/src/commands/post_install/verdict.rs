@@ -22,6 +22,8 @@ pub struct Evidence<'a> {
     /// Error and warning findings left after the run.
     pub problems: &'a [&'a Finding],
     pub changes: usize,
+    /// A dry run: how many changes the plans hold (`None`: a real run).
+    pub planned: Option<usize>,
 }
 
 /// A verdict with its reason and the next step, in words.
@@ -81,6 +83,16 @@ pub fn verdict(e: &Evidence<'_>) -> Judgement {
             next_step: None,
         };
     }
+    if let Some(planned) = e.planned.filter(|n| *n > 0 && e.blocked.is_empty()) {
+        return Judgement {
+            verdict: Verdict::WouldFix,
+            reason: Some(format!(
+                "{planned} change{} planned (dry run: nothing was changed)",
+                if planned == 1 { "" } else { "s" }
+            )),
+            next_step: Some("run it again without --dry-run".to_string()),
+        };
+    }
     let first = e.problems.first();
     let reason = e
         .verified
@@ -104,6 +116,32 @@ mod tests {
 
     fn finding(code: Code, fix: &str) -> Finding {
         Finding::new(code, format!("{code:?} happened")).fix(fix)
+    }
+
+    #[test]
+    fn a_dry_run_that_plans_the_fix_would_fix_and_one_that_cannot_is_still_broken() {
+        let d010 = finding(Code::D010, "stage");
+        let problems = [&d010];
+        let e = Evidence {
+            has_python: true,
+            problems: &problems,
+            planned: Some(2),
+            ..Evidence::default()
+        };
+        assert_eq!(verdict(&e).verdict, Verdict::WouldFix);
+        let blocked = ["no verified source".to_string()];
+        let e2 = Evidence {
+            blocked: &blocked,
+            ..Evidence { ..e }
+        };
+        assert_eq!(verdict(&e2).verdict, Verdict::StillBroken);
+        let e3 = Evidence {
+            has_python: true,
+            problems: &problems,
+            planned: Some(0),
+            ..Evidence::default()
+        };
+        assert_eq!(verdict(&e3).verdict, Verdict::StillBroken);
     }
 
     #[test]
