@@ -9,7 +9,7 @@ pub mod audit;
 mod run;
 mod verify;
 
-pub use run::{python_of, run_with_timeout, ExitKind, RunOutput};
+pub use run::{python_of, run_with_timeout, ExitKind, RunOutput, Spec};
 pub use verify::{
     verify_prefix, ErrorClass, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions,
     PROBE,

@@ -1,8 +1,41 @@
-# condafix's probe, run as `python -I -B -c <this> [URL]`. Prints one JSON object on stdout.
+# condafix's probe, run as `python -I -S -B -c <this> [URL]`. Prints one JSON object on stdout.
 # It must run on every Python 3 conda ships, and never raise: every failure is data.
+# -S: `site` does not run, so no .pth file executes; site-packages is put on sys.path here,
+# without processing its .pth files, for certifi and pip.
 import json
 import os
 import sys
+
+try:
+    import sysconfig
+
+    # What site.venv() does for a venv (sys.prefix is the venv), without .pth files.
+    _exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+    _bases = []
+    for _d in (_exe_dir, os.path.dirname(_exe_dir)):
+        _cfg = os.path.join(_d, "pyvenv.cfg")
+        if os.path.isfile(_cfg):
+            _system = False
+            with open(_cfg, encoding="utf-8", errors="replace") as _f:
+                for _line in _f:
+                    _k, _, _v = _line.partition("=")
+                    if _k.strip().lower() == "include-system-site-packages":
+                        _system = _v.strip().lower() == "true"
+            sys.prefix = sys.exec_prefix = _d
+            _bases.append(_d)
+            if _system:
+                _bases.append(sys.base_prefix)
+            break
+    if not _bases:
+        _bases.append(sys.prefix)
+    for _base in _bases:
+        _paths = sysconfig.get_paths(vars={"base": _base, "platbase": _base})
+        for _key in ("purelib", "platlib"):
+            _dir = _paths.get(_key)
+            if _dir and _dir not in sys.path and os.path.isdir(_dir):
+                sys.path.append(_dir)
+except BaseException:
+    pass
 
 out = {
     "python": sys.version.split()[0],

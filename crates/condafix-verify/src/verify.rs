@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use condafix_detect::redact::redact_credentials;
@@ -12,7 +11,7 @@ use condafix_detect::{Code, Finding, ImportOutcome, ImportResult, LaunchContext,
 use condafix_prefix::Layout;
 use serde::Serialize;
 
-use crate::run::{python_of, run_with_timeout, ExitKind};
+use crate::run::{python_of, run_with_timeout, ExitKind, Spec};
 
 /// The probe the interpreter runs (`python -I -B -c PROBE [URL]`).
 pub const PROBE: &str = include_str!("probe.py");
@@ -249,15 +248,22 @@ fn launch(
     url: Option<&str>,
 ) -> Launch {
     let python = python_of(prefix, report.layout == Layout::Windows);
-    let mut cmd = Command::new(&python);
-    cmd.args(["-I", "-B", "-c", PROBE]);
+    // -I: no PYTHON* variables, no user site, no script folder on sys.path; -S: no `site`, so
+    // no .pth file of the prefix runs (the probe puts site-packages on sys.path itself).
+    let mut args: Vec<std::ffi::OsString> = ["-I", "-S", "-B", "-c", PROBE]
+        .iter()
+        .map(Into::into)
+        .collect();
     if let Some(u) = url {
-        cmd.arg(u);
+        args.push(u.into());
     }
-    cmd.env_clear()
-        .envs(launch_env(report, prefix, ctx, &opts.env))
-        .current_dir(&opts.cwd);
-    let out = run_with_timeout(cmd, opts.timeout);
+    let spec = Spec {
+        program: python.clone(),
+        args,
+        env: launch_env(report, prefix, ctx, &opts.env),
+        cwd: opts.cwd.clone(),
+    };
+    let out = run_with_timeout(&spec, opts.timeout);
     let mut l = Launch {
         context: ctx,
         result: LaunchResult::DidNotRun,

@@ -94,6 +94,9 @@ fn verify(
         .output()
         .unwrap();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    if !v.is_null() {
+        common::schema::assert_valid("verify", &v);
+    }
     (
         out.status.code(),
         v,
@@ -198,4 +201,43 @@ fn online_fails_with_certificate_verify_failed_then_works_after_config() {
     let o = &v["prefixes"][0]["online"];
     assert_eq!(o["ok"], true, "{o}");
     assert!(o["mechanism"].as_str().unwrap().starts_with("cert="), "{o}");
+}
+
+#[test]
+fn no_pth_file_of_the_prefix_runs_during_verify_and_pip_is_still_found() {
+    let ctx = TestContext::new();
+    let venv = venv(ctx.path());
+    let site = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .expect("the venv's site-packages");
+    let marker = ctx.path().join("pth-ran");
+    fs_err::write(
+        site.join("zz_condafix_probe.pth"),
+        format!(
+            "import os; open({:?}, 'w').write('ran')\n",
+            marker.display().to_string()
+        ),
+    )
+    .unwrap();
+    // A plain start of the interpreter does run it (the hostile file works)...
+    Command::new(venv.join("bin").join("python"))
+        .args(["-c", "pass"])
+        .status()
+        .unwrap();
+    assert!(marker.exists(), "the .pth file runs under a normal start");
+    fs_err::remove_file(&marker).unwrap();
+    // ...verify does not, for either launch context, and still finds pip in the venv.
+    let (code, v, stderr) = verify(&ctx, &venv, &[]);
+    assert_eq!(code, Some(0), "{stderr}\n{v}");
+    assert!(!marker.exists(), "verify ran a .pth file of the prefix");
+    let probe = &v["prefixes"][0]["unactivated"]["probe"];
+    assert!(probe["pip"]["version"].is_string(), "{probe}");
+    assert_eq!(
+        probe["prefix"].as_str().unwrap(),
+        venv.display().to_string(),
+        "the venv is the prefix, as site would make it"
+    );
 }
