@@ -206,7 +206,6 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
         }
     };
     let tree = Tree::attach(&handle);
-    let mut timed_out = false;
     let exit = loop {
         match handle.try_wait() {
             Ok(Some(out)) => {
@@ -217,7 +216,6 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
             Ok(None) if start.elapsed() >= timeout => {
                 tree.kill();
                 let _ = handle.kill();
-                timed_out = true;
                 break ExitKind::TimedOut {
                     after_ms: timeout.as_millis() as u64,
                 };
@@ -237,8 +235,8 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
         ),
         Err(_) => (String::new(), String::new()),
     };
-    drop(tree);
-    let _ = timed_out;
+    // The job (Windows) closes here: anything the run left behind is ended with it.
+    let _ = tree;
     RunOutput {
         exit,
         stdout,
