@@ -207,7 +207,7 @@ fn online_fails_with_certificate_verify_failed_then_works_after_config() {
 fn no_pth_file_of_the_prefix_runs_during_verify_and_pip_is_still_found() {
     let ctx = TestContext::new();
     let venv = venv(ctx.path());
-    let site = std::fs::read_dir(venv.join("lib"))
+    let site = fs_err::read_dir(venv.join("lib"))
         .unwrap()
         .flatten()
         .map(|e| e.path().join("site-packages"))
