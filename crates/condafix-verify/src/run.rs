@@ -176,7 +176,7 @@ mod windows_job {
 /// closed, stdout and stderr captured in full; a run past its deadline is killed with every
 /// process it started.
 pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
-    let mut expr = duct::cmd(&spec.program, &spec.args)
+    let expr = duct::cmd(&spec.program, &spec.args)
         .full_env(spec.env.iter().cloned())
         .dir(&spec.cwd)
         .stdin_null()
@@ -184,13 +184,11 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
         .stderr_capture()
         .unchecked();
     #[cfg(unix)]
-    {
-        expr = expr.before_spawn(|cmd| {
-            use std::os::unix::process::CommandExt as _;
-            cmd.process_group(0);
-            Ok(())
-        });
-    }
+    let expr = expr.before_spawn(|cmd| {
+        use std::os::unix::process::CommandExt as _;
+        cmd.process_group(0);
+        Ok(())
+    });
     let start = Instant::now();
     let handle = match expr.start() {
         Ok(h) => h,
