@@ -198,6 +198,7 @@ fn verify_overhead(dir: &Path) {
         timeout: Duration::from_secs(60),
         env: Vec::new(),
         cwd: std::env::temp_dir(),
+        elevated: false,
     };
     let through = median(
         (0..5)

@@ -105,6 +105,9 @@ pub enum Code {
     V040,
     /// the interpreter could not be started, or printed no result.
     V041,
+    /// Verification skipped: condafix runs elevated and someone else may write to the files the
+    /// interpreter would run; the verdict rests on detection.
+    V042,
     /// detection's prediction differs from what the interpreter did: the loader model is wrong for this build.
     V090,
     /// `environments.txt` names a folder that is gone or not a conda prefix.
@@ -197,7 +200,7 @@ impl Code {
             D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D032 | D040
             | D041 | D050 | D060 | D061 | D062 | D070 | D071 | D072 | D073 | D074 | D075 | D080
             | D081 => Family::Dll,
-            V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V090 => Family::Verify,
+            V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V042 | V090 => Family::Verify,
             P001 | P002 => Family::Discovery,
             T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T009 | T020 | T021 | T022
             | T023 | T024 | T025 | T026 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => {
@@ -242,6 +245,7 @@ impl Code {
             Code::V034 => "https-failed",
             Code::V040 => "interpreter-timed-out",
             Code::V041 => "interpreter-did-not-run",
+            Code::V042 => "verify-skipped-elevated",
             Code::V090 => "prediction-mismatch",
             Code::P001 => "stale-environments-entry",
             Code::P002 => "stale-registry-entry",
@@ -298,6 +302,7 @@ impl Code {
             Code::V034 => Severity::Error,
             Code::V040 => Severity::Error,
             Code::V041 => Severity::Error,
+            Code::V042 => Severity::Info,
             Code::V090 => Severity::Warning,
             Code::P001 | Code::P002 => Severity::Info,
             Code::T001 => Severity::Warning,
@@ -329,7 +334,7 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 59] = [
+    pub const ALL: [Code; 60] = [
         Code::V001,
         Code::V030,
         Code::V031,
@@ -338,6 +343,7 @@ impl Code {
         Code::V034,
         Code::V040,
         Code::V041,
+        Code::V042,
         Code::V090,
         Code::D001,
         Code::D002,

@@ -6,8 +6,14 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod audit;
+pub mod rights;
 mod run;
 mod verify;
+
+/// A path for people and JSON.
+pub(crate) fn display(p: &std::path::Path) -> String {
+    condafix_detect::display_path(p)
+}
 
 pub use run::{python_of, run_with_timeout, ExitKind, RunOutput, Spec};
 pub use verify::{

@@ -26,6 +26,8 @@ pub struct VerifyOptions {
     pub env: Vec<(OsString, OsString)>,
     /// A folder outside the prefix to run in.
     pub cwd: PathBuf,
+    /// condafix runs elevated: a prefix others may write to is not run (V042).
+    pub elevated: bool,
 }
 
 /// What one run of the interpreter gave.
@@ -395,6 +397,17 @@ fn same_failure(predicted: &str, actual: &str, actual_code: Option<Code>) -> boo
 /// Verify one prefix.
 pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerify {
     let prefix = PathBuf::from(&report.prefix);
+    if opts.elevated {
+        let home = report
+            .python
+            .as_ref()
+            .and_then(|p| p.venv.as_ref())
+            .map(|v| PathBuf::from(&v.home));
+        let dirs = crate::rights::executed_from(&prefix, home.as_deref());
+        if let Some(w) = crate::rights::first_writable_by_others(&dirs) {
+            return skipped(report, &w);
+        }
+    }
     let unactivated = launch(report, &prefix, LaunchContext::Unactivated, opts, None);
     let activated = launch(report, &prefix, LaunchContext::Activated, opts, None);
     let mut findings = Vec::new();
@@ -471,6 +484,44 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         agrees,
         findings,
         healthy,
+    }
+}
+
+/// Verification not run: the interpreter's files may be changed by someone with fewer rights
+/// than this process. The verdict rests on detection.
+fn skipped(report: &PrefixReport, w: &crate::rights::WritableByOthers) -> PrefixVerify {
+    let not_run = |context| Launch {
+        context,
+        result: LaunchResult::DidNotRun,
+        code: None,
+        error: None,
+        openssl_version: None,
+        ssl_file: None,
+        duration_ms: 0,
+        probe: None,
+        stderr: String::new(),
+    };
+    let finding = Finding::new(
+        Code::V042,
+        format!(
+            "verify did not run this interpreter: condafix runs elevated and {} may be changed by {}; running it would run their code with condafix's rights. The verdict rests on detection",
+            crate::display(&w.path),
+            w.who
+        ),
+    )
+    .path(crate::display(&w.path))
+    .evidence("writable_by", &w.who)
+    .fix("run `condafix verify` as the user who owns the install, without elevation");
+    PrefixVerify {
+        prefix: report.prefix.clone(),
+        unactivated: not_run(LaunchContext::Unactivated),
+        activated: not_run(LaunchContext::Activated),
+        online: None,
+        predicted_unactivated: report.prediction.unactivated.result,
+        predicted_activated: report.prediction.activated.result,
+        agrees: true,
+        findings: vec![finding],
+        healthy: report.prediction.unactivated.result.is_fine(),
     }
 }
 

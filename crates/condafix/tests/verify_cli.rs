@@ -241,3 +241,60 @@ fn no_pth_file_of_the_prefix_runs_during_verify_and_pip_is_still_found() {
         "the venv is the prefix, as site would make it"
     );
 }
+
+#[test]
+fn elevated_condafix_does_not_run_an_interpreter_others_may_change() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ctx = TestContext::new();
+    let prefix = ctx.path().join("shared");
+    fs_err::create_dir_all(prefix.join("bin")).unwrap();
+    fs_err::create_dir_all(prefix.join("conda-meta")).unwrap();
+    fs_err::write(prefix.join("conda-meta").join("history"), b"").unwrap();
+    let marker = ctx.path().join("interpreter-ran");
+    let script = prefix.join("bin").join("python");
+    fs_err::write(
+        &script,
+        format!("#!/bin/sh\ntouch '{}'\necho '{{}}'\n", marker.display()),
+    )
+    .unwrap();
+    fs_err::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let elevated = |ctx: &TestContext| {
+        let out = ctx
+            .command()
+            .args(["verify", "--json", "--prefix"])
+            .arg(&prefix)
+            .env("CONDAFIX_ASSUME_ELEVATED", "1")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        common::schema::assert_valid("verify", &v);
+        v
+    };
+    // Anyone may write to the prefix: not run, and V042 says why.
+    fs_err::set_permissions(&prefix, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let v = elevated(&ctx);
+    assert!(
+        !marker.exists(),
+        "the interpreter ran with condafix's rights"
+    );
+    let f = &v["prefixes"][0]["findings"][0];
+    assert_eq!(f["code"], "V042", "{v}");
+    assert_eq!(v["prefixes"][0]["unactivated"]["result"], "did-not-run");
+    // Only root may write (this suite runs as root in CI): it runs.
+    if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+        fs_err::set_permissions(&prefix, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for d in ["bin", "conda-meta"] {
+            fs_err::set_permissions(prefix.join(d), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        let _ = elevated(&ctx);
+        assert!(marker.exists(), "a prefix only root can change is verified");
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -30,6 +30,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         env: std::env::vars_os().collect(),
         cwd: std::env::temp_dir(),
+        elevated: condafix_verify::rights::process_is_elevated(),
     };
     let progress =
         crate::progress::Progress::new(report.prefixes.len() as u64, args.json || args.quiet);

@@ -302,6 +302,7 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
         timeout: Duration::from_secs(args.timeout.max(1)),
         env: std::env::vars_os().collect(),
         cwd: std::env::temp_dir(),
+        elevated: condafix_verify::rights::process_is_elevated(),
     };
     let can_run = a.python.is_some() && (a.layout == Layout::Windows) == cfg!(windows);
     let verify =

@@ -1,0 +1,327 @@
+//! Who may change what an interpreter runs: `verify` never runs a prefix's `python.exe` with
+//! more rights than the people who can write to it. Elevated (an administrator's elevated token,
+//! SYSTEM, root), condafix checks the ACL of the folders whose files the interpreter executes
+//! (the prefix root with `python.exe` and `python3X.dll`, `DLLs\`, `Lib\`, `Library\bin`; the
+//! venv's `Scripts\` too); when anyone but the administrators and the system may write there,
+//! the interpreter is not run.
+
+use std::path::{Path, PathBuf};
+
+/// Someone other than the administrators and the system may change these files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WritableByOthers {
+    pub path: PathBuf,
+    /// Who: a SID or account on Windows, `uid N` or `group/other` on Unix.
+    pub who: String,
+}
+
+/// Whether this process runs with an administrator's elevated token or as SYSTEM (Windows), or
+/// as root (Unix). `CONDAFIX_ASSUME_ELEVATED=1` (debug builds) makes tests take the elevated
+/// path without being elevated.
+pub fn process_is_elevated() -> bool {
+    if cfg!(debug_assertions) {
+        match std::env::var("CONDAFIX_ASSUME_ELEVATED").as_deref() {
+            Ok("1") => return true,
+            Ok("0") => return false,
+            _ => {}
+        }
+    }
+    platform::elevated()
+}
+
+/// The folders whose files the interpreter of `prefix` executes.
+pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let home = home.unwrap_or(prefix);
+    for rel in ["", "DLLs", "Lib", "Library/bin", "bin", "lib"] {
+        let d = if rel.is_empty() {
+            home.to_path_buf()
+        } else {
+            condafix_prefix::join_rel(home, rel)
+        };
+        if d.is_dir() {
+            dirs.push(d);
+        }
+    }
+    if home != prefix {
+        for rel in ["", "Scripts", "Lib", "bin", "lib"] {
+            let d = if rel.is_empty() {
+                prefix.to_path_buf()
+            } else {
+                condafix_prefix::join_rel(prefix, rel)
+            };
+            if d.is_dir() {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
+}
+
+/// The first of `dirs` that someone other than the administrators and the system may write to.
+/// A folder whose rights cannot be read counts as writable (the safe answer).
+pub fn first_writable_by_others(dirs: &[PathBuf]) -> Option<WritableByOthers> {
+    dirs.iter()
+        .find_map(|d| match platform::writable_by_others(d) {
+            Ok(None) => None,
+            Ok(Some(who)) => Some(WritableByOthers {
+                path: d.clone(),
+                who,
+            }),
+            Err(e) => Some(WritableByOthers {
+                path: d.clone(),
+                who: format!("unknown (its rights could not be read: {e})"),
+            }),
+        })
+}
+
+#[cfg(unix)]
+mod platform {
+    use std::os::unix::fs::MetadataExt as _;
+    use std::path::Path;
+
+    #[allow(unsafe_code)]
+    pub fn elevated() -> bool {
+        // SAFETY: geteuid(2) has no preconditions and touches no memory.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    /// The owner when it is not root, or group/other when they have write permission.
+    pub fn writable_by_others(path: &Path) -> std::io::Result<Option<String>> {
+        let m = fs_err::symlink_metadata(path)?;
+        if m.uid() != 0 {
+            return Ok(Some(format!("uid {} (its owner)", m.uid())));
+        }
+        let mode = m.mode();
+        if mode & 0o020 != 0 && m.gid() != 0 {
+            return Ok(Some(format!("gid {} (group write)", m.gid())));
+        }
+        if mode & 0o002 != 0 {
+            return Ok(Some("everyone (other write)".into()));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod platform {
+    use std::os::windows::ffi::OsStrExt as _;
+    use std::path::Path;
+
+    use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSidToStringSidW, GetNamedSecurityInfoW, SE_FILE_OBJECT,
+    };
+    use windows_sys::Win32::Security::{
+        GetAce, GetTokenInformation, TokenElevation, TokenUser, ACCESS_ALLOWED_ACE, ACE_HEADER,
+        ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PSID, TOKEN_ELEVATION,
+        TOKEN_QUERY,
+    };
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+    /// SIDs that may write anywhere anyway: SYSTEM, Administrators, TrustedInstaller, and the
+    /// inherit-only placeholders CREATOR OWNER / CREATOR GROUP.
+    const TRUSTED: &[&str] = &[
+        "S-1-5-18",
+        "S-1-5-32-544",
+        "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
+        "S-1-3-0",
+        "S-1-3-1",
+    ];
+
+    /// Rights that change a file or folder: write/append data, write attributes, delete,
+    /// change the ACL or the owner, GENERIC_WRITE, GENERIC_ALL.
+    const WRITE_MASK: u32 = 0x0002
+        | 0x0004
+        | 0x0100
+        | 0x0001_0000
+        | 0x0004_0000
+        | 0x0008_0000
+        | 0x4000_0000
+        | 0x1000_0000;
+    const INHERIT_ONLY_ACE: u8 = 0x08;
+    const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
+
+    fn sid_string(sid: PSID) -> Option<String> {
+        let mut out: *mut u16 = std::ptr::null_mut();
+        // SAFETY: `sid` points into a security descriptor still alive; the string is freed.
+        unsafe {
+            if ConvertSidToStringSidW(sid, &mut out) == 0 || out.is_null() {
+                return None;
+            }
+            let mut len = 0;
+            while *out.add(len) != 0 {
+                len += 1;
+            }
+            let s = String::from_utf16_lossy(std::slice::from_raw_parts(out, len));
+            LocalFree(out as _);
+            Some(s)
+        }
+    }
+
+    pub fn elevated() -> bool {
+        // SAFETY: the token handle is checked and closed; the buffers are sized by their types.
+        unsafe {
+            let mut token: HANDLE = std::ptr::null_mut();
+            if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
+                return false;
+            }
+            let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
+            let mut len = 0u32;
+            let ok = GetTokenInformation(
+                token,
+                TokenElevation,
+                &mut elevation as *mut _ as *mut core::ffi::c_void,
+                std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+                &mut len,
+            );
+            let mut system = false;
+            let mut buf = vec![0u8; 256];
+            if GetTokenInformation(
+                token,
+                TokenUser,
+                buf.as_mut_ptr() as *mut core::ffi::c_void,
+                buf.len() as u32,
+                &mut len,
+            ) != 0
+            {
+                let user = &*(buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER);
+                system = sid_string(user.User.Sid).as_deref() == Some("S-1-5-18");
+            }
+            CloseHandle(token);
+            (ok != 0 && elevation.TokenIsElevated != 0) || system
+        }
+    }
+
+    /// The first principal outside [`TRUSTED`] that owns `path` or is allowed to write to it.
+    pub fn writable_by_others(path: &Path) -> std::io::Result<Option<String>> {
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+        let mut owner: PSID = std::ptr::null_mut();
+        let mut dacl: *mut ACL = std::ptr::null_mut();
+        let mut sd = std::ptr::null_mut();
+        // SAFETY: out-pointers into the descriptor `sd`, freed with LocalFree at the end.
+        let err = unsafe {
+            GetNamedSecurityInfoW(
+                wide.as_ptr(),
+                SE_FILE_OBJECT,
+                OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                &mut owner,
+                std::ptr::null_mut(),
+                &mut dacl,
+                std::ptr::null_mut(),
+                &mut sd,
+            )
+        };
+        if err != 0 {
+            return Err(std::io::Error::from_raw_os_error(err as i32));
+        }
+        let found = (|| {
+            if let Some(o) = sid_string(owner) {
+                if !TRUSTED.contains(&o.as_str()) {
+                    return Some(format!("{o} (its owner)"));
+                }
+            }
+            if dacl.is_null() {
+                // No DACL: everyone has full access.
+                return Some("everyone (no ACL)".to_string());
+            }
+            // SAFETY: `dacl` is a valid ACL inside `sd`; each ACE is read within AceCount.
+            unsafe {
+                for i in 0..u32::from((*dacl).AceCount) {
+                    let mut ace: *mut core::ffi::c_void = std::ptr::null_mut();
+                    if GetAce(dacl, i, &mut ace) == 0 {
+                        continue;
+                    }
+                    let header = &*(ace as *const ACE_HEADER);
+                    if header.AceType != ACCESS_ALLOWED_ACE_TYPE
+                        || header.AceFlags & INHERIT_ONLY_ACE != 0
+                    {
+                        continue;
+                    }
+                    let allowed = &*(ace as *const ACCESS_ALLOWED_ACE);
+                    if allowed.Mask & WRITE_MASK == 0 {
+                        continue;
+                    }
+                    let sid = &allowed.SidStart as *const u32 as PSID;
+                    match sid_string(sid) {
+                        Some(s) if TRUSTED.contains(&s.as_str()) => {}
+                        Some(s) => return Some(s),
+                        None => return Some("an unreadable SID".to_string()),
+                    }
+                }
+            }
+            None
+        })();
+        // SAFETY: `sd` came from GetNamedSecurityInfoW.
+        unsafe {
+            LocalFree(sd as _);
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+mod platform {
+    pub fn elevated() -> bool {
+        false
+    }
+    pub fn writable_by_others(_: &std::path::Path) -> std::io::Result<Option<String>> {
+        Ok(Some("unknown".into()))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn a_folder_others_can_write_is_found_and_roots_own_is_not() {
+        if !platform::elevated() {
+            // Owned by an ordinary user: writable by them, which is the point.
+            let dir = tempfile::tempdir().unwrap();
+            assert!(first_writable_by_others(&[dir.path().to_path_buf()]).is_some());
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let safe = dir.path().join("safe");
+        fs_err::create_dir(&safe).unwrap();
+        fs_err::set_permissions(&safe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(first_writable_by_others(std::slice::from_ref(&safe)), None);
+        let open = dir.path().join("open");
+        fs_err::create_dir(&open).unwrap();
+        fs_err::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let found = first_writable_by_others(&[safe.clone(), open.clone()]).unwrap();
+        assert_eq!(found.path, open);
+        let owned = dir.path().join("owned");
+        fs_err::create_dir(&owned).unwrap();
+        std::os::unix::fs::chown(&owned, Some(65534), None).unwrap();
+        assert!(first_writable_by_others(&[owned])
+            .unwrap()
+            .who
+            .contains("65534"));
+        // A folder that cannot be read counts as writable.
+        assert!(first_writable_by_others(&[dir.path().join("gone")]).is_some());
+    }
+}
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    /// The real ACL reader runs against a real folder (under Wine in the Windows lane): it
+    /// answers, and a folder this user just created is theirs to change.
+    #[test]
+    fn the_acl_of_a_folder_this_user_created_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let answer = platform::writable_by_others(dir.path());
+        assert!(answer.is_ok(), "{answer:?}");
+        let _ = platform::elevated();
+        assert!(
+            platform::writable_by_others(&dir.path().join("gone")).is_err(),
+            "a folder that is not there is an error, which counts as writable"
+        );
+        assert!(first_writable_by_others(&[dir.path().join("gone")]).is_some());
+    }
+}
