@@ -117,7 +117,7 @@ impl std::fmt::Display for PathOrigin {
         match self {
             PathOrigin::Registry(hive) => {
                 let key = match hive {
-                    Hive::CurrentUser => USER_ENVIRONMENT_KEY,
+                    Hive::CurrentUser | Hive::Users => USER_ENVIRONMENT_KEY,
                     Hive::LocalMachine => MACHINE_ENVIRONMENT_KEY,
                 };
                 write!(f, "{}\\{key}\\Path", hive.short())

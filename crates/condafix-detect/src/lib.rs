@@ -22,6 +22,7 @@ pub mod redact;
 mod report;
 mod system_dlls;
 pub mod tls;
+pub mod users;
 
 pub use classify::{era_from_record, era_of, scan_markers, Channel, Era, Markers};
 pub use condafix_prefix::registry;

@@ -29,6 +29,10 @@ pub enum Hive {
     CurrentUser,
     #[serde(rename = "HKLM")]
     LocalMachine,
+    /// `HKEY_USERS`: every loaded user hive, under its SID (and hives condafix loads itself,
+    /// under a private name).
+    #[serde(rename = "HKU")]
+    Users,
 }
 
 impl Hive {
@@ -36,9 +40,13 @@ impl Hive {
         match self {
             Hive::CurrentUser => "HKCU",
             Hive::LocalMachine => "HKLM",
+            Hive::Users => "HKU",
         }
     }
 }
+
+/// Where Windows lists every user profile: one subkey per SID, `ProfileImagePath` its folder.
+pub const PROFILE_LIST_KEY: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList";
 
 /// A registry value with its type, as stored (`REG_EXPAND_SZ` is not expanded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -176,7 +184,128 @@ pub trait Registry {
     fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError>;
     /// The names of a key's subkeys (empty when the key does not exist).
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError>;
+    /// Load the hive file `file` (a user's `NTUSER.DAT`) privately under `HKU\<mount>`;
+    /// `Ok(false)` when this registry cannot (then the user's settings are not read). Every
+    /// successful load is paired with [`Registry::unload_hive`] (see [`LoadedHive`]).
+    fn load_hive(&self, mount: &str, file: &std::path::Path) -> Result<bool, RegistryError> {
+        let _ = (mount, file);
+        Ok(false)
+    }
+    /// Unload a hive [`Registry::load_hive`] loaded (its changes are kept in its file).
+    fn unload_hive(&self, mount: &str) {
+        let _ = mount;
+    }
 }
+
+/// A hive loaded for the time of a run: unloaded when dropped, on every path out (an error, a
+/// panic).
+pub struct LoadedHive<'r> {
+    registry: &'r dyn Registry,
+    mount: String,
+}
+
+impl<'r> LoadedHive<'r> {
+    /// Load `file` under `HKU\<mount>`; `None` when the registry cannot.
+    pub fn load(
+        registry: &'r dyn Registry,
+        mount: &str,
+        file: &std::path::Path,
+    ) -> Result<Option<Self>, RegistryError> {
+        Ok(registry.load_hive(mount, file)?.then(|| LoadedHive {
+            registry,
+            mount: mount.to_string(),
+        }))
+    }
+
+    pub fn mount(&self) -> &str {
+        &self.mount
+    }
+}
+
+impl Drop for LoadedHive<'_> {
+    fn drop(&mut self) {
+        self.registry.unload_hive(&self.mount);
+    }
+}
+
+/// A local or domain account's SID (`S-1-5-21-<domain>-<rid>`): a real user, not SYSTEM or a
+/// service.
+pub fn is_user_sid(sid: &str) -> bool {
+    let head = "S-1-5-21-";
+    let rest = sid
+        .get(..head.len())
+        .filter(|h| h.eq_ignore_ascii_case(head))
+        .and_then(|_| sid.get(head.len()..));
+    rest.is_some_and(|rest| {
+        rest.split('-').count() >= 2
+            && rest
+                .split('-')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A registry in which `HKCU` is another user's hive (`HKU\<root>`): what that user's programs
+/// see. `HKLM` and `HKU` pass through.
+pub struct UserView<'r, R: ?Sized = dyn RegistryWrite> {
+    inner: &'r R,
+    root: String,
+}
+
+impl<'r, R: ?Sized> UserView<'r, R> {
+    pub fn new(inner: &'r R, root: &str) -> Self {
+        Self {
+            inner,
+            root: root.to_string(),
+        }
+    }
+
+    /// Where a key of this view really is.
+    pub fn locate(&self, hive: Hive, key: &str) -> (Hive, String) {
+        match hive {
+            Hive::CurrentUser if key.is_empty() => (Hive::Users, self.root.clone()),
+            Hive::CurrentUser => (Hive::Users, format!("{}\\{key}", self.root)),
+            other => (other, key.to_string()),
+        }
+    }
+}
+
+impl<R: Registry + ?Sized> Registry for UserView<'_, R> {
+    fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
+        let (h, k) = self.locate(hive, key);
+        self.inner.value(h, &k, name)
+    }
+
+    fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
+        let (h, k) = self.locate(hive, key);
+        self.inner.subkeys(h, &k)
+    }
+}
+
+impl<R: RegistryWrite + ?Sized> RegistryWrite for UserView<'_, R> {
+    fn set_value(
+        &self,
+        hive: Hive,
+        key: &str,
+        name: &str,
+        value: &RegValue,
+    ) -> Result<(), RegistryError> {
+        let (h, k) = self.locate(hive, key);
+        self.inner.set_value(h, &k, name, value)
+    }
+
+    fn delete_value(&self, hive: Hive, key: &str, name: &str) -> Result<(), RegistryError> {
+        let (h, k) = self.locate(hive, key);
+        self.inner.delete_value(h, &k, name)
+    }
+
+    fn broadcast_environment_change(&self) {
+        self.inner.broadcast_environment_change();
+    }
+}
+
+/// A hive file as the fake registries keep it: the values of one user's hive, keyed from its
+/// root (`Environment`, `Software\...`), as JSON.
+pub type HiveFile = Vec<(String, String, RegValue)>;
 
 /// Write access to the registry.
 pub trait RegistryWrite: Registry {
@@ -200,8 +329,10 @@ pub trait RegistryWrite: Registry {
 #[derive(Debug, Default)]
 pub struct FakeRegistry {
     values: std::cell::RefCell<BTreeMap<(Hive, String, String), RegValue>>,
-    /// Every write, in order, as text.
+    /// Every write, load and unload, in order, as text.
     pub calls: std::cell::RefCell<Vec<String>>,
+    /// Hives loaded from files, and their files.
+    mounted: std::cell::RefCell<Vec<(String, std::path::PathBuf)>>,
 }
 
 impl Clone for FakeRegistry {
@@ -209,8 +340,27 @@ impl Clone for FakeRegistry {
         Self {
             values: std::cell::RefCell::new(self.values.borrow().clone()),
             calls: std::cell::RefCell::new(self.calls.borrow().clone()),
+            mounted: std::cell::RefCell::new(self.mounted.borrow().clone()),
         }
     }
+}
+
+/// Read a fake hive file; `None` when there is none.
+fn read_hive_file(file: &std::path::Path) -> std::io::Result<Option<HiveFile>> {
+    match fs_err::read(file) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(std::io::Error::other),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_hive_file(file: &std::path::Path, values: &HiveFile) -> std::io::Result<()> {
+    fs_err::write(
+        file,
+        serde_json::to_vec_pretty(values).map_err(std::io::Error::other)?,
+    )
 }
 
 impl FakeRegistry {
@@ -218,6 +368,7 @@ impl FakeRegistry {
         Self {
             values: std::cell::RefCell::new(BTreeMap::new()),
             calls: std::cell::RefCell::new(Vec::new()),
+            mounted: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -270,6 +421,57 @@ impl Registry for FakeRegistry {
             .borrow()
             .get(&(hive, key.to_lowercase(), name.to_lowercase()))
             .cloned())
+    }
+
+    fn load_hive(&self, mount: &str, file: &std::path::Path) -> Result<bool, RegistryError> {
+        let Some(values) = read_hive_file(file).map_err(|source| RegistryError {
+            hive: Hive::Users,
+            key: mount.to_string(),
+            name: String::new(),
+            source,
+        })?
+        else {
+            return Ok(false);
+        };
+        self.calls
+            .borrow_mut()
+            .push(format!("load HKU\\{mount} from {}", file.display()));
+        let mut v = self.values.borrow_mut();
+        for (key, name, value) in values {
+            v.insert(
+                (Hive::Users, format!("{mount}\\{key}").to_lowercase(), name.to_lowercase()),
+                value,
+            );
+        }
+        self.mounted
+            .borrow_mut()
+            .push((mount.to_lowercase(), file.to_path_buf()));
+        Ok(true)
+    }
+
+    fn unload_hive(&self, shown: &str) {
+        let mount = shown.to_lowercase();
+        let Some(i) = self.mounted.borrow().iter().position(|(m, _)| *m == mount) else {
+            return;
+        };
+        let (_, file) = self.mounted.borrow_mut().remove(i);
+        let prefix = format!("{mount}\\");
+        let mut v = self.values.borrow_mut();
+        let keys: Vec<_> = v
+            .keys()
+            .filter(|(h, k, _)| *h == Hive::Users && (k.starts_with(&prefix) || *k == mount))
+            .cloned()
+            .collect();
+        let mut kept: HiveFile = Vec::new();
+        for k in keys {
+            if let Some(value) = v.remove(&k) {
+                kept.push((k.1[prefix.len().min(k.1.len())..].to_string(), k.2, value));
+            }
+        }
+        let _ = write_hive_file(&file, &kept);
+        self.calls
+            .borrow_mut()
+            .push(format!("unload HKU\\{shown}"));
     }
 
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
@@ -339,6 +541,54 @@ impl FileRegistry {
 }
 
 impl Registry for FileRegistry {
+    fn load_hive(&self, mount: &str, file: &std::path::Path) -> Result<bool, RegistryError> {
+        let err = |source| self.err(Hive::Users, mount, "", source);
+        let Some(hive) = read_hive_file(file).map_err(err)? else {
+            return Ok(false);
+        };
+        let mut values = self.load().map_err(err)?;
+        for (key, name, value) in hive {
+            values.push((Hive::Users, format!("{mount}\\{key}"), name, value));
+        }
+        self.save(&values).map_err(err)?;
+        let mut mounts: Vec<(String, std::path::PathBuf)> = fs_err::read(self.mounts_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        mounts.push((mount.to_string(), file.to_path_buf()));
+        fs_err::write(
+            self.mounts_file(),
+            serde_json::to_vec(&mounts).map_err(std::io::Error::other).map_err(err)?,
+        )
+        .map_err(err)?;
+        Ok(true)
+    }
+
+    fn unload_hive(&self, mount: &str) {
+        let mut mounts: Vec<(String, std::path::PathBuf)> = fs_err::read(self.mounts_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let Some(i) = mounts.iter().position(|(m, _)| m.eq_ignore_ascii_case(mount)) else {
+            return;
+        };
+        let (_, file) = mounts.remove(i);
+        let Ok(values) = self.load() else {
+            return;
+        };
+        let prefix = format!("{}\\", mount.to_lowercase());
+        let (hive, rest): (Stored, Stored) = values.into_iter().partition(|v| {
+            v.0 == Hive::Users && v.1.to_lowercase().starts_with(&prefix)
+        });
+        let kept: HiveFile = hive
+            .into_iter()
+            .map(|v| (v.1[prefix.len()..].to_string(), v.2, v.3))
+            .collect();
+        let _ = write_hive_file(&file, &kept);
+        let _ = self.save(&rest);
+        let _ = serde_json::to_vec(&mounts).map(|b| fs_err::write(self.mounts_file(), b));
+    }
+
     fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
         let values = self.load().map_err(|e| self.err(hive, key, name, e))?;
         Ok(values
@@ -358,6 +608,13 @@ impl Registry for FileRegistry {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+}
+
+impl FileRegistry {
+    /// Where a hive loaded from a file is kept until it is unloaded: beside the registry file.
+    fn mounts_file(&self) -> std::path::PathBuf {
+        self.path.with_extension("mounts.json")
     }
 }
 

@@ -1,20 +1,47 @@
 //! The real registry, through `winreg`.
 #![cfg(windows)]
 
-use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ};
+use std::cell::RefCell;
+
+use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, HKEY_USERS, KEY_READ};
 use winreg::RegKey;
 
 use crate::registry::{Hive, RegValue, Registry, RegistryError, RegistryWrite};
 
-/// The registry of this Windows machine (read-only here).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemRegistry;
+/// The registry of this Windows machine. Hives it loads from a user's `NTUSER.DAT` are private
+/// app hives (`RegLoadAppKey`: no privilege needed, invisible to other programs, unloaded when
+/// the last handle closes), reached here as `HKU\<mount>\...`.
+#[derive(Debug, Default)]
+pub struct SystemRegistry {
+    mounted: RefCell<Vec<(String, RegKey)>>,
+}
 
-fn root(hive: Hive) -> RegKey {
-    RegKey::predef(match hive {
-        Hive::CurrentUser => HKEY_CURRENT_USER,
-        Hive::LocalMachine => HKEY_LOCAL_MACHINE,
-    })
+impl SystemRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The key to open `key` under, and the rest of the path: a loaded app hive for
+    /// `HKU\<mount>\...`, else the predefined root.
+    fn root(&self, hive: Hive, key: &str) -> (RegKey, String) {
+        if hive == Hive::Users {
+            let (first, rest) = key.split_once('\\').unwrap_or((key, ""));
+            for (mount, k) in self.mounted.borrow().iter() {
+                if mount.eq_ignore_ascii_case(first) {
+                    let own = k
+                        .open_subkey_with_flags("", winreg::enums::KEY_ALL_ACCESS)
+                        .unwrap_or_else(|_| RegKey::predef(HKEY_USERS));
+                    return (own, rest.to_string());
+                }
+            }
+        }
+        let predef = match hive {
+            Hive::CurrentUser => HKEY_CURRENT_USER,
+            Hive::LocalMachine => HKEY_LOCAL_MACHINE,
+            Hive::Users => HKEY_USERS,
+        };
+        (RegKey::predef(predef), key.to_string())
+    }
 }
 
 fn not_found(e: &std::io::Error) -> bool {
@@ -29,7 +56,8 @@ impl Registry for SystemRegistry {
             name: name.to_string(),
             source,
         };
-        let k = match root(hive).open_subkey_with_flags(key, KEY_READ) {
+        let (base, rel) = self.root(hive, key);
+        let k = match base.open_subkey_with_flags(&rel, KEY_READ) {
             Ok(k) => k,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(err(e)),
@@ -42,7 +70,8 @@ impl Registry for SystemRegistry {
     }
 
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
-        let k = match root(hive).open_subkey_with_flags(key, KEY_READ) {
+        let (base, rel) = self.root(hive, key);
+        let k = match base.open_subkey_with_flags(&rel, KEY_READ) {
             Ok(k) => k,
             Err(e) if not_found(&e) => return Ok(Vec::new()),
             Err(source) => {
@@ -55,6 +84,28 @@ impl Registry for SystemRegistry {
             }
         };
         Ok(k.enum_keys().filter_map(Result::ok).collect())
+    }
+
+    fn load_hive(&self, mount: &str, file: &std::path::Path) -> Result<bool, RegistryError> {
+        if !file.is_file() {
+            return Ok(false);
+        }
+        // Not locked: the user may log on while condafix runs.
+        let key = RegKey::load_app_key(file, false).map_err(|source| RegistryError {
+            hive: Hive::Users,
+            key: mount.to_string(),
+            name: String::new(),
+            source,
+        })?;
+        self.mounted.borrow_mut().push((mount.to_string(), key));
+        Ok(true)
+    }
+
+    fn unload_hive(&self, mount: &str) {
+        // Dropping the last handle unloads an app hive.
+        self.mounted
+            .borrow_mut()
+            .retain(|(m, _)| !m.eq_ignore_ascii_case(mount));
     }
 }
 
@@ -72,7 +123,8 @@ impl RegistryWrite for SystemRegistry {
             name: name.to_string(),
             source,
         };
-        let (k, _) = root(hive).create_subkey(key).map_err(err)?;
+        let (base, rel) = self.root(hive, key);
+        let (k, _) = base.create_subkey(&rel).map_err(err)?;
         let (kind, bytes) = value.to_raw();
         let vtype = match kind {
             1 => winreg::enums::RegType::REG_SZ,
@@ -99,7 +151,8 @@ impl RegistryWrite for SystemRegistry {
             name: name.to_string(),
             source,
         };
-        let k = match root(hive).open_subkey_with_flags(key, winreg::enums::KEY_ALL_ACCESS) {
+        let (base, rel) = self.root(hive, key);
+        let k = match base.open_subkey_with_flags(&rel, winreg::enums::KEY_ALL_ACCESS) {
             Ok(k) => k,
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(err(e)),

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use condafix_prefix::guard::{self, RelPath};
-use condafix_prefix::registry::{Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
+use condafix_prefix::registry::{
+    is_user_sid, Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY,
+};
 
 /// The registry values condafix writes: the environment's `Path` and the TLS variables
 /// `config --fix-env` and `--remove-insecure` repoint or remove.
@@ -21,17 +23,23 @@ pub const WRITABLE_ENV_VALUES: [&str; 7] = [
     "PIP_TRUSTED_HOST",
 ];
 
-/// Whether condafix may write (or restore) this registry value.
+/// Whether condafix may write (or restore) this registry value: the user's, the machine's, or
+/// a logged-on user's environment (`HKU\<SID>\Environment`, SID `S-1-5-21-...`). A hive
+/// condafix loaded itself for the run is not written: its changes could not be undone later.
 pub fn registry_value_allowed(hive: Hive, key: &str, name: &str) -> bool {
-    let env_key = match hive {
-        Hive::CurrentUser => USER_ENVIRONMENT_KEY,
-        Hive::LocalMachine => MACHINE_ENVIRONMENT_KEY,
+    let env_key_ok = match hive {
+        Hive::CurrentUser => key.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY),
+        Hive::LocalMachine => key.eq_ignore_ascii_case(MACHINE_ENVIRONMENT_KEY),
+        Hive::Users => key.split_once('\\').is_some_and(|(sid, rest)| {
+            is_user_sid(sid) && rest.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY)
+        }),
     };
-    key.eq_ignore_ascii_case(env_key)
+    env_key_ok
         && WRITABLE_ENV_VALUES
             .iter()
             .any(|v| v.eq_ignore_ascii_case(name))
 }
+
 
 /// The files outside a prefix condafix may write for it this run: the config files it chose
 /// (pip's global and user files, `PIP_CONFIG_FILE`, the `.condarc` search path, the base's

@@ -70,7 +70,7 @@ pub fn host_registry() -> Box<dyn RegistryWrite> {
     }
     #[cfg(windows)]
     {
-        Box::new(condafix_detect::SystemRegistry)
+        Box::new(condafix_detect::SystemRegistry::new())
     }
     #[cfg(not(windows))]
     {

@@ -37,7 +37,7 @@ impl ConfigTarget for EnvVars {
                 _ => None,
             };
             let hive = match e.source {
-                EnvOrigin::Registry(Hive::CurrentUser) => Hive::CurrentUser,
+                EnvOrigin::Registry(Hive::CurrentUser | Hive::Users) => Hive::CurrentUser,
                 EnvOrigin::Registry(Hive::LocalMachine) => {
                     if !opts.system {
                         p.refuse(format!("{name} is set in the machine environment; fixing it needs --system and an elevated prompt"));

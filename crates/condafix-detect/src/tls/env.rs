@@ -53,7 +53,7 @@ impl EnvOrigin {
     pub fn key(self) -> Option<&'static str> {
         match self {
             EnvOrigin::Process => None,
-            EnvOrigin::Registry(Hive::CurrentUser) => Some(USER_ENVIRONMENT_KEY),
+            EnvOrigin::Registry(Hive::CurrentUser | Hive::Users) => Some(USER_ENVIRONMENT_KEY),
             EnvOrigin::Registry(Hive::LocalMachine) => Some(MACHINE_ENVIRONMENT_KEY),
         }
     }
