@@ -121,6 +121,40 @@ impl ConfigPlan {
     pub fn prefix_path(&self) -> &Path {
         &self.prefix_path
     }
+
+    /// A plan made for another user (their registry view, their files): their user
+    /// environment is `HKU\<SID>` when they are logged on, so that `undo` finds it later;
+    /// when they are not, condafix does not write a hive it loaded only for this run, and says
+    /// so.
+    pub fn for_user(mut self, user: &str, sid: &str, logged_on: bool) -> Self {
+        let mut dropped = Vec::new();
+        self.actions.retain_mut(|a| {
+            let ConfigAction::SetRegistry {
+                hive, key, what, ..
+            } = a
+            else {
+                return true;
+            };
+            if *hive != Hive::CurrentUser {
+                return true;
+            }
+            if logged_on {
+                *hive = Hive::Users;
+                *key = format!("{sid}\\{key}");
+                *what = format!("{what} (user {user})");
+                true
+            } else {
+                dropped.push(what.clone());
+                false
+            }
+        });
+        for what in dropped {
+            self.notes.push(format!(
+                "{what}: not changed, {user} is not logged on (condafix does not write a registry hive it loaded only to read); run condafix again while they are logged on, or as them"
+            ));
+        }
+        self
+    }
 }
 
 /// What a config target sees while it plans, and the plan it adds to.

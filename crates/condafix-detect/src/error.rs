@@ -8,6 +8,8 @@ pub enum Error {
     NotAPrefix { path: PathBuf },
     #[error(transparent)]
     Prefix(#[from] condafix_prefix::Error),
+    #[error(transparent)]
+    Registry(#[from] condafix_prefix::registry::RegistryError),
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,

@@ -44,7 +44,7 @@ pub use model::{date, display_path, Origin, PrefixKind, Scope};
 pub use report::{
     dll_load_failed, Candidate, CopyStatus, DllOutcome, DllReport, EraSource, ImportOutcome,
     ImportResult, LoaderEvidence, ModuleReport, PackageInfo, Prediction, PrefixReport, PythonInfo,
-    PythonSource, Report, Resolution, SearchInputs, Summary, VenvInfo, SCHEMA_VERSION,
+    PythonSource, Report, Resolution, SearchInputs, Summary, UserReport, VenvInfo, SCHEMA_VERSION,
 };
 pub use system_dlls::is_system_dll;
 
@@ -80,6 +80,71 @@ pub fn detect_with(
     ctx: &SearchContext,
 ) -> Result<Report, Error> {
     detect_measured(host, explicit, ctx).map(|(report, _)| report)
+}
+
+/// Every user's installs: for each profile in `ProfileList` (or only `only`), their hive and
+/// environment, their discovery, their config files, and each install found inspected with
+/// their settings and the PATH a program they start gets (`ctx_of` builds it from their
+/// environment and registry). Installs found by several users (an All Users install) are
+/// inspected once.
+pub fn detect_all_users(
+    host: &HostInfo<'_>,
+    ctx: &SearchContext,
+    ctx_of: &dyn Fn(&dyn EnvSource, &dyn registry::Registry) -> SearchContext,
+    only: Option<&str>,
+) -> Result<Report, Error> {
+    let profiles = users::profiles(host.env, host.registry, only)?;
+    let machine = tls::machine_config(host);
+    let mut disk = facts::Disk::default();
+    let mut reports: Vec<PrefixReport> = Vec::new();
+    let mut user_reports = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for profile in profiles {
+        let hive = users::UserHive::open(host.registry, &profile);
+        let view = hive.view(host.registry);
+        let env = users::UserEnv::new(host.env, &profile, &view);
+        let user_host = HostInfo {
+            env: &env,
+            registry: &view,
+            windows: host.windows,
+            unix_system_dirs: host.unix_system_dirs.clone(),
+            etc_dir: host.etc_dir.clone(),
+        };
+        let user_ctx = ctx_of(&env, &view);
+        let discovery = discover::discover(&user_host, &[]);
+        let mut config = tls::machine_config(&user_host);
+        config
+            .findings
+            .splice(0..0, discovery.findings.iter().cloned());
+        for d in &discovery.prefixes {
+            if !seen.insert(d.prefix.to_lowercase()) {
+                continue;
+            }
+            let mut r = inspect::inspect(
+                &d.path,
+                &user_ctx,
+                Some(inspect::TlsContext {
+                    host: &user_host,
+                    machine: &config,
+                    discovered: Some(d),
+                }),
+                &mut disk,
+            )?;
+            if d.path.starts_with(&profile.path) {
+                r.user = Some(profile.name.clone());
+            }
+            reports.push(r);
+        }
+        user_reports.push(UserReport {
+            profile,
+            access: hive.access.clone(),
+            config,
+        });
+    }
+    let mut report = Report::new(ctx, machine, reports);
+    report.users = user_reports;
+    report.summary = Summary::of(&report);
+    Ok(report)
 }
 
 /// [`detect_with`], and what it read (files and bytes hashed and scanned, and the time it took):

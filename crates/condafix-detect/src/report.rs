@@ -21,7 +21,23 @@ pub struct Report {
     /// variables, stale discovery entries).
     pub machine: crate::tls::MachineConfig,
     pub prefixes: Vec<PrefixReport>,
+    /// With `--all-users` (or run as SYSTEM): every user whose installs were looked for, how
+    /// their settings were reached, and their own config findings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserReport>,
     pub summary: Summary,
+}
+
+/// One user's part of an all-users run.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct UserReport {
+    #[serde(flatten)]
+    pub profile: crate::users::Profile,
+    #[serde(flatten)]
+    pub access: crate::users::HiveAccess,
+    /// Their pip and conda config files, their environment variables, and the findings about
+    /// them.
+    pub config: crate::tls::MachineConfig,
 }
 
 /// What the loader model was given about the machine.
@@ -36,7 +52,7 @@ pub struct SearchInputs {
     pub path_sources: Vec<crate::PathSource>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub prefixes: usize,
     pub healthy: usize,
@@ -45,28 +61,36 @@ pub struct Summary {
     pub warnings: usize,
 }
 
+impl Summary {
+    /// The counts of a report: prefixes healthy or not, and errors and warnings everywhere (the
+    /// machine's, every user's, every prefix's).
+    pub fn of(report: &Report) -> Self {
+        let findings = || {
+            report
+                .prefixes
+                .iter()
+                .flat_map(|p| &p.findings)
+                .chain(&report.machine.findings)
+                .chain(report.users.iter().flat_map(|u| &u.config.findings))
+        };
+        let count = |s: Severity| findings().filter(|f| f.severity == s).count();
+        Summary {
+            prefixes: report.prefixes.len(),
+            healthy: report.prefixes.iter().filter(|p| p.healthy).count(),
+            needs_fix: report.prefixes.iter().filter(|p| !p.healthy).count(),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+        }
+    }
+}
+
 impl Report {
     pub fn new(
         ctx: &SearchContext,
         machine: crate::tls::MachineConfig,
         prefixes: Vec<PrefixReport>,
     ) -> Self {
-        let count = |s: Severity| {
-            prefixes
-                .iter()
-                .flat_map(|p| &p.findings)
-                .chain(&machine.findings)
-                .filter(|f| f.severity == s)
-                .count()
-        };
-        let summary = Summary {
-            prefixes: prefixes.len(),
-            healthy: prefixes.iter().filter(|p| p.healthy).count(),
-            needs_fix: prefixes.iter().filter(|p| !p.healthy).count(),
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-        };
-        Self {
+        let mut report = Self {
             schema_version: SCHEMA_VERSION,
             condafix_version: env!("CARGO_PKG_VERSION"),
             search: SearchInputs {
@@ -77,20 +101,17 @@ impl Report {
             },
             machine,
             prefixes,
-            summary,
-        }
+            users: Vec::new(),
+            summary: Summary::default(),
+        };
+        report.summary = Summary::of(&report);
+        report
     }
 
     /// No prefix and no machine-wide setting has a finding that `fail_on` counts. With no
     /// prefix at all, there is nothing to fix.
     pub fn compliant(&self, fail_on: crate::FailOn) -> bool {
-        self.prefixes.iter().all(|p| p.compliant(fail_on))
-            && (self.prefixes.is_empty()
-                || !self
-                    .machine
-                    .findings
-                    .iter()
-                    .any(|f| fail_on.fails(f.severity)))
+        self.failing(fail_on).is_empty()
     }
 
     /// The findings `fail_on` counts, with the prefix they are about (`None`: machine-wide).
@@ -101,11 +122,18 @@ impl Report {
             .iter()
             .filter(|_| !self.prefixes.is_empty())
             .map(|f| (None, f));
+        let users = self.users.iter().flat_map(|u| {
+            u.config
+                .findings
+                .iter()
+                .map(move |f| (Some(u.profile.dir.as_str()), f))
+        });
         let prefixes = self
             .prefixes
             .iter()
             .flat_map(|p| p.findings.iter().map(move |f| (Some(p.prefix.as_str()), f)));
         machine
+            .chain(users)
             .chain(prefixes)
             .filter(|(_, f)| fail_on.fails(f.severity))
             .collect()
@@ -138,6 +166,9 @@ pub struct PrefixReport {
     /// Paths in the prefix's records that leave the prefix: refused, never read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_paths: Vec<String>,
+    /// With `--all-users`: the user whose discovery found it (an install under their profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl PrefixReport {

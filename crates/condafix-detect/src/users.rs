@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::context::{expand_env_strings, EnvSource};
 use crate::registry::{
-    is_user_sid, Hive, LoadedHive, RegValue, Registry, RegistryError, UserView,
-    PROFILE_LIST_KEY, USER_ENVIRONMENT_KEY,
+    is_user_sid, Hive, LoadedHive, RegValue, Registry, RegistryError, UserView, PROFILE_LIST_KEY,
+    USER_ENVIRONMENT_KEY,
 };
 
 /// A user profile Windows knows.
@@ -236,12 +236,18 @@ mod tests {
         };
         add("S-1-5-21-1-2-3-1001", &alice.display().to_string());
         add("S-1-5-18", &dir.path().display().to_string());
-        add("S-1-5-21-1-2-3-1002", &dir.path().join("gone").display().to_string());
+        add(
+            "S-1-5-21-1-2-3-1002",
+            &dir.path().join("gone").display().to_string(),
+        );
         add("S-1-5-21-1-2-3-x", &alice.display().to_string());
         let env = MapEnv::default();
         let p = profiles(&env, &reg, None).unwrap();
         assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!((p[0].name.as_str(), p[0].sid.as_str()), ("alice", "S-1-5-21-1-2-3-1001"));
+        assert_eq!(
+            (p[0].name.as_str(), p[0].sid.as_str()),
+            ("alice", "S-1-5-21-1-2-3-1001")
+        );
         assert!(profiles(&env, &reg, Some("ALICE")).unwrap().len() == 1);
         assert!(profiles(&env, &reg, Some("bob")).unwrap().is_empty());
     }
@@ -280,8 +286,14 @@ mod tests {
         }));
         assert!(outcome.is_err());
         let calls = reg.calls.borrow().join("\n");
-        assert!(calls.contains("load HKU\\condafix-S-1-5-21-1-2-3-1001"), "{calls}");
-        assert!(calls.contains("unload HKU\\condafix-S-1-5-21-1-2-3-1001"), "{calls}");
+        assert!(
+            calls.contains("load HKU\\condafix-S-1-5-21-1-2-3-1001"),
+            "{calls}"
+        );
+        assert!(
+            calls.contains("unload HKU\\condafix-S-1-5-21-1-2-3-1001"),
+            "{calls}"
+        );
         assert!(
             reg.subkeys(Hive::Users, "").unwrap().is_empty()
                 || reg
@@ -307,11 +319,18 @@ mod tests {
         };
         let mut base = MapEnv::default();
         base.0.insert("SystemRoot".into(), "C:\\Windows".into());
-        base.0.insert("APPDATA".into(), "C:\\Windows\\system32\\config\\systemprofile".into());
-        base.0.insert("CONDA_PREFIX".into(), "C:\\system-conda".into());
+        base.0.insert(
+            "APPDATA".into(),
+            "C:\\Windows\\system32\\config\\systemprofile".into(),
+        );
+        base.0
+            .insert("CONDA_PREFIX".into(), "C:\\system-conda".into());
         let reg = FakeRegistry::default();
         let env = UserEnv::new(&base, &profile, &reg);
-        assert_eq!(env.var_os("SystemRoot").unwrap(), OsString::from("C:\\Windows"));
+        assert_eq!(
+            env.var_os("SystemRoot").unwrap(),
+            OsString::from("C:\\Windows")
+        );
         assert_eq!(
             PathBuf::from(env.var_os("APPDATA").unwrap()),
             dir.path().join("AppData").join("Roaming")

@@ -356,7 +356,20 @@ fn read_hive_file(file: &std::path::Path) -> std::io::Result<Option<HiveFile>> {
     }
 }
 
+/// Write a fake hive file back, as unloading a real hive saves it: only when its values changed
+/// (names compared as Windows does, case-insensitively).
 fn write_hive_file(file: &std::path::Path, values: &HiveFile) -> std::io::Result<()> {
+    let norm = |v: &HiveFile| {
+        let mut n: Vec<(String, String, RegValue)> = v
+            .iter()
+            .map(|(k, n, val)| (k.to_lowercase(), n.to_lowercase(), val.clone()))
+            .collect();
+        n.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        n
+    };
+    if read_hive_file(file)?.is_some_and(|old| norm(&old) == norm(values)) {
+        return Ok(());
+    }
     fs_err::write(
         file,
         serde_json::to_vec_pretty(values).map_err(std::io::Error::other)?,
@@ -439,7 +452,11 @@ impl Registry for FakeRegistry {
         let mut v = self.values.borrow_mut();
         for (key, name, value) in values {
             v.insert(
-                (Hive::Users, format!("{mount}\\{key}").to_lowercase(), name.to_lowercase()),
+                (
+                    Hive::Users,
+                    format!("{mount}\\{key}").to_lowercase(),
+                    name.to_lowercase(),
+                ),
                 value,
             );
         }
@@ -469,9 +486,7 @@ impl Registry for FakeRegistry {
             }
         }
         let _ = write_hive_file(&file, &kept);
-        self.calls
-            .borrow_mut()
-            .push(format!("unload HKU\\{shown}"));
+        self.calls.borrow_mut().push(format!("unload HKU\\{shown}"));
     }
 
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
@@ -558,7 +573,9 @@ impl Registry for FileRegistry {
         mounts.push((mount.to_string(), file.to_path_buf()));
         fs_err::write(
             self.mounts_file(),
-            serde_json::to_vec(&mounts).map_err(std::io::Error::other).map_err(err)?,
+            serde_json::to_vec(&mounts)
+                .map_err(std::io::Error::other)
+                .map_err(err)?,
         )
         .map_err(err)?;
         Ok(true)
@@ -569,7 +586,10 @@ impl Registry for FileRegistry {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let Some(i) = mounts.iter().position(|(m, _)| m.eq_ignore_ascii_case(mount)) else {
+        let Some(i) = mounts
+            .iter()
+            .position(|(m, _)| m.eq_ignore_ascii_case(mount))
+        else {
             return;
         };
         let (_, file) = mounts.remove(i);
@@ -577,9 +597,9 @@ impl Registry for FileRegistry {
             return;
         };
         let prefix = format!("{}\\", mount.to_lowercase());
-        let (hive, rest): (Stored, Stored) = values.into_iter().partition(|v| {
-            v.0 == Hive::Users && v.1.to_lowercase().starts_with(&prefix)
-        });
+        let (hive, rest): (Stored, Stored) = values
+            .into_iter()
+            .partition(|v| v.0 == Hive::Users && v.1.to_lowercase().starts_with(&prefix));
         let kept: HiveFile = hive
             .into_iter()
             .map(|v| (v.1[prefix.len()..].to_string(), v.2, v.3))

@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use condafix_prefix::guard::{self, RelPath};
-use condafix_prefix::registry::{
-    is_user_sid, Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY,
-};
+use condafix_prefix::registry::{is_user_sid, Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
 
 /// The registry values condafix writes: the environment's `Path` and the TLS variables
 /// `config --fix-env` and `--remove-insecure` repoint or remove.
@@ -39,7 +37,6 @@ pub fn registry_value_allowed(hive: Hive, key: &str, name: &str) -> bool {
             .iter()
             .any(|v| v.eq_ignore_ascii_case(name))
 }
-
 
 /// The files outside a prefix condafix may write for it this run: the config files it chose
 /// (pip's global and user files, `PIP_CONFIG_FILE`, the `.condarc` search path, the base's

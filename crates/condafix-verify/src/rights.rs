@@ -29,6 +29,12 @@ pub fn process_is_elevated() -> bool {
     platform::elevated()
 }
 
+/// Whether this process runs as SYSTEM (Intune, ConfigMgr, a service): then it works for every
+/// user's installs, not for its own profile's.
+pub fn process_is_system() -> bool {
+    platform::system()
+}
+
 /// The folders whose files the interpreter of `prefix` executes.
 pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
@@ -84,6 +90,11 @@ mod platform {
     pub fn elevated() -> bool {
         // SAFETY: geteuid(2) has no preconditions and touches no memory.
         unsafe { libc::geteuid() == 0 }
+    }
+
+    /// There is no SYSTEM account on Unix.
+    pub fn system() -> bool {
+        false
     }
 
     /// The owner when it is not root, or group/other when they have write permission.
@@ -160,8 +171,42 @@ mod platform {
         }
     }
 
+    /// The account of this process's token is SYSTEM (S-1-5-18).
+    pub fn system() -> bool {
+        token_user_sid().as_deref() == Some("S-1-5-18")
+    }
+
+    fn token_user_sid() -> Option<String> {
+        // SAFETY: the token handle is checked and closed; the buffer is large enough for a
+        // TOKEN_USER and its SID and is read only when the call succeeds.
+        unsafe {
+            let mut token: HANDLE = std::ptr::null_mut();
+            if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
+                return None;
+            }
+            let mut buf = vec![0u8; 256];
+            let mut len = 0u32;
+            let ok = GetTokenInformation(
+                token,
+                TokenUser,
+                buf.as_mut_ptr() as *mut core::ffi::c_void,
+                buf.len() as u32,
+                &mut len,
+            );
+            let sid = (ok != 0).then(|| {
+                let user = &*(buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER);
+                sid_string(user.User.Sid)
+            });
+            CloseHandle(token);
+            sid.flatten()
+        }
+    }
+
     pub fn elevated() -> bool {
-        // SAFETY: the token handle is checked and closed; the buffers are sized by their types.
+        if system() {
+            return true;
+        }
+        // SAFETY: the token handle is checked and closed; the buffer is sized by its type.
         unsafe {
             let mut token: HANDLE = std::ptr::null_mut();
             if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
@@ -176,21 +221,8 @@ mod platform {
                 std::mem::size_of::<TOKEN_ELEVATION>() as u32,
                 &mut len,
             );
-            let mut system = false;
-            let mut buf = vec![0u8; 256];
-            if GetTokenInformation(
-                token,
-                TokenUser,
-                buf.as_mut_ptr() as *mut core::ffi::c_void,
-                buf.len() as u32,
-                &mut len,
-            ) != 0
-            {
-                let user = &*(buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER);
-                system = sid_string(user.User.Sid).as_deref() == Some("S-1-5-18");
-            }
             CloseHandle(token);
-            (ok != 0 && elevation.TokenIsElevated != 0) || system
+            ok != 0 && elevation.TokenIsElevated != 0
         }
     }
 
@@ -264,6 +296,9 @@ mod platform {
 #[cfg(not(any(unix, windows)))]
 mod platform {
     pub fn elevated() -> bool {
+        false
+    }
+    pub fn system() -> bool {
         false
     }
     pub fn writable_by_others(_: &std::path::Path) -> std::io::Result<Option<String>> {

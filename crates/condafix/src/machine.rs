@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use condafix_detect::registry::RegistryWrite;
+use condafix_detect::users::{HiveAccess, Profile, UserEnv, UserHive};
 use condafix_detect::{
     display_path, split_windows_path_list, HostInfo, PathSource, ProcessEnv, Report, SearchContext,
 };
@@ -29,6 +30,16 @@ pub struct TargetArgs {
     /// machine and user Path from the registry; elsewhere none). Repeat to append.
     #[arg(long = "search-path", value_name = "DIRS")]
     pub search_path: Vec<String>,
+
+    /// Every user's installs and settings, not this account's: each profile in ProfileList,
+    /// with its hive (HKU\<SID>, or its NTUSER.DAT loaded for the run) and its folders. The
+    /// default when condafix runs as SYSTEM (Intune, ConfigMgr) and no --prefix is given.
+    #[arg(long, conflicts_with = "prefixes")]
+    pub all_users: bool,
+
+    /// With --all-users (or as SYSTEM): only this user's profile (its folder name).
+    #[arg(long, value_name = "NAME", conflicts_with = "prefixes")]
+    pub user: Option<String>,
 
     /// Which findings make the exit code 1: `error` (the default) or `warning` too. `check`,
     /// `detect` and `post-install` judge alike.
@@ -55,6 +66,13 @@ impl From<FailOnArg> for condafix_detect::FailOn {
 impl TargetArgs {
     pub fn fail_on(&self) -> condafix_detect::FailOn {
         self.fail_on.into()
+    }
+
+    /// Work for every user: asked for, or SYSTEM with no prefix given.
+    pub fn all_users(&self) -> bool {
+        self.all_users
+            || self.user.is_some()
+            || (self.prefixes.is_empty() && condafix_verify::rights::process_is_system())
     }
 }
 
@@ -106,6 +124,16 @@ impl Held {
 pub struct Machine {
     pub env: ProcessEnv,
     pub registry: Box<dyn RegistryWrite>,
+    /// In an all-users run: the user whose profile each install is under.
+    owners: std::cell::RefCell<Vec<(String, Profile)>>,
+    /// This run works for every user: an empty list of targets means none, not "discover".
+    all_users: std::cell::Cell<bool>,
+}
+
+/// Whose install it is, in an all-users run: their profile and how their hive was reached.
+pub struct Owner<'a> {
+    pub profile: &'a Profile,
+    pub access: &'a HiveAccess,
 }
 
 impl Machine {
@@ -113,7 +141,73 @@ impl Machine {
         Self {
             env: ProcessEnv,
             registry: host_registry(),
+            owners: std::cell::RefCell::new(Vec::new()),
+            all_users: std::cell::Cell::new(false),
         }
+    }
+
+    /// Whether this run works for every user (set by [`Machine::targets`]).
+    pub fn all_users_run(&self) -> bool {
+        self.all_users.get()
+    }
+
+    /// The prefixes a command works on: the given ones, or in an all-users run every user's
+    /// (found by a first detection, which also records whose each install is).
+    pub fn targets(&self, args: &TargetArgs) -> anyhow::Result<Vec<PathBuf>> {
+        if !args.all_users() {
+            return Ok(args.prefixes.clone());
+        }
+        self.all_users.set(true);
+        let report = self.detect(args)?;
+        Ok(report
+            .prefixes
+            .iter()
+            .map(|p| PathBuf::from(&p.prefix))
+            .collect())
+    }
+
+    /// Remember, from an all-users report, whose each install is.
+    fn note_owners(&self, report: &Report) {
+        let mut owners = self.owners.borrow_mut();
+        owners.clear();
+        for p in &report.prefixes {
+            let Some(name) = &p.user else { continue };
+            if let Some(u) = report.users.iter().find(|u| &u.profile.name == name) {
+                owners.push((p.prefix.to_lowercase(), u.profile.clone()));
+            }
+        }
+    }
+
+    /// Run `f` with the environment and registry the owner of `prefix` has (their profile
+    /// folders and variables, their hive as HKCU), or this process's own when the install is
+    /// nobody's in particular. A hive loaded for it is unloaded when `f` returns.
+    pub fn as_owner<T>(
+        &self,
+        prefix: &Path,
+        f: impl FnOnce(&dyn condafix_detect::EnvSource, &dyn RegistryWrite, Option<Owner<'_>>) -> T,
+    ) -> T {
+        let key = display_path(prefix).to_lowercase();
+        let profile = self
+            .owners
+            .borrow()
+            .iter()
+            .find(|(p, _)| *p == key)
+            .map(|(_, profile)| profile.clone());
+        let Some(profile) = profile else {
+            return f(&self.env, self.registry.as_ref(), None);
+        };
+        let reader: &dyn condafix_detect::registry::Registry = self.registry.as_ref();
+        let hive = UserHive::open(reader, &profile);
+        let view = hive.view(self.registry.as_ref());
+        let env = UserEnv::new(&self.env, &profile, &view);
+        f(
+            &env,
+            &view,
+            Some(Owner {
+                profile: &profile,
+                access: &hive.access,
+            }),
+        )
     }
 
     pub fn host(&self) -> HostInfo<'_> {
@@ -122,22 +216,33 @@ impl Machine {
 
     /// What an unactivated program on this machine sees, with the command line's overrides.
     pub fn search_context(&self, args: &TargetArgs) -> SearchContext {
+        search_context_of(&self.env, self.registry.as_ref(), args)
+    }
+}
+
+/// What an unactivated program started with `env` and `registry` (a user's) sees, with the
+/// command line's overrides.
+pub fn search_context_of(
+    env: &dyn condafix_detect::EnvSource,
+    registry: &dyn condafix_detect::registry::Registry,
+    args: &TargetArgs,
+) -> SearchContext {
+    {
         let mut ctx = if cfg!(windows) {
-            match SearchContext::from_registry(&self.env, self.registry.as_ref()) {
+            match SearchContext::from_registry(env, registry) {
                 Ok(ctx) => ctx,
                 Err(e) => {
                     crate::printer::Printer::new(false)
                         .warn(&format!("{e}; using this process's PATH instead"));
-                    SearchContext::from_env(&self.env, true)
+                    SearchContext::from_env(env, true)
                 }
             }
         } else {
-            let mut ctx = SearchContext::from_env(&self.env, false);
+            let mut ctx = SearchContext::from_env(env, false);
             // A registry stand-in (tests) says what new processes get, as Windows' does.
-            if let Ok(Some(v)) = SearchContext::dll_search_modification_for_new_processes(
-                &self.env,
-                self.registry.as_ref(),
-            ) {
+            if let Ok(Some(v)) =
+                SearchContext::dll_search_modification_for_new_processes(env, registry)
+            {
                 ctx.dll_search_modification = Some(v);
             }
             ctx
@@ -159,7 +264,9 @@ impl Machine {
         }
         ctx
     }
+}
 
+impl Machine {
     /// Prefixes given with `--prefix` must be there and be conda prefixes (or venvs): an error
     /// names the first that is not (exit 2, as `detect` and `stage` do).
     pub fn check_given(&self, prefixes: &[PathBuf]) -> Result<(), condafix_detect::Error> {
@@ -174,9 +281,44 @@ impl Machine {
         Ok(())
     }
 
-    /// The files outside `prefix` condafix may write for it (its config files).
+    /// Plan the config of one prefix from its report: in an all-users run with its owner's
+    /// files, settings and registry (their user environment as `HKU\<SID>`).
+    pub fn plan_config_for(
+        &self,
+        report: &Report,
+        prefix: &condafix_detect::PrefixReport,
+        opts: &condafix_config::ConfigOptions,
+    ) -> Result<condafix_config::ConfigPlan, condafix_config::ConfigError> {
+        let etc = self.host().etc_dir;
+        self.as_owner(Path::new(&prefix.prefix), |env, registry, owner| {
+            let locations =
+                condafix_detect::locations::ConfigLocations::new(env, cfg!(windows), &etc);
+            let config = owner
+                .as_ref()
+                .and_then(|o| report.users.iter().find(|u| u.profile.sid == o.profile.sid))
+                .map(|u| &u.config)
+                .unwrap_or(&report.machine);
+            let plan = condafix_config::plan_config(prefix, config, &locations, registry, opts)?;
+            Ok(match owner {
+                Some(o) => plan.for_user(
+                    &o.profile.name,
+                    &o.profile.sid,
+                    *o.access == HiveAccess::LoggedOn,
+                ),
+                None => plan,
+            })
+        })
+    }
+
+    /// The files outside `prefix` condafix may write for it (its config files; in an
+    /// all-users run, its owner's).
     pub fn outside_files(&self, prefix: &Path, base: Option<&Path>) -> OutsideFiles {
-        OutsideFiles::new(self.host().locations().outside_files(prefix, base))
+        let etc = self.host().etc_dir;
+        self.as_owner(prefix, |env, _, _| {
+            let locations =
+                condafix_detect::locations::ConfigLocations::new(env, cfg!(windows), &etc);
+            OutsideFiles::new(locations.outside_files(prefix, base))
+        })
     }
 
     /// Lock every prefix found (or given) for `command`, in one order so two runs cannot wait
@@ -193,7 +335,11 @@ impl Machine {
         keep_going: bool,
         faults: &Faults,
     ) -> Result<Held, TxnError> {
-        let mut found = condafix_detect::discover::discover(&self.host(), prefixes).prefixes;
+        let mut found = if self.all_users_run() && prefixes.is_empty() {
+            Vec::new()
+        } else {
+            condafix_detect::discover::discover(&self.host(), prefixes).prefixes
+        };
         found.sort_by_key(|d| d.prefix.to_lowercase());
         let mut held = Held::default();
         for d in found {
@@ -266,6 +412,20 @@ impl Machine {
     /// Discover (or take the given prefixes) and detect.
     pub fn detect(&self, args: &TargetArgs) -> anyhow::Result<Report> {
         let ctx = self.search_context(args);
+        if args.all_users() {
+            let ctx_of = |env: &dyn condafix_detect::EnvSource,
+                          reg: &dyn condafix_detect::registry::Registry| {
+                search_context_of(env, reg, args)
+            };
+            let report = condafix_detect::detect_all_users(
+                &self.host(),
+                &ctx,
+                &ctx_of,
+                args.user.as_deref(),
+            )?;
+            self.note_owners(&report);
+            return Ok(report);
+        }
         Ok(condafix_detect::detect_with(
             &self.host(),
             &args.prefixes,

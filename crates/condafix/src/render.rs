@@ -13,9 +13,13 @@ pub fn detect_report(report: &Report) -> String {
         out.push_str("condafix looked at --prefix, PREFIX (installer step), CONDA_PREFIX, CONDA_EXE, CONDA, the registry (PEP 514 and Uninstall entries), the usual install folders (anaconda3, miniconda3, miniforge3, mambaforge under your profile, LOCALAPPDATA, PROGRAMDATA and C:\\) and ~/.conda/environments.txt.\n");
         out.push_str("Point it at an install with --prefix <folder>, e.g. condafix detect --prefix D:\\tools\\anaconda3\n");
     }
-    for p in &report.prefixes {
-        prefix_section(&mut out, p);
-        out.push('\n');
+    if report.users.is_empty() {
+        for p in &report.prefixes {
+            prefix_section(&mut out, p);
+            out.push('\n');
+        }
+    } else {
+        users_sections(&mut out, report);
     }
     if !report.machine.findings.is_empty() {
         out.push_str("This machine (user and global settings, environment):\n");
@@ -43,6 +47,61 @@ pub fn detect_report(report: &Report) -> String {
         },
     );
     out
+}
+
+/// An all-users report: each user's installs and own settings under their name, then the
+/// installs nobody owns (All Users).
+fn users_sections(out: &mut String, report: &Report) {
+    use condafix_detect::users::HiveAccess;
+    for u in &report.users {
+        let hive = match &u.access {
+            HiveAccess::LoggedOn => "logged on".to_string(),
+            HiveAccess::LoadedForRun => {
+                "not logged on; their settings were read from NTUSER.DAT".to_string()
+            }
+            HiveAccess::Unavailable { why } => {
+                format!("their registry settings could not be read: {why}")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "== user {} ({}, {hive}) ==",
+            u.profile.name, u.profile.dir
+        );
+        let mine: Vec<&PrefixReport> = report
+            .prefixes
+            .iter()
+            .filter(|p| p.user.as_deref() == Some(u.profile.name.as_str()))
+            .collect();
+        if mine.is_empty() {
+            out.push_str("No conda installation in this profile.\n\n");
+        }
+        for p in mine {
+            prefix_section(out, p);
+            out.push('\n');
+        }
+        if !u.config.findings.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}'s settings (pip and conda files, user environment):",
+                u.profile.name
+            );
+            findings(out, &u.config.findings);
+            out.push('\n');
+        }
+    }
+    let shared: Vec<&PrefixReport> = report
+        .prefixes
+        .iter()
+        .filter(|p| p.user.is_none())
+        .collect();
+    if !shared.is_empty() {
+        out.push_str("== installs for all users ==\n");
+        for p in shared {
+            prefix_section(out, p);
+            out.push('\n');
+        }
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

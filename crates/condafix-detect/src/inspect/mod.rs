@@ -228,6 +228,7 @@ fn empty_report(
         tls: None,
         loose_copies: Vec::new(),
         refused_paths: Vec::new(),
+        user: None,
     }
 }
 

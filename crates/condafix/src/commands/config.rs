@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use condafix_config::{plan_config, ConfigAction, ConfigPlan};
+use condafix_config::{ConfigAction, ConfigPlan};
 use serde::Serialize;
 
 use crate::cli::ConfigArgs;
@@ -20,8 +20,9 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
     machine.check_given(&args.target.prefixes)?;
     let faults = crate::faults();
+    let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
-        &args.target.prefixes,
+        &targets,
         "config",
         args.write.timeout(),
         args.dry_run,
@@ -36,19 +37,10 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     if report.prefixes.is_empty() {
         anyhow::bail!("no conda installation found: pass --prefix <folder>");
     }
-    let locations = machine.host().locations();
     let plans = report
         .prefixes
         .iter()
-        .map(|p| {
-            plan_config(
-                p,
-                &report.machine,
-                &locations,
-                machine.registry.as_ref(),
-                &opts,
-            )
-        })
+        .map(|p| machine.plan_config_for(&report, p, &opts))
         .collect::<Result<Vec<_>, _>>()?;
     let total: usize = plans.iter().map(ConfigPlan::changes).sum();
     printer.info(&render(&plans, args.dry_run));

@@ -50,8 +50,9 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     let faults = crate::faults();
     // The prefixes are locked, and an earlier run that was killed half-way is rolled back,
     // before anything is planned (with --dry-run: reported, nothing written).
+    let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
-        &args.target.prefixes,
+        &targets,
         "stage",
         args.write.timeout(),
         args.dry_run,

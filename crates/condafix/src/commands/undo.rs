@@ -35,8 +35,9 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let machine = Machine::new();
     machine.check_given(&args.target.prefixes)?;
     let faults = crate::faults();
+    let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
-        &args.target.prefixes,
+        &targets,
         "undo",
         args.write.timeout(),
         false,
@@ -44,7 +45,11 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         &faults,
     )?;
     printer.info(&crate::render::held(&held));
-    let discovery = condafix_detect::discover::discover(&machine.host(), &args.target.prefixes);
+    let discovery = if machine.all_users_run() && targets.is_empty() {
+        condafix_detect::discover::Discovery::default()
+    } else {
+        condafix_detect::discover::discover(&machine.host(), &targets)
+    };
     let mut results = Vec::new();
     for d in &discovery.prefixes {
         let receipt = Receipt::load(&d.path)?;

@@ -11,7 +11,7 @@ mod verdict;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use condafix_config::{plan_config, ConfigOptions, ConfigPlan};
+use condafix_config::{ConfigOptions, ConfigPlan};
 use condafix_detect::{Code, PrefixKind, PrefixReport, Report, Severity};
 use condafix_prefix::archive::Bundle;
 use condafix_prefix::Layout;
@@ -97,8 +97,9 @@ fn run_inner(
     let machine = Machine::new();
     machine.check_given(&args.target.prefixes)?;
     let faults = crate::faults();
+    let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
-        &args.target.prefixes,
+        &targets,
         "post-install",
         args.write.timeout(),
         args.dry_run,
@@ -209,7 +210,6 @@ fn plan_and_apply(
         replace_foreign: args.replace_foreign,
     };
     let config_opts: ConfigOptions = crate::commands::config_options(&args.config, printer);
-    let locations = machine.host().locations();
     let faults = crate::faults();
     let progress = crate::progress::Progress::new(before.prefixes.len() as u64, printer.quiet());
     let mut worked = Vec::new();
@@ -249,15 +249,10 @@ fn plan_and_apply(
                 continue;
             }
         };
-        let config = plan_config(
-            p,
-            &before.machine,
-            &locations,
-            machine.registry.as_ref(),
-            &config_opts,
-        )
-        .map_err(|e| log.line(&format!("{}: config not planned: {e}", p.prefix)))
-        .ok();
+        let config = machine
+            .plan_config_for(before, p, &config_opts)
+            .map_err(|e| log.line(&format!("{}: config not planned: {e}", p.prefix)))
+            .ok();
         let (changes, failure) = if args.dry_run {
             (0, None)
         } else {
