@@ -8,7 +8,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::windows::{activation, base_path, condafix, fixtures, key, run_python, Real};
+use common::windows::{
+    activation, base_path, condafix, fixtures, key, run_python, system_root, Real,
+};
 use condafix_fixtures::loader::{LoaderFixtures, LoaderVariant, LIBSSL};
 
 fn post_install(prefix: &Path, path: &[PathBuf]) -> serde_json::Value {
@@ -91,4 +93,39 @@ fn post_install_beats_a_foreign_libssl_on_path() {
     let out = condafix(&["undo"], &prefix, &path);
     assert_eq!(out.status.code(), Some(0));
     assert_ne!(run_python(&prefix, &path), staged(&prefix));
+}
+
+#[test]
+fn elevated_condafix_does_not_run_a_user_owned_interpreter() {
+    let Some(fx) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let prefix = scratch.path().join("anaconda3");
+    fx.lay_out_prefix(&prefix, LoaderVariant::DefaultMode);
+    // Elevated for real where the token is (Wine's is), else through the debug-build seam;
+    // the prefix's ACL is read for real either way.
+    let elevated = condafix_verify::rights::process_is_elevated();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_condafix"));
+    cmd.args(["post-install", "--json", "--prefix"])
+        .arg(&prefix)
+        .arg("--system-root")
+        .arg(system_root());
+    if !elevated {
+        cmd.env("CONDAFIX_ASSUME_ELEVATED", "1");
+    }
+    let out = cmd.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let who = condafix_verify::rights::first_writable_by_others(&[prefix.clone()]);
+    let verify = &v["prefixes"][0]["verify"];
+    match who {
+        Some(_) => {
+            assert_eq!(verify["findings"][0]["code"], "V042", "{v}");
+            assert_eq!(verify["unactivated"]["result"], "did-not-run");
+            assert_eq!(
+                v["prefixes"][0]["verdict"], "healthy",
+                "the verdict rests on detect"
+            );
+        }
+        None => assert_eq!(verify["unactivated"]["result"], "ok", "{v}"),
+    }
 }

@@ -103,3 +103,55 @@ fn detect_reads_the_user_path_from_the_registry_unexpanded() {
     );
     assert!(path.iter().any(|p| p == r"C:\tools"));
 }
+
+/// A user's NTUSER.DAT is loaded privately for the run (RegLoadAppKey), read through
+/// `HKU\<mount>`, and unloaded after; ProfileList is enumerated from the real registry.
+#[test]
+fn a_profile_hive_file_is_loaded_read_and_unloaded_and_profiles_are_listed() {
+    use condafix_detect::registry::{Hive, Registry};
+    if !(is_wine() || std::env::var_os("CONDAFIX_TEST_REAL_REGISTRY").is_some()) {
+        return;
+    }
+    // A hive file, made as Windows makes them: `reg save` of a scratch key.
+    let scratch = r"Software\condafix-hive-test";
+    let (key, _) = RegKey::predef(HKEY_CURRENT_USER)
+        .create_subkey(format!(r"{scratch}\Environment"))
+        .unwrap();
+    key.set_value("PIP_CERT", &"C:\\corp.pem").unwrap();
+    drop(key);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("NTUSER.DAT");
+    let saved = Command::new("reg")
+        .args(["save", &format!(r"HKCU\{scratch}")])
+        .arg(&file)
+        .arg("/y")
+        .status()
+        .unwrap();
+    let _ = RegKey::predef(HKEY_CURRENT_USER).delete_subkey_all(scratch);
+    assert!(
+        saved.success() && file.is_file(),
+        "reg save made no hive file"
+    );
+    let reg = condafix_detect::SystemRegistry::new();
+    assert!(reg.load_hive("condafix-test-hive", &file).unwrap());
+    assert_eq!(
+        reg.value(Hive::Users, r"condafix-test-hive\Environment", "PIP_CERT")
+            .unwrap(),
+        Some(condafix_detect::registry::RegValue::Sz(
+            "C:\\corp.pem".into()
+        ))
+    );
+    reg.unload_hive("condafix-test-hive");
+    assert_eq!(
+        reg.value(Hive::Users, r"condafix-test-hive\Environment", "PIP_CERT")
+            .unwrap(),
+        None,
+        "unloaded"
+    );
+    let env = condafix_detect::ProcessEnv;
+    let profiles = condafix_detect::users::profiles(&env, &reg, None).unwrap();
+    assert!(
+        !profiles.is_empty(),
+        "this machine's own user is in ProfileList"
+    );
+}

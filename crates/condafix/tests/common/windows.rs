@@ -136,6 +136,12 @@ pub fn condafix(args: &[&str], prefix: &Path, path: &[PathBuf]) -> std::process:
     ] {
         cmd.env_remove(v);
     }
+    // Wine (and an elevated CI runner) runs with an administrator's elevated token, and the
+    // test prefixes are the user's: verify would (rightly) refuse to run them (V042). These
+    // tests are about the interpreter's answer; windows_post_install has the elevated case.
+    if std::env::var_os("CONDAFIX_ASSUME_ELEVATED").is_none() {
+        cmd.env("CONDAFIX_ASSUME_ELEVATED", "0");
+    }
     cmd.args(args)
         .arg("--prefix")
         .arg(prefix)
