@@ -191,6 +191,14 @@ fn replace_with<T>(
         })?;
         drop(f);
         check(&value)?;
+        // Whose the file is: a replaced file keeps its owner and rights, a new one gets its
+        // folder's owner (a file condafix writes into alice's profile stays alice's).
+        let model = if dest.is_file() {
+            dest
+        } else {
+            dest.parent().unwrap_or(dest)
+        };
+        security::carry(model, &tmp, dest.is_file());
         rename_with_retry(&tmp, dest, policy)?;
         Ok(value)
     })();
@@ -309,6 +317,166 @@ fn keep_permissions(f: &fs_err::File, p: &std::fs::Permissions) {
     }
 }
 
+/// Owners and rights carried from the file (or folder) a write replaces to the new file. Only
+/// an elevated run can give a file to another account; otherwise the new file is the caller's,
+/// which is then also the owner of what it replaces.
+pub(crate) mod security {
+    use std::path::Path;
+
+    /// Give `to` the owner of `model` (and, when `model` is the file being replaced, its rights).
+    /// Best effort: a failure leaves `to` as created.
+    pub fn carry(model: &Path, to: &Path, replacing: bool) {
+        platform::carry(model, to, replacing);
+    }
+
+    #[cfg(unix)]
+    mod platform {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        use std::path::Path;
+
+        #[allow(unsafe_code)]
+        fn root() -> bool {
+            // SAFETY: geteuid(2) has no preconditions and touches no memory.
+            unsafe { libc::geteuid() == 0 }
+        }
+
+        pub fn carry(model: &Path, to: &Path, replacing: bool) {
+            let Ok(m) = fs_err::symlink_metadata(model) else {
+                return;
+            };
+            if root() {
+                let _ = std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid()));
+            }
+            if replacing {
+                let _ =
+                    fs_err::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777));
+            }
+        }
+    }
+
+    #[cfg(windows)]
+    #[allow(unsafe_code)]
+    mod platform {
+        use std::os::windows::ffi::OsStrExt as _;
+        use std::path::Path;
+        use std::sync::Once;
+
+        use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE, LUID};
+        use windows_sys::Win32::Security::Authorization::{
+            GetNamedSecurityInfoW, SetNamedSecurityInfoW, SE_FILE_OBJECT,
+        };
+        use windows_sys::Win32::Security::{
+            AdjustTokenPrivileges, LookupPrivilegeValueW, ACL, DACL_SECURITY_INFORMATION,
+            LUID_AND_ATTRIBUTES, OWNER_SECURITY_INFORMATION, PSID, SE_PRIVILEGE_ENABLED,
+            TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
+            UNPROTECTED_DACL_SECURITY_INFORMATION,
+        };
+        use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+        fn wide(p: &Path) -> Vec<u16> {
+            p.as_os_str().encode_wide().chain(Some(0)).collect()
+        }
+
+        /// SeRestorePrivilege lets an elevated process name another account as a file's owner;
+        /// it is held but disabled by default. Enabled once, best effort.
+        fn enable_restore_privilege() {
+            static ONCE: Once = Once::new();
+            ONCE.call_once(|| {
+                let name: Vec<u16> = "SeRestorePrivilege".encode_utf16().chain(Some(0)).collect();
+                // SAFETY: the token handle is checked and closed; the structures are sized by
+                // their types and live across the calls.
+                unsafe {
+                    let mut token: HANDLE = std::ptr::null_mut();
+                    if OpenProcessToken(
+                        GetCurrentProcess(),
+                        TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
+                        &mut token,
+                    ) == 0
+                    {
+                        return;
+                    }
+                    let mut luid = LUID {
+                        LowPart: 0,
+                        HighPart: 0,
+                    };
+                    if LookupPrivilegeValueW(std::ptr::null(), name.as_ptr(), &mut luid) != 0 {
+                        let tp = TOKEN_PRIVILEGES {
+                            PrivilegeCount: 1,
+                            Privileges: [LUID_AND_ATTRIBUTES {
+                                Luid: luid,
+                                Attributes: SE_PRIVILEGE_ENABLED,
+                            }],
+                        };
+                        AdjustTokenPrivileges(
+                            token,
+                            0,
+                            &tp,
+                            0,
+                            std::ptr::null_mut(),
+                            std::ptr::null_mut(),
+                        );
+                    }
+                    CloseHandle(token);
+                }
+            });
+        }
+
+        pub fn carry(model: &Path, to: &Path, replacing: bool) {
+            enable_restore_privilege();
+            let mut what = OWNER_SECURITY_INFORMATION;
+            if replacing {
+                what |= DACL_SECURITY_INFORMATION;
+            }
+            let mut owner: PSID = std::ptr::null_mut();
+            let mut dacl: *mut ACL = std::ptr::null_mut();
+            let mut sd = std::ptr::null_mut();
+            let from = wide(model);
+            let dest = wide(to);
+            // SAFETY: the descriptor `sd` owns `owner` and `dacl` until LocalFree; the paths are
+            // NUL-terminated UTF-16 that outlive the calls.
+            unsafe {
+                if GetNamedSecurityInfoW(
+                    from.as_ptr(),
+                    SE_FILE_OBJECT,
+                    what,
+                    &mut owner,
+                    std::ptr::null_mut(),
+                    &mut dacl,
+                    std::ptr::null_mut(),
+                    &mut sd,
+                ) != 0
+                {
+                    return;
+                }
+                let set = if replacing {
+                    what | UNPROTECTED_DACL_SECURITY_INFORMATION
+                } else {
+                    what
+                };
+                SetNamedSecurityInfoW(
+                    dest.as_ptr() as *mut u16,
+                    SE_FILE_OBJECT,
+                    set,
+                    owner,
+                    std::ptr::null_mut(),
+                    if replacing {
+                        dacl
+                    } else {
+                        std::ptr::null_mut()
+                    },
+                    std::ptr::null_mut(),
+                );
+                LocalFree(sd as _);
+            }
+        }
+    }
+
+    #[cfg(not(any(unix, windows)))]
+    mod platform {
+        pub fn carry(_: &std::path::Path, _: &std::path::Path, _: bool) {}
+    }
+}
+
 /// A writer that hashes what passes through it.
 struct HashingWriter<'a> {
     inner: &'a mut fs_err::File,
@@ -346,6 +514,43 @@ impl std::io::Write for HashingWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_keeps_the_owner_and_mode_of_what_it_replaces_and_a_new_file_its_folders_owner() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        #[allow(unsafe_code)]
+        // SAFETY: geteuid(2) has no preconditions.
+        let root = unsafe { libc::geteuid() == 0 };
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("alice");
+        fs_err::create_dir(&home).unwrap();
+        let existing = home.join("pip.conf");
+        fs_err::write(&existing, b"[global]\n").unwrap();
+        fs_err::set_permissions(&existing, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if root {
+            std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+            std::os::unix::fs::chown(&existing, Some(65534), Some(65534)).unwrap();
+        }
+        write_atomic(
+            &existing,
+            b"[global]\ntimeout = 1\n",
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let m = fs_err::metadata(&existing).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o600, "the replaced file's mode");
+        let fresh = home.join("new.pem");
+        write_atomic(&fresh, b"x", RetryPolicy::default()).unwrap();
+        if root {
+            assert_eq!(m.uid(), 65534, "the replaced file's owner");
+            assert_eq!(
+                fs_err::metadata(&fresh).unwrap().uid(),
+                65534,
+                "the folder's owner"
+            );
+        }
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp_file() {
