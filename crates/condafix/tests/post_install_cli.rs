@@ -167,9 +167,13 @@ fn unattended_installer_mode_exits_0_and_logs_with_timestamps() {
         .unwrap()
         .path();
     let text = fs_err::read_to_string(log).unwrap();
+    // Local time with its offset: `2026-11-29T08:21:04+01:00 ...`.
     assert!(
-        text.lines()
-            .all(|l| l.len() > 21 && &l[4..5] == "-" && &l[19..21] == "Z "),
+        text.lines().all(|l| l.len() > 26
+            && &l[4..5] == "-"
+            && &l[10..11] == "T"
+            && matches!(&l[19..20], "+" | "-")
+            && &l[25..26] == " "),
         "{text}"
     );
     assert!(text.contains("verdict still-broken"), "{text}");

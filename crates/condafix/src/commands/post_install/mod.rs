@@ -50,18 +50,23 @@ pub fn run(args: &PostInstallArgs) -> anyhow::Result<ExitStatus> {
         std::env::var_os("INSTALLER_UNATTENDED").is_some_and(|v| !v.is_empty() && v != "0");
     let never_fail = args.never_fail || unattended;
     let printer = Printer::new(args.quiet || args.json);
+    // Unattended or elevated runs log by default; the machine-wide folder keeps the last
+    // runs only.
+    let logs_by_default =
+        unattended || (cfg!(windows) && condafix_verify::rights::process_is_elevated());
+    let default_dir = logs_by_default.then(default_log_dir).flatten();
     let log_path = args.log_file.clone().or_else(|| {
-        unattended.then(default_log_dir).flatten().map(|d| {
-            d.join(format!(
-                "post-install-{}.log",
-                crate::log::timestamp().replace(':', "")
-            ))
-        })
+        default_dir
+            .as_ref()
+            .map(|d| d.join(crate::log::run_log_name("post-install")))
     });
     let mut log = log_path
         .as_deref()
         .map(|p| Log::open(p, &printer))
         .unwrap_or_else(Log::none);
+    if let (Some(dir), None) = (&default_dir, &args.log_file) {
+        crate::log::prune_logs(dir, "post-install", crate::log::KEEP_LOGS);
+    }
     log.line(&format!(
         "condafix {} post-install{}",
         env!("CARGO_PKG_VERSION"),
