@@ -8,12 +8,74 @@ use winreg::RegKey;
 
 use crate::registry::{Hive, RegValue, Registry, RegistryError, RegistryWrite};
 
-/// The registry of this Windows machine. Hives it loads from a user's `NTUSER.DAT` are private
-/// app hives (`RegLoadAppKey`: no privilege needed, invisible to other programs, unloaded when
-/// the last handle closes), reached here as `HKU\<mount>\...`.
+/// The registry of this Windows machine. A user's `NTUSER.DAT` is loaded under
+/// `HKU\<mount>` with `RegLoadKey` (SeRestorePrivilege and SeBackupPrivilege, which an
+/// elevated process holds, are enabled for it) and unloaded with `RegUnLoadKey`; without those
+/// privileges it is loaded as a private app hive (`RegLoadAppKey`), reached the same way.
 #[derive(Debug, Default)]
 pub struct SystemRegistry {
     mounted: RefCell<Vec<(String, RegKey)>>,
+    loaded: RefCell<Vec<String>>,
+}
+
+/// Enable a privilege the token holds (best effort).
+#[allow(unsafe_code)]
+fn enable_privilege(name: &str) {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LUID};
+    use windows_sys::Win32::Security::{
+        AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES, SE_PRIVILEGE_ENABLED,
+        TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
+    };
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
+    // SAFETY: the token handle is checked and closed; the structures live across the calls.
+    unsafe {
+        let mut token: HANDLE = std::ptr::null_mut();
+        if OpenProcessToken(
+            GetCurrentProcess(),
+            TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
+            &mut token,
+        ) == 0
+        {
+            return;
+        }
+        let mut luid = LUID {
+            LowPart: 0,
+            HighPart: 0,
+        };
+        if LookupPrivilegeValueW(std::ptr::null(), wide.as_ptr(), &mut luid) != 0 {
+            let tp = TOKEN_PRIVILEGES {
+                PrivilegeCount: 1,
+                Privileges: [LUID_AND_ATTRIBUTES {
+                    Luid: luid,
+                    Attributes: SE_PRIVILEGE_ENABLED,
+                }],
+            };
+            AdjustTokenPrivileges(token, 0, &tp, 0, std::ptr::null_mut(), std::ptr::null_mut());
+        }
+        CloseHandle(token);
+    }
+}
+
+/// `RegLoadKey(HKEY_USERS, mount, file)`: the Win32 error code, 0 on success.
+#[allow(unsafe_code)]
+fn reg_load_key(mount: &str, file: &std::path::Path) -> u32 {
+    use std::os::windows::ffi::OsStrExt as _;
+    use windows_sys::Win32::System::Registry::{RegLoadKeyW, HKEY_USERS as HKU};
+    let m: Vec<u16> = mount.encode_utf16().chain(Some(0)).collect();
+    let f: Vec<u16> = file.as_os_str().encode_wide().chain(Some(0)).collect();
+    // SAFETY: NUL-terminated UTF-16 strings that outlive the call.
+    unsafe { RegLoadKeyW(HKU, m.as_ptr(), f.as_ptr()) }
+}
+
+#[allow(unsafe_code)]
+fn reg_unload_key(mount: &str) {
+    use windows_sys::Win32::System::Registry::{RegUnLoadKeyW, HKEY_USERS as HKU};
+    let m: Vec<u16> = mount.encode_utf16().chain(Some(0)).collect();
+    // SAFETY: a NUL-terminated UTF-16 string that outlives the call.
+    unsafe {
+        RegUnLoadKeyW(HKU, m.as_ptr());
+    }
 }
 
 impl SystemRegistry {
@@ -90,7 +152,25 @@ impl Registry for SystemRegistry {
         if !file.is_file() {
             return Ok(false);
         }
-        // Not locked: the user may log on while condafix runs.
+        enable_privilege("SeRestorePrivilege");
+        enable_privilege("SeBackupPrivilege");
+        const ERROR_PRIVILEGE_NOT_HELD: u32 = 1314;
+        match reg_load_key(mount, file) {
+            0 => {
+                self.loaded.borrow_mut().push(mount.to_string());
+                return Ok(true);
+            }
+            ERROR_PRIVILEGE_NOT_HELD => {}
+            code => {
+                return Err(RegistryError {
+                    hive: Hive::Users,
+                    key: mount.to_string(),
+                    name: String::new(),
+                    source: std::io::Error::from_raw_os_error(code as i32),
+                })
+            }
+        }
+        // Without the privileges: a private app hive (not locked: the user may log on).
         let key = RegKey::load_app_key(file, false).map_err(|source| RegistryError {
             hive: Hive::Users,
             key: mount.to_string(),
@@ -102,6 +182,12 @@ impl Registry for SystemRegistry {
     }
 
     fn unload_hive(&self, mount: &str) {
+        let mut loaded = self.loaded.borrow_mut();
+        if let Some(i) = loaded.iter().position(|m| m.eq_ignore_ascii_case(mount)) {
+            loaded.remove(i);
+            reg_unload_key(mount);
+            return;
+        }
         // Dropping the last handle unloads an app hive.
         self.mounted
             .borrow_mut()

@@ -112,7 +112,7 @@ fn a_profile_hive_file_is_loaded_read_and_unloaded_and_profiles_are_listed() {
     if !(is_wine() || std::env::var_os("CONDAFIX_TEST_REAL_REGISTRY").is_some()) {
         return;
     }
-    // A hive file, made as Windows makes them: `reg save` of a scratch key.
+    // A hive file, made as Windows makes them: RegSaveKey of a scratch key (SeBackupPrivilege).
     let scratch = r"Software\condafix-hive-test";
     let (key, _) = RegKey::predef(HKEY_CURRENT_USER)
         .create_subkey(format!(r"{scratch}\Environment"))
@@ -121,17 +121,9 @@ fn a_profile_hive_file_is_loaded_read_and_unloaded_and_profiles_are_listed() {
     drop(key);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("NTUSER.DAT");
-    let saved = Command::new("reg")
-        .args(["save", &format!(r"HKCU\{scratch}")])
-        .arg(&file)
-        .arg("/y")
-        .status()
-        .unwrap();
+    let saved = save_hive(scratch, &file);
     let _ = RegKey::predef(HKEY_CURRENT_USER).delete_subkey_all(scratch);
-    assert!(
-        saved.success() && file.is_file(),
-        "reg save made no hive file"
-    );
+    assert_eq!(saved, 0, "RegSaveKey failed");
     let reg = condafix_detect::SystemRegistry::new();
     assert!(reg.load_hive("condafix-test-hive", &file).unwrap());
     assert_eq!(
@@ -154,4 +146,48 @@ fn a_profile_hive_file_is_loaded_read_and_unloaded_and_profiles_are_listed() {
         !profiles.is_empty(),
         "this machine's own user is in ProfileList"
     );
+}
+
+/// `RegSaveKey(HKCU\<key>, file)` with SeBackupPrivilege enabled: the Win32 error, 0 on success.
+#[allow(unsafe_code)]
+fn save_hive(key: &str, file: &std::path::Path) -> u32 {
+    use std::os::windows::ffi::OsStrExt as _;
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LUID};
+    use windows_sys::Win32::Security::{
+        AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES, SE_PRIVILEGE_ENABLED,
+        TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
+    };
+    use windows_sys::Win32::System::Registry::RegSaveKeyW;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    let privilege: Vec<u16> = "SeBackupPrivilege".encode_utf16().chain(Some(0)).collect();
+    let path: Vec<u16> = file.as_os_str().encode_wide().chain(Some(0)).collect();
+    let k = RegKey::predef(HKEY_CURRENT_USER)
+        .open_subkey_with_flags(key, KEY_ALL_ACCESS)
+        .unwrap();
+    // SAFETY: handles checked and closed; strings NUL-terminated and alive across the calls.
+    unsafe {
+        let mut token: HANDLE = std::ptr::null_mut();
+        if OpenProcessToken(
+            GetCurrentProcess(),
+            TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
+            &mut token,
+        ) != 0
+        {
+            let mut luid = LUID {
+                LowPart: 0,
+                HighPart: 0,
+            };
+            LookupPrivilegeValueW(std::ptr::null(), privilege.as_ptr(), &mut luid);
+            let tp = TOKEN_PRIVILEGES {
+                PrivilegeCount: 1,
+                Privileges: [LUID_AND_ATTRIBUTES {
+                    Luid: luid,
+                    Attributes: SE_PRIVILEGE_ENABLED,
+                }],
+            };
+            AdjustTokenPrivileges(token, 0, &tp, 0, std::ptr::null_mut(), std::ptr::null_mut());
+            CloseHandle(token);
+        }
+        RegSaveKeyW(k.raw_handle() as _, path.as_ptr(), std::ptr::null())
+    }
 }
