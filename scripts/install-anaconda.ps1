@@ -11,8 +11,10 @@
     1  installed, but condafix reports a prefix still broken
     2  condafix could not run
     3  condafix needs elevation for a change
+    4  an All Users install was asked for from a session that is not elevated (nothing run)
     10+N  the installer failed with exit code N (condafix not run)
     20 the installer exited 0 but the prefix is incomplete
+  Runs under Windows PowerShell 5.1 (what Intune and ConfigMgr start) and PowerShell 7.
   Both steps are logged to -LogFile.
 
 .EXAMPLE
@@ -31,6 +33,7 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2
 
 function Write-Log([string]$Message) {
     $line = '{0} {1}' -f (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'), $Message
@@ -41,7 +44,26 @@ function Write-Log([string]$Message) {
 if (-not (Test-Path -LiteralPath $Installer)) { Write-Log "installer not found: $Installer"; exit 2 }
 if (-not (Test-Path -LiteralPath $Condafix)) { Write-Log "condafix.exe not found: $Condafix"; exit 2 }
 
-# /D= must be the last argument and must not be quoted, even with spaces.
+# The installer wants an absolute /D= (a relative one lands somewhere else): resolve it against
+# PowerShell's location, not .NET's current directory.
+if (-not [System.IO.Path]::IsPathRooted($Target)) {
+    $Target = Join-Path (Get-Location).ProviderPath $Target
+}
+$Target = [System.IO.Path]::GetFullPath($Target)
+
+$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+$isAdmin = ([Security.Principal.WindowsPrincipal]$identity).IsInRole(
+    [Security.Principal.WindowsBuiltInRole]::Administrator)
+if ($InstallationType -eq 'AllUsers' -and -not $isAdmin) {
+    Write-Log "an All Users install needs an elevated session (Run as administrator, or SYSTEM); nothing was run"
+    exit 4
+}
+if ($InstallationType -eq 'AllUsers' -and $AddToPath -eq 1) {
+    Write-Log "warning: the installer ignores /AddToPath=1 for All Users installs; use condafix's --add-to-path for the user, or the machine PATH through your deployment tool"
+}
+
+# /D= must be the last argument and must not be quoted, even with spaces: the installer's
+# arguments are one string (an array would be quoted element by element).
 $arguments = "/S /InstallationType=$InstallationType /RegisterPython=$RegisterPython /AddToPath=$AddToPath /D=$Target"
 Write-Log "running $Installer $arguments"
 $p = Start-Process -FilePath $Installer -ArgumentList $arguments -Wait -PassThru
@@ -57,9 +79,18 @@ if (-not (Test-Path -LiteralPath $history) -or -not (Test-Path -LiteralPath $pyt
 }
 
 $condafixLog = [System.IO.Path]::ChangeExtension($LogFile, '.condafix.log')
-$cfArgs = @('post-install', '--prefix', $Target, '--log-file', $condafixLog) + $CondafixArgs
+[string[]]$cfArgs = @('post-install', '--prefix', $Target, '--log-file', $condafixLog) + $CondafixArgs
 Write-Log "running $Condafix $($cfArgs -join ' ')"
-& $Condafix @cfArgs 2>&1 | ForEach-Object { Write-Log "condafix: $_" }
-$code = $LASTEXITCODE
+# condafix writes its report to stderr. Windows PowerShell 5.1 turns each stderr line of a native
+# program into an error record, which 'Stop' would throw on: capture with 'Continue' and log the
+# lines as text.
+$saved = $ErrorActionPreference
+$ErrorActionPreference = 'Continue'
+try {
+    & $Condafix @cfArgs 2>&1 | ForEach-Object { Write-Log ("condafix: " + $_.ToString()) }
+    $code = $LASTEXITCODE
+} finally {
+    $ErrorActionPreference = $saved
+}
 Write-Log "condafix exit code $code (log: $condafixLog)"
 exit $code

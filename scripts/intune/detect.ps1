@@ -1,13 +1,22 @@
 <#
-  Intune remediation, detection script: exit 0 when every conda install on this machine is
-  compliant (Python loads ssl without activation, no insecure TLS settings), 1 when remediation is
-  needed. `condafix check` prints nothing; its exit code is the answer.
-  Deploy condafix.exe next to this script (or set $Condafix).
+  Intune remediation, detection script (runs as SYSTEM): exit 0 when every user's conda installs
+  on this machine are compliant (Python loads ssl without activation, no insecure TLS setting),
+  1 when remediation is needed. The last line of standard output is what the Intune console
+  shows: condafix check's own summary (`condafix check: NOT COMPLIANT (1 of 3 prefixes): ...`).
+
+  Deployment: a Win32 app puts condafix.exe at %ProgramFiles%\condafix\condafix.exe on every
+  device (the detection and remediation scripts are uploaded alone and look for it there).
+  Windows PowerShell 5.1 and PowerShell 7.
 #>
-$Condafix = Join-Path $PSScriptRoot 'condafix.exe'
-if (-not (Test-Path -LiteralPath $Condafix)) { Write-Output 'condafix.exe not found'; exit 1 }
-& $Condafix check
+$Condafix = Join-Path $env:ProgramFiles 'condafix\condafix.exe'
+if (-not (Test-Path -LiteralPath $Condafix)) {
+    Write-Output "condafix.exe not found at ${Condafix}: deploy the condafix Win32 app first"
+    exit 1
+}
+# As SYSTEM condafix works for every user's profile; --all-users says so when run otherwise.
+$ErrorActionPreference = 'Continue'
+$line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
 $code = $LASTEXITCODE
-if ($code -eq 0) { Write-Output 'compliant'; exit 0 }
-Write-Output "remediation needed (condafix check exit $code)"
+if ($line) { Write-Output $line } else { Write-Output "condafix check exit $code" }
+if ($code -eq 0) { exit 0 }
 exit 1

@@ -1,13 +1,24 @@
 <#
-  Intune remediation, remediation script: fix every conda install on this machine, unattended,
-  and exit non-zero only when something is still broken (Intune then reports the failure).
-  Add your corporate root with -CaFile when a TLS-intercepting proxy is in use.
+  Intune remediation, remediation script (runs as SYSTEM): fix every user's conda installs,
+  unattended: stage the OpenSSL DLLs (replacing foreign copies, backed up and undoable), take
+  insecure TLS settings out, and with -CaFile trust a corporate root. Exits non-zero only when
+  something is still broken; the last line of output is the compliance summary Intune shows.
+  condafix logs to %ProgramData%\condafix\Logs (the last 10 runs are kept).
+
+  Deployment: condafix.exe at %ProgramFiles%\condafix\condafix.exe (a Win32 app); this script
+  is uploaded alone. Windows PowerShell 5.1 and PowerShell 7.
 #>
 param([string]$CaFile = '')
-$Condafix = Join-Path $PSScriptRoot 'condafix.exe'
-if (-not (Test-Path -LiteralPath $Condafix)) { Write-Output 'condafix.exe not found'; exit 1 }
-$log = Join-Path $env:ProgramData 'condafix\logs\intune-remediate.log'
-$args = @('post-install', '--log-file', $log, '--remove-insecure')
-if ($CaFile) { $args += @('--ca-file', $CaFile) }
-& $Condafix @args
-exit $LASTEXITCODE
+$Condafix = Join-Path $env:ProgramFiles 'condafix\condafix.exe'
+if (-not (Test-Path -LiteralPath $Condafix)) {
+    Write-Output "condafix.exe not found at ${Condafix}: deploy the condafix Win32 app first"
+    exit 1
+}
+[string[]]$cfArgs = @('post-install', '--all-users', '--remove-insecure', '--replace-foreign', '-q')
+if ($CaFile) { $cfArgs += @('--ca-file', $CaFile) }
+$ErrorActionPreference = 'Continue'
+& $Condafix @cfArgs 2>&1 | ForEach-Object { $_.ToString() } | Out-Null
+$code = $LASTEXITCODE
+$line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
+if ($line) { Write-Output $line }
+exit $code
