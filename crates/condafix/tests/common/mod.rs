@@ -40,6 +40,9 @@ impl TestContext {
         cmd.env("APPDATA", home.join("AppData").join("Roaming"));
         cmd.env("LOCALAPPDATA", home.join("AppData").join("Local"));
         cmd.env("PROGRAMDATA", self.path().join("ProgramData"));
+        // Wine and CI runners hold an elevated token, Linux CI runs as root: these tests are
+        // about an ordinary run unless they say otherwise (debug builds honour the seam).
+        cmd.env("CONDAFIX_ASSUME_ELEVATED", "0");
         cmd.current_dir(self.path());
         cmd
     }
