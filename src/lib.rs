@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+pub mod dist;
 pub mod fuzz;
 
 /// Replace every spelling of `root` in `text` with `[ROOT]` and turn `\` into `/`, so that one

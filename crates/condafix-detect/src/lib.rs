@@ -42,7 +42,7 @@ pub use loader::{
 };
 pub use model::{date, display_path, Origin, PrefixKind, Scope};
 pub use report::{
-    dll_load_failed, Candidate, CopyStatus, DllOutcome, DllReport, EraSource, ImportOutcome,
+    dll_load_failed, Build, Candidate, CopyStatus, DllOutcome, DllReport, EraSource, ImportOutcome,
     ImportResult, LoaderEvidence, ModuleReport, PackageInfo, Prediction, PrefixReport, PythonInfo,
     PythonSource, Report, Resolution, SearchInputs, Summary, UserReport, VenvInfo, SCHEMA_VERSION,
 };

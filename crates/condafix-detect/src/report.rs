@@ -12,10 +12,22 @@ use crate::{
 /// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// Which build of condafix made a document: its commit, the date of that commit, its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Build {
+    pub commit: String,
+    pub date: String,
+    pub target: String,
+}
+
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub condafix_version: &'static str,
+    /// The build of condafix (set by the condafix program; absent when the library is used
+    /// on its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
     pub search: SearchInputs,
     /// Machine-wide configuration and findings (user and global config files, environment
     /// variables, stale discovery entries).
@@ -93,6 +105,7 @@ impl Report {
         let mut report = Self {
             schema_version: SCHEMA_VERSION,
             condafix_version: env!("CARGO_PKG_VERSION"),
+            build: None,
             search: SearchInputs {
                 system_root: ctx.system_root.as_deref().map(display_path),
                 path: ctx.path.iter().map(|p| display_path(p)).collect(),

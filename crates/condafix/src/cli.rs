@@ -25,7 +25,7 @@ Schema is in the repository's schema/ folder); everything for people goes to std
 only.";
 
 #[derive(Debug, Parser)]
-#[command(name = "condafix", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "condafix", version = crate::output::VERSION, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -417,19 +417,18 @@ impl Machine {
                           reg: &dyn condafix_detect::registry::Registry| {
                 search_context_of(env, reg, args)
             };
-            let report = condafix_detect::detect_all_users(
+            let mut report = condafix_detect::detect_all_users(
                 &self.host(),
                 &ctx,
                 &ctx_of,
                 args.user.as_deref(),
             )?;
             self.note_owners(&report);
+            report.build = Some(crate::output::build());
             return Ok(report);
         }
-        Ok(condafix_detect::detect_with(
-            &self.host(),
-            &args.prefixes,
-            &ctx,
-        )?)
+        let mut report = condafix_detect::detect_with(&self.host(), &args.prefixes, &ctx)?;
+        report.build = Some(crate::output::build());
+        Ok(report)
     }
 }

@@ -10,11 +10,33 @@ use crate::printer::Printer;
 /// The version of every document's shape; bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = condafix_detect::SCHEMA_VERSION;
 
+/// `condafix --version`: the version, then the commit, its date and the target.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CONDAFIX_COMMIT"),
+    " ",
+    env!("CONDAFIX_BUILD_DATE"),
+    " ",
+    env!("CONDAFIX_TARGET"),
+    ")"
+);
+
+/// This build, for every document.
+pub fn build() -> condafix_detect::Build {
+    condafix_detect::Build {
+        commit: env!("CONDAFIX_COMMIT").into(),
+        date: env!("CONDAFIX_BUILD_DATE").into(),
+        target: env!("CONDAFIX_TARGET").into(),
+    }
+}
+
 /// A `--json` document: the version fields, then the command's body.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Document<T> {
     pub schema_version: u32,
     pub condafix_version: &'static str,
+    pub build: condafix_detect::Build,
     #[serde(flatten)]
     pub body: T,
 }
@@ -24,6 +46,7 @@ impl<T: Serialize> Document<T> {
         Self {
             schema_version: SCHEMA_VERSION,
             condafix_version: env!("CARGO_PKG_VERSION"),
+            build: build(),
             body,
         }
     }

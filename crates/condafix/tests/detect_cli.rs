@@ -47,6 +47,11 @@ fn json_goes_to_stdout_with_a_schema_version_and_nothing_to_stderr() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema_version"], condafix_detect::SCHEMA_VERSION);
     common::schema::assert_valid("detect", &v);
+    assert!(
+        v["build"]["commit"].is_string() && v["build"]["target"].is_string(),
+        "{}",
+        v["build"]
+    );
     assert_eq!(v["summary"]["needs_fix"], 1);
     assert_eq!(v["prefixes"][0]["findings"][0]["code"], "D010");
 }
@@ -184,4 +189,23 @@ fn the_schema_check_rejects_a_document_of_another_shape() {
         let caught = std::panic::catch_unwind(|| common::schema::assert_valid("detect", &broken));
         assert!(caught.is_err(), "accepted: {broken}");
     }
+}
+
+#[test]
+fn version_says_the_commit_its_date_and_the_target() {
+    let ctx = TestContext::new();
+    let out = ctx.command().arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text.trim();
+    // condafix 0.1.0 (abc1234 2026-12-01 x86_64-pc-windows-msvc)
+    let (head, rest) = text.split_once(" (").expect(text);
+    assert_eq!(head, format!("condafix {}", env!("CARGO_PKG_VERSION")));
+    let inner: Vec<&str> = rest.trim_end_matches(')').split(' ').collect();
+    assert_eq!(inner.len(), 3, "{text}");
+    assert!(!inner[0].is_empty());
+    assert!(
+        inner[1].len() == 10 && inner[1].as_bytes()[4] == b'-',
+        "{text}"
+    );
+    assert!(inner[2].starts_with(std::env::consts::ARCH), "{text}");
 }

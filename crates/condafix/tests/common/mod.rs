@@ -106,6 +106,9 @@ impl TestContext {
             r#""condafix_version": "[^"]+""#,
             r#""condafix_version": "[VERSION]""#,
         );
+        s.add_filter(r#""commit": "[^"]+""#, r#""commit": "[COMMIT]""#);
+        s.add_filter(r#""date": "\d{4}-\d{2}-\d{2}""#, r#""date": "[DATE]""#);
+        s.add_filter(r#""target": "[^"]+""#, r#""target": "[TARGET]""#);
         s.add_filter(r"condafix\.exe", "condafix");
         s
     }
