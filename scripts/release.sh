@@ -47,7 +47,7 @@ fi
 tampered="$stage/tampered"; mkdir -p "$tampered"
 cp "$dist/SHA256SUMS" "$dist/$name.zip" "$tampered/"
 printf 'x' >> "$tampered/$name.zip"
-if (cd "$tampered" && sha256sum --check --quiet --ignore-missing SHA256SUMS 2>/dev/null); then
+if (cd "$tampered" && sha256sum --check --quiet --ignore-missing SHA256SUMS >/dev/null 2>&1); then
   echo "release: a tampered zip passed the checksum check" >&2; exit 1
 fi
 # The exe in the zip describes itself.

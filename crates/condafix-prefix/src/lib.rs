@@ -38,7 +38,7 @@ pub use record::{
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 #[cfg(windows)]
-pub use registry_windows::SystemRegistry;
+pub use registry_windows::{enable_privilege, SystemRegistry};
 pub use version::Version;
 
 /// The folder, under a prefix, that marks it as a conda prefix.

@@ -18,9 +18,10 @@ pub struct SystemRegistry {
     loaded: RefCell<Vec<String>>,
 }
 
-/// Enable a privilege the token holds (best effort).
+/// Enable a privilege this process's token holds but has disabled, such as
+/// `SeRestorePrivilege` or `SeBackupPrivilege` (best effort: nothing happens without it).
 #[allow(unsafe_code)]
-fn enable_privilege(name: &str) {
+pub fn enable_privilege(name: &str) {
     use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LUID};
     use windows_sys::Win32::Security::{
         AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES, SE_PRIVILEGE_ENABLED,

@@ -361,64 +361,24 @@ pub(crate) mod security {
         use std::path::Path;
         use std::sync::Once;
 
-        use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE, LUID};
+        use windows_sys::Win32::Foundation::LocalFree;
         use windows_sys::Win32::Security::Authorization::{
             GetNamedSecurityInfoW, SetNamedSecurityInfoW, SE_FILE_OBJECT,
         };
         use windows_sys::Win32::Security::{
-            AdjustTokenPrivileges, LookupPrivilegeValueW, ACL, DACL_SECURITY_INFORMATION,
-            LUID_AND_ATTRIBUTES, OWNER_SECURITY_INFORMATION, PSID, SE_PRIVILEGE_ENABLED,
-            TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
+            ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PSID,
             UNPROTECTED_DACL_SECURITY_INFORMATION,
         };
-        use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
         fn wide(p: &Path) -> Vec<u16> {
             p.as_os_str().encode_wide().chain(Some(0)).collect()
         }
 
         /// SeRestorePrivilege lets an elevated process name another account as a file's owner;
-        /// it is held but disabled by default. Enabled once, best effort.
+        /// it is held but disabled by default. Enabled once.
         fn enable_restore_privilege() {
             static ONCE: Once = Once::new();
-            ONCE.call_once(|| {
-                let name: Vec<u16> = "SeRestorePrivilege".encode_utf16().chain(Some(0)).collect();
-                // SAFETY: the token handle is checked and closed; the structures are sized by
-                // their types and live across the calls.
-                unsafe {
-                    let mut token: HANDLE = std::ptr::null_mut();
-                    if OpenProcessToken(
-                        GetCurrentProcess(),
-                        TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
-                        &mut token,
-                    ) == 0
-                    {
-                        return;
-                    }
-                    let mut luid = LUID {
-                        LowPart: 0,
-                        HighPart: 0,
-                    };
-                    if LookupPrivilegeValueW(std::ptr::null(), name.as_ptr(), &mut luid) != 0 {
-                        let tp = TOKEN_PRIVILEGES {
-                            PrivilegeCount: 1,
-                            Privileges: [LUID_AND_ATTRIBUTES {
-                                Luid: luid,
-                                Attributes: SE_PRIVILEGE_ENABLED,
-                            }],
-                        };
-                        AdjustTokenPrivileges(
-                            token,
-                            0,
-                            &tp,
-                            0,
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                        );
-                    }
-                    CloseHandle(token);
-                }
-            });
+            ONCE.call_once(|| condafix_prefix::enable_privilege("SeRestorePrivilege"));
         }
 
         pub fn carry(model: &Path, to: &Path, replacing: bool) {

@@ -152,119 +152,12 @@ fn a_profile_hive_file_is_loaded_read_and_unloaded_and_profiles_are_listed() {
 #[allow(unsafe_code)]
 fn save_hive(key: &str, file: &std::path::Path) -> u32 {
     use std::os::windows::ffi::OsStrExt as _;
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LUID};
-    use windows_sys::Win32::Security::{
-        AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES, SE_PRIVILEGE_ENABLED,
-        TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
-    };
     use windows_sys::Win32::System::Registry::RegSaveKeyW;
-    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
-    let privilege: Vec<u16> = "SeBackupPrivilege".encode_utf16().chain(Some(0)).collect();
+    condafix_prefix::enable_privilege("SeBackupPrivilege");
     let path: Vec<u16> = file.as_os_str().encode_wide().chain(Some(0)).collect();
     let k = RegKey::predef(HKEY_CURRENT_USER)
         .open_subkey_with_flags(key, KEY_ALL_ACCESS)
         .unwrap();
-    // SAFETY: handles checked and closed; strings NUL-terminated and alive across the calls.
-    unsafe {
-        let mut token: HANDLE = std::ptr::null_mut();
-        if OpenProcessToken(
-            GetCurrentProcess(),
-            TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
-            &mut token,
-        ) != 0
-        {
-            let mut luid = LUID {
-                LowPart: 0,
-                HighPart: 0,
-            };
-            LookupPrivilegeValueW(std::ptr::null(), privilege.as_ptr(), &mut luid);
-            let tp = TOKEN_PRIVILEGES {
-                PrivilegeCount: 1,
-                Privileges: [LUID_AND_ATTRIBUTES {
-                    Luid: luid,
-                    Attributes: SE_PRIVILEGE_ENABLED,
-                }],
-            };
-            AdjustTokenPrivileges(token, 0, &tp, 0, std::ptr::null_mut(), std::ptr::null_mut());
-            CloseHandle(token);
-        }
-        RegSaveKeyW(k.raw_handle() as _, path.as_ptr(), std::ptr::null())
-    }
-}
-
-/// A second profile with its own hive file, found through the real ProfileList: `detect
-/// --all-users` loads the hive for the run, finds the install under the profile, reads the
-/// user's environment from it, and unloads it.
-#[test]
-fn a_second_profile_is_found_with_its_hive_loaded_for_the_run() {
-    use condafix_fixtures::scenarios::{self, ScenarioName};
-    if !(is_wine() || std::env::var_os("CONDAFIX_TEST_REAL_REGISTRY").is_some()) {
-        return;
-    }
-    const SID: &str = "S-1-5-21-9-9-9-4242";
-    let list = format!(r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList\{SID}");
-    struct Remove(String);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = RegKey::predef(winreg::enums::HKEY_LOCAL_MACHINE).delete_subkey_all(&self.0);
-        }
-    }
-    let root = tempfile::tempdir().unwrap();
-    let s = scenarios::build(ScenarioName::Anaconda202410Py312DefaultMode, root.path());
-    let profile = s.prefixes[0].parent().unwrap().to_path_buf();
-    // Her hive: a scratch key with PIP_TRUSTED_HOST in its Environment, saved as NTUSER.DAT.
-    let scratch = r"Software\condafix-profile-test";
-    let (key, _) = RegKey::predef(HKEY_CURRENT_USER)
-        .create_subkey(format!(r"{scratch}\Environment"))
-        .unwrap();
-    key.set_value("PIP_TRUSTED_HOST", &"pypi.org").unwrap();
-    drop(key);
-    let saved = save_hive(scratch, &profile.join("NTUSER.DAT"));
-    let _ = RegKey::predef(HKEY_CURRENT_USER).delete_subkey_all(scratch);
-    assert_eq!(saved, 0, "RegSaveKey failed");
-    let (entry, _) = RegKey::predef(winreg::enums::HKEY_LOCAL_MACHINE)
-        .create_subkey(&list)
-        .unwrap();
-    let _remove = Remove(list.clone());
-    entry
-        .set_value("ProfileImagePath", &profile.display().to_string())
-        .unwrap();
-    drop(entry);
-    let out = Command::new(env!("CARGO_BIN_EXE_condafix"))
-        .args(["detect", "--all-users", "--json", "--system-root"])
-        .arg(s.system_root())
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let user = v["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["sid"] == SID)
-        .unwrap_or_else(|| panic!("the second profile: {}", v["users"]));
-    assert_eq!(user["hive"], "loaded-for-run", "{user}");
-    assert!(
-        user["config"]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["code"] == "T008"),
-        "her PIP_TRUSTED_HOST, from her hive: {user}"
-    );
-    let name = user["name"].as_str().unwrap();
-    assert!(
-        v["prefixes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["user"] == name),
-        "her install: {}",
-        v["prefixes"]
-    );
-    let mounted = RegKey::predef(winreg::enums::HKEY_USERS)
-        .enum_keys()
-        .filter_map(Result::ok)
-        .any(|k| k.contains(SID));
-    assert!(!mounted, "the hive was unloaded");
+    // SAFETY: `k` is an open key for the call; `path` is NUL-terminated and outlives it.
+    unsafe { RegSaveKeyW(k.raw_handle() as _, path.as_ptr(), std::ptr::null()) }
 }
