@@ -83,7 +83,11 @@ impl Machine {
 
     /// What the transaction gets: this machine's registry and its config files outside the
     /// prefix.
-    fn apply_parts(&self, command: &str, parts: &[&dyn condafix_txn::Changes]) {
+    fn apply_parts(
+        &self,
+        command: condafix_prefix::TxnCommand,
+        parts: &[&dyn condafix_txn::Changes],
+    ) {
         let outside = OutsideFiles::new(self.host().locations().outside_files(&self.prefix, None));
         let faults = Faults::none();
         let cx = Context {
@@ -96,13 +100,13 @@ impl Machine {
 
     fn apply(&self, opts: &ConfigOptions) -> ConfigPlan {
         let plan = self.plan(opts);
-        self.apply_parts("config", &[&plan]);
+        self.apply_parts(condafix_prefix::TxnCommand::Config, &[&plan]);
         plan
     }
 
     fn undo(&self) {
         let undo = Undo::default();
-        self.apply_parts("undo", &[&undo]);
+        self.apply_parts(condafix_prefix::TxnCommand::Undo, &[&undo]);
         let out = undo.outcome();
         assert!(out.left_alone.is_empty(), "{out:?}");
     }

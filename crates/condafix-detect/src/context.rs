@@ -2,7 +2,9 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::registry::{Hive, RegValue, Registry, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
+use crate::registry::{
+    Hive, RegType, RegValue, Registry, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY,
+};
 use crate::tls::env::EnvOrigin;
 
 /// Set in the environment, this switches conda's patched builds to their PATH mode: era A with
@@ -98,7 +100,7 @@ pub struct PathSource {
     pub source: PathOrigin,
     /// The registry type, for registry values (`REG_EXPAND_SZ`...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<&'static str>,
+    pub value_type: Option<RegType>,
     /// The value as stored.
     pub raw: String,
 }
@@ -225,7 +227,7 @@ impl SearchContext {
             };
             ctx.path_sources.push(PathSource {
                 source: PathOrigin::Registry(hive),
-                value_type: Some(value.type_name()),
+                value_type: Some(value.reg_type()),
                 raw: value.to_string(),
             });
             if let Some(text) = value.as_str() {
@@ -362,7 +364,7 @@ mod tests {
             ctx.path_sources[1].raw,
             "%USERPROFILE%\\anaconda3\\Library\\bin"
         );
-        assert_eq!(ctx.path_sources[1].value_type, Some("REG_EXPAND_SZ"));
+        assert_eq!(ctx.path_sources[1].value_type, Some(RegType::ExpandSz));
         // A value of the wrong type is reported, not used.
         reg.set(
             Hive::CurrentUser,
@@ -372,7 +374,7 @@ mod tests {
         );
         let ctx = SearchContext::from_registry(&env, &reg).unwrap();
         assert_eq!(ctx.path.len(), 2);
-        assert_eq!(ctx.path_sources[1].value_type, Some("REG_DWORD"));
+        assert_eq!(ctx.path_sources[1].value_type, Some(RegType::Dword));
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use error::Error;
 pub use layout::{join_rel, serialize_native_rel, Layout, CONDA_DLL_DIRS};
 pub use pe::{read_pe, read_pe_file, Machine, PeInfo, PeProblem};
 pub use receipt::{
-    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, BACKUP_DIR, JOURNAL_FILE,
-    RECEIPT_FILE, RECEIPT_SCHEMA_VERSION, STATE_DIR,
+    Action, HistoryEntry, Receipt, ReceiptEntry, RegistryEntry, TxnCommand, BACKUP_DIR,
+    JOURNAL_FILE, RECEIPT_FILE, RECEIPT_SCHEMA_VERSION, STATE_DIR,
 };
 pub use record::{
     parse_record_file_name, read_json, CondaMeta, MetaEntry, PackageRef, PathEntry, PathEntryRef,

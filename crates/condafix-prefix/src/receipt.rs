@@ -68,10 +68,38 @@ impl RegistryEntry {
     }
 }
 
+/// The condafix command a transaction belonged to (kept in the journal, the receipt's history
+/// and the lock file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxnCommand {
+    Stage,
+    Config,
+    Undo,
+    PostInstall,
+}
+
+impl TxnCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnCommand::Stage => "stage",
+            TxnCommand::Config => "config",
+            TxnCommand::Undo => "undo",
+            TxnCommand::PostInstall => "post-install",
+        }
+    }
+}
+
+impl std::fmt::Display for TxnCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub txn: String,
-    pub command: String,
+    pub command: TxnCommand,
     pub changes: usize,
 }
 

@@ -80,15 +80,52 @@ impl std::fmt::Display for RegValue {
     }
 }
 
-impl RegValue {
-    pub fn type_name(&self) -> &'static str {
+/// The type of a registry value, as `reg query` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum RegType {
+    #[serde(rename = "REG_SZ")]
+    Sz,
+    #[serde(rename = "REG_EXPAND_SZ")]
+    ExpandSz,
+    #[serde(rename = "REG_MULTI_SZ")]
+    MultiSz,
+    #[serde(rename = "REG_DWORD")]
+    Dword,
+    #[serde(rename = "REG_QWORD")]
+    Qword,
+    /// Any other type.
+    #[serde(rename = "other")]
+    Other,
+}
+
+impl RegType {
+    pub fn as_str(self) -> &'static str {
         match self {
-            RegValue::Sz(_) => "REG_SZ",
-            RegValue::ExpandSz(_) => "REG_EXPAND_SZ",
-            RegValue::MultiSz(_) => "REG_MULTI_SZ",
-            RegValue::Dword(_) => "REG_DWORD",
-            RegValue::Qword(_) => "REG_QWORD",
-            RegValue::Other { .. } => "other",
+            RegType::Sz => "REG_SZ",
+            RegType::ExpandSz => "REG_EXPAND_SZ",
+            RegType::MultiSz => "REG_MULTI_SZ",
+            RegType::Dword => "REG_DWORD",
+            RegType::Qword => "REG_QWORD",
+            RegType::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for RegType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RegValue {
+    pub fn reg_type(&self) -> RegType {
+        match self {
+            RegValue::Sz(_) => RegType::Sz,
+            RegValue::ExpandSz(_) => RegType::ExpandSz,
+            RegValue::MultiSz(_) => RegType::MultiSz,
+            RegValue::Dword(_) => RegType::Dword,
+            RegValue::Qword(_) => RegType::Qword,
+            RegValue::Other { .. } => RegType::Other,
         }
     }
 

@@ -3,6 +3,7 @@
 //! plan is applied in one transaction with the registry attached from the start, so that a
 //! failure (or a kill, via the next run's recovery) rolls back files and registry values alike.
 
+use condafix_prefix::TxnCommand;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ impl Session {
     /// change it either; any write fails with "needs elevation").
     pub fn open(
         prefix: &Path,
-        command: &str,
+        command: TxnCommand,
         cx: &Context<'_>,
         timeout: Duration,
     ) -> Result<Self, TxnError> {
@@ -77,7 +78,7 @@ impl Session {
     /// of it.
     pub fn apply(
         &self,
-        command: &str,
+        command: TxnCommand,
         parts: &[&dyn Changes],
         cx: &Context<'_>,
     ) -> Result<Applied, TxnError> {
@@ -108,7 +109,7 @@ impl Session {
 /// Lock, recover and apply in one call (a library user's shortcut for one prefix).
 pub fn apply(
     prefix: &Path,
-    command: &str,
+    command: TxnCommand,
     parts: &[&dyn Changes],
     cx: &Context<'_>,
 ) -> Result<Applied, TxnError> {

@@ -62,7 +62,7 @@ pub(crate) struct RegistryOp {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct Journal {
     pub txn: String,
-    pub command: String,
+    pub command: condafix_prefix::TxnCommand,
     pub ops: Vec<JournalOp>,
     pub receipt_written: bool,
 }

@@ -3,6 +3,7 @@
 //! holds the prefix. The lock file is removed when released (a waiting run checks that the file
 //! it locked is still the one the path names), so a prefix is left as it was found.
 
+use condafix_prefix::TxnCommand;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ pub const OWNER_FILE: &str = "owner.json";
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 struct Owner {
     pid: u32,
-    command: String,
+    command: TxnCommand,
 }
 
 /// The lock on one prefix; released (and cleaned up when it is all `.condafix` holds) on drop.
@@ -73,7 +74,7 @@ impl PrefixLock {
     /// either, so there is nothing to lock.
     pub fn acquire(
         prefix: &Path,
-        command: &str,
+        command: TxnCommand,
         timeout: Duration,
     ) -> Result<Option<Self>, TxnError> {
         let dir = prefix.join(STATE_DIR);
@@ -137,7 +138,7 @@ impl PrefixLock {
                     }
                     let owner = Owner {
                         pid: std::process::id(),
-                        command: command.to_string(),
+                        command,
                     };
                     let _ = write_atomic(
                         &dir.join(OWNER_FILE),
@@ -206,10 +207,10 @@ mod tests {
     fn a_second_lock_waits_then_names_the_holder_and_release_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        let first = PrefixLock::acquire(p, "stage", Duration::from_secs(1))
+        let first = PrefixLock::acquire(p, TxnCommand::Stage, Duration::from_secs(1))
             .unwrap()
             .unwrap();
-        let err = PrefixLock::acquire(p, "undo", Duration::from_millis(300)).unwrap_err();
+        let err = PrefixLock::acquire(p, TxnCommand::Undo, Duration::from_millis(300)).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(&format!("pid {}", std::process::id()))
@@ -219,7 +220,7 @@ mod tests {
         assert!(PrefixLock::held_by_other(p).is_some());
         drop(first);
         assert!(!p.join(STATE_DIR).exists(), "nothing left behind");
-        let again = PrefixLock::acquire(p, "undo", Duration::from_millis(300)).unwrap();
+        let again = PrefixLock::acquire(p, TxnCommand::Undo, Duration::from_millis(300)).unwrap();
         assert!(again.is_some());
     }
 
@@ -227,7 +228,7 @@ mod tests {
     fn state_condafix_keeps_survives_the_release() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        let l = PrefixLock::acquire(p, "stage", Duration::from_secs(1))
+        let l = PrefixLock::acquire(p, TxnCommand::Stage, Duration::from_secs(1))
             .unwrap()
             .unwrap();
         fs_err::write(p.join(STATE_DIR).join("receipt.json"), b"{}").unwrap();
@@ -243,7 +244,7 @@ mod tests {
         fs_err::create_dir_all(&p).unwrap();
         std::os::unix::fs::symlink(dir.path(), p.join(STATE_DIR)).unwrap();
         assert!(matches!(
-            PrefixLock::acquire(&p, "stage", Duration::from_secs(1)),
+            PrefixLock::acquire(&p, TxnCommand::Stage, Duration::from_secs(1)),
             Err(TxnError::Link { .. })
         ));
     }

@@ -3,6 +3,7 @@
 //! touches is a checked [`Target`]; every path it reads back from `.condafix` (journal,
 //! receipt, backups) goes through the guard first (`journal.rs`).
 
+use condafix_prefix::TxnCommand;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +59,7 @@ impl std::fmt::Display for RecoveryOutcome {
 pub struct Recovery {
     pub prefix: PathBuf,
     pub txn: String,
-    pub command: String,
+    pub command: TxnCommand,
     pub outcome: RecoveryOutcome,
     pub ops: usize,
 }
@@ -293,7 +294,7 @@ impl<'f> Transaction<'f> {
     /// transaction, before anything changes.
     pub fn begin(
         prefix: &Path,
-        command: &str,
+        command: TxnCommand,
         cx: Context<'f>,
     ) -> Result<(Self, Option<Recovery>), TxnError> {
         let recovery = recover(prefix, &cx)?;
@@ -304,7 +305,7 @@ impl<'f> Transaction<'f> {
                 prefix: prefix.to_path_buf(),
                 journal: Journal {
                     txn,
-                    command: command.to_string(),
+                    command,
                     ops: Vec::new(),
                     receipt_written: false,
                 },
@@ -777,7 +778,7 @@ impl<'f> Transaction<'f> {
         if changed {
             self.receipt.history.push(HistoryEntry {
                 txn: self.journal.txn.clone(),
-                command: self.journal.command.clone(),
+                command: self.journal.command,
                 changes: self.journal.ops.len(),
             });
             save_receipt(&self.receipt, &self.prefix)?;
@@ -908,20 +909,20 @@ mod tests {
         fs_err::write(p.join("stale.dll"), b"stale").unwrap();
         let before = files(p);
         let faults = Faults::none();
-        let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
         tx.write(&t("DLLs/new.dll"), b"verified", "test").unwrap();
         tx.write(&t("DLLs/old.dll"), b"verified2", "test").unwrap();
         tx.remove(&t("stale.dll"), "test").unwrap();
         let r = tx.commit().unwrap();
         assert_eq!(r.entries.len(), 3);
         assert_ne!(files(p), before);
-        let (mut tx, _) = Transaction::begin(p, "undo", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Undo, cx(&faults, None)).unwrap();
         let out = tx.undo_all().unwrap();
         tx.commit().unwrap();
         assert_eq!(out.restored.len(), 2);
         assert_eq!(out.removed, vec!["DLLs/new.dll".to_string()]);
         assert_eq!(files(p), before);
-        let (mut tx, _) = Transaction::begin(p, "undo", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Undo, cx(&faults, None)).unwrap();
         let out = tx.undo_all().unwrap();
         assert!(out.restored.is_empty() && out.left_alone.is_empty());
         tx.commit().unwrap();
@@ -933,11 +934,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         let faults = Faults::none();
-        let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
         tx.write(&t("DLLs/a.dll"), b"ours", "test").unwrap();
         tx.commit().unwrap();
         fs_err::write(p.join("DLLs").join("a.dll"), b"theirs").unwrap();
-        let (mut tx, _) = Transaction::begin(p, "undo", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Undo, cx(&faults, None)).unwrap();
         let out = tx.undo_all().unwrap();
         tx.commit().unwrap();
         assert_eq!(out.left_alone, vec!["DLLs/a.dll".to_string()]);
@@ -954,7 +955,7 @@ mod tests {
         fs_err::write(p.join("x.dll"), b"original").unwrap();
         let faults = Faults::none();
         {
-            let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+            let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
             tx.write(&t("x.dll"), b"new", "test").unwrap();
             tx.write(&t("y.dll"), b"new", "test").unwrap();
         }
@@ -977,7 +978,7 @@ mod tests {
         );
         let faults = Faults::none();
         let (mut tx, _) =
-            Transaction::begin(dir.path(), "config", cx(&faults, Some(&reg))).unwrap();
+            Transaction::begin(dir.path(), TxnCommand::Config, cx(&faults, Some(&reg))).unwrap();
         tx.set_registry(
             Hive::CurrentUser,
             "Environment",
@@ -995,7 +996,8 @@ mod tests {
         )
         .unwrap();
         tx.commit().unwrap();
-        let (mut tx, _) = Transaction::begin(dir.path(), "undo", cx(&faults, Some(&reg))).unwrap();
+        let (mut tx, _) =
+            Transaction::begin(dir.path(), TxnCommand::Undo, cx(&faults, Some(&reg))).unwrap();
         let out = tx.undo_all().unwrap();
         tx.commit().unwrap();
         assert_eq!(out.restored.len(), 1);
@@ -1012,7 +1014,7 @@ mod tests {
         let reg = FakeRegistry::default();
         let faults = Faults::none();
         let (mut tx, _) =
-            Transaction::begin(dir.path(), "config", cx(&faults, Some(&reg))).unwrap();
+            Transaction::begin(dir.path(), TxnCommand::Config, cx(&faults, Some(&reg))).unwrap();
         let err = tx
             .set_registry(
                 Hive::CurrentUser,
@@ -1032,15 +1034,15 @@ mod tests {
         let p = dir.path();
         fs_err::write(p.join("x.dll"), b"original").unwrap();
         let faults = Faults::none();
-        let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
         tx.write(&t("x.dll"), b"v1", "test").unwrap();
         tx.commit().unwrap();
-        let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
         tx.write(&t("x.dll"), b"v2", "test").unwrap();
         let r = tx.commit().unwrap();
         assert_eq!(r.entries.len(), 1);
         assert_eq!(r.entries[0].action, Action::Replaced);
-        let (mut tx, _) = Transaction::begin(p, "undo", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Undo, cx(&faults, None)).unwrap();
         tx.undo_all().unwrap();
         tx.commit().unwrap();
         assert_eq!(fs_err::read(p.join("x.dll")).unwrap(), b"original");
@@ -1051,7 +1053,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         let faults = Faults::none();
-        let (mut tx, _) = Transaction::begin(p, "stage", cx(&faults, None)).unwrap();
+        let (mut tx, _) = Transaction::begin(p, TxnCommand::Stage, cx(&faults, None)).unwrap();
         let err = tx
             .write_from(
                 &t("DLLs/x.dll"),

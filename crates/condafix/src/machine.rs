@@ -1,6 +1,7 @@
 //! What every command needs from the machine: the environment, the registry, the loader's
 //! search context, and which prefixes to work on.
 
+use condafix_prefix::TxnCommand;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -329,7 +330,7 @@ impl Machine {
     pub fn hold_all(
         &self,
         prefixes: &[PathBuf],
-        command: &str,
+        command: TxnCommand,
         timeout: Duration,
         dry_run: bool,
         keep_going: bool,
@@ -387,7 +388,7 @@ impl Machine {
         &self,
         held: &Held,
         prefix: &Path,
-        command: &str,
+        command: TxnCommand,
         parts: &[&dyn Changes],
         faults: &Faults,
     ) -> Result<Applied, TxnError> {

@@ -50,7 +50,7 @@ impl ConfigTarget for UserPath {
                 p.refuse(format!(
                     "{}\\{key}\\Path is a {} value, not text: it is left alone",
                     hive.short(),
-                    other.type_name()
+                    other.reg_type()
                 ));
                 return Ok(());
             }

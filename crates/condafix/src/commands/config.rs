@@ -1,5 +1,6 @@
 use anyhow::Context as _;
 use condafix_config::{ConfigAction, ConfigPlan};
+use condafix_prefix::TxnCommand;
 use serde::Serialize;
 
 use crate::cli::ConfigArgs;
@@ -23,7 +24,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
         &targets,
-        "config",
+        TxnCommand::Config,
         args.write.timeout(),
         args.dry_run,
         false,
@@ -52,7 +53,13 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
         }
         for plan in &plans {
             let o = machine
-                .apply(&held, plan.prefix_path(), "config", &[plan], &faults)
+                .apply(
+                    &held,
+                    plan.prefix_path(),
+                    TxnCommand::Config,
+                    &[plan],
+                    &faults,
+                )
                 .with_context(|| {
                     format!(
                         "configuring {} failed; nothing was changed there",

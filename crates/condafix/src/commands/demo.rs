@@ -5,6 +5,7 @@
 
 use condafix_detect::{detect_with, HostInfo, SearchContext};
 use condafix_fixtures::scenarios::{self, ScenarioName};
+use condafix_prefix::TxnCommand;
 
 use crate::cli::DemoArgs;
 use crate::exit::ExitStatus;
@@ -76,13 +77,19 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     let faults = condafix_txn::Faults::none();
     let held = machine.hold_all(
         std::slice::from_ref(&prefix),
-        "post-install",
+        TxnCommand::PostInstall,
         condafix_txn::DEFAULT_LOCK_TIMEOUT,
         false,
         false,
         &faults,
     )?;
-    let applied = machine.apply(&held, &prefix, "post-install", &[&stage, &config], &faults)?;
+    let applied = machine.apply(
+        &held,
+        &prefix,
+        TxnCommand::PostInstall,
+        &[&stage, &config],
+        &faults,
+    )?;
     printer.info(&format!(
         "applied {} changes in one transaction (receipt: {})\n",
         applied.changes,

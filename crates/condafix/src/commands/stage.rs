@@ -1,6 +1,7 @@
 use anyhow::Context as _;
 use condafix_detect::{Family, Finding, ImportResult, PrefixReport, Severity};
 use condafix_prefix::archive::Bundle;
+use condafix_prefix::TxnCommand;
 use condafix_stage::{plan_prefix, Plan, StageOptions};
 use condafix_txn::Applied;
 use serde::Serialize;
@@ -53,7 +54,7 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
     let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
         &targets,
-        "stage",
+        TxnCommand::Stage,
         args.write.timeout(),
         args.dry_run,
         false,
@@ -97,7 +98,13 @@ pub fn run(args: &StageArgs) -> anyhow::Result<ExitStatus> {
         }
         for (i, plan) in plans.iter().enumerate() {
             let outcome = machine
-                .apply(&held, plan.prefix_path(), "stage", &[plan], &faults)
+                .apply(
+                    &held,
+                    plan.prefix_path(),
+                    TxnCommand::Stage,
+                    &[plan],
+                    &faults,
+                )
                 .with_context(|| {
                     format!(
                         "staging failed for {}; nothing was changed there",

@@ -1,3 +1,4 @@
+use condafix_prefix::TxnCommand;
 use condafix_txn::{Receipt, Undo, UndoOutcome};
 use serde::Serialize;
 
@@ -38,7 +39,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
         &targets,
-        "undo",
+        TxnCommand::Undo,
         args.write.timeout(),
         false,
         false,
@@ -57,7 +58,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
         // With nothing in the receipt this still finishes an interrupted run, if one was left.
         let nothing = receipt.entries.is_empty() && receipt.registry.is_empty();
         let parts: &[&dyn condafix_txn::Changes] = if nothing { &[] } else { &[&undo] };
-        let applied = machine.apply(&held, &d.path, "undo", parts, &faults)?;
+        let applied = machine.apply(&held, &d.path, TxnCommand::Undo, parts, &faults)?;
         results.push(PrefixUndo {
             prefix: d.prefix.clone(),
             changes: applied.changes,

@@ -8,6 +8,7 @@ pub mod model;
 mod render;
 mod verdict;
 
+use condafix_prefix::TxnCommand;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -105,7 +106,7 @@ fn run_inner(
     let targets = machine.targets(&args.target)?;
     let held = machine.hold_all(
         &targets,
-        "post-install",
+        TxnCommand::PostInstall,
         args.write.timeout(),
         args.dry_run,
         true,
@@ -265,7 +266,13 @@ fn plan_and_apply(
             if let Some(c) = &config {
                 parts.push(c);
             }
-            match machine.apply(held, stage.prefix_path(), "post-install", &parts, &faults) {
+            match machine.apply(
+                held,
+                stage.prefix_path(),
+                TxnCommand::PostInstall,
+                &parts,
+                &faults,
+            ) {
                 Ok(a) => (a.changes, None),
                 Err(e) => (0, Some(ApplyFailure::from_error(&e.into()))),
             }
