@@ -27,7 +27,7 @@ CARGO=/usr/bin/cargo
 export RUSTC_BOOTSTRAP=1
 export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$ROOT/scripts/wine-runner.sh"
 export CARGO_TARGET_DIR="${CONDAFIX_WIN_TARGET_DIR:-$ROOT/target/win}"
 export CARGO_TERM_COLOR=never
 T=x86_64-pc-windows-gnu
@@ -53,9 +53,22 @@ export CONDAFIX_LOADER_FIXTURES="$CARGO_TARGET_DIR/loader-fixtures"
 export CONDAFIX_REQUIRE_LOADER_FIXTURES=1
 bash windows/loader-fixtures/build.sh "$CONDAFIX_LOADER_FIXTURES"
 
-# 5. The whole suite under Wine, then the release exe.
+# 5. The whole suite under Wine (every test binary, failures listed at the end), then the
+# release exe. The runner's one rule (a second start only for an exe Wine ended before it printed
+# anything) is checked first: a silent exit is started twice, one that printed is not.
+runner_check() { # <expected starts> <cmd line after the start is counted>
+  local log="$CARGO_TARGET_DIR/runner-check.txt" code
+  rm -f "$log"
+  code=0
+  scripts/wine-runner.sh cmd /c "echo started>>$(winepath -w "$log") $2" >/dev/null 2>&1 || code=$?
+  [ "$code" = 3 ] && [ "$(grep -c started "$log")" = "$1" ] || {
+    echo "wine-runner: expected $1 start(s) and exit 3 for '$2', got $(grep -c started "$log") and $code"; exit 1; }
+  rm -f "$log"
+}
+runner_check 2 "& exit 3"
+runner_check 1 "& echo printed & exit 3"
 t1=$(date +%s)
-$CARGO test --workspace --target $T
+$CARGO test --workspace --target $T --no-fail-fast
 t2=$(date +%s)
 $CARGO build --release -p condafix --target $T
 ls -l "$CARGO_TARGET_DIR/$T/release/condafix.exe"

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod rights;
 mod run;
+pub mod runas;
 mod verify;
 
 /// A path for people and JSON.
@@ -15,7 +16,7 @@ pub(crate) fn display(p: &std::path::Path) -> String {
     condafix_detect::display_path(p)
 }
 
-pub use run::{python_of, run_with_timeout, ExitKind, RunOutput, Spec};
+pub use run::{python_of, run_with_timeout, windows_command_line, ExitKind, RunOutput, Spec};
 pub use verify::{
     verify_prefix, ErrorClass, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions,
     PROBE,

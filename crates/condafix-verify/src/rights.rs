@@ -29,6 +29,26 @@ pub fn process_is_elevated() -> bool {
     platform::elevated()
 }
 
+/// Whether this process may start a program as another user: as SYSTEM on Windows (it holds
+/// the privileges `CreateProcessAsUserW` needs, and `WTSQueryUserToken` answers only it), as
+/// root on Unix. `CONDAFIX_ASSUME_SYSTEM=1` (debug builds, Windows) lets the Windows lane take
+/// that path under Wine, whose `WTSQueryUserToken` answers for its one user.
+pub fn can_start_as_user() -> bool {
+    if cfg!(all(windows, debug_assertions))
+        && std::env::var("CONDAFIX_ASSUME_SYSTEM").as_deref() == Ok("1")
+    {
+        return true;
+    }
+    if cfg!(unix) {
+        platform::elevated()
+    } else {
+        platform::system()
+    }
+}
+
+#[cfg(windows)]
+pub(crate) use platform::token_sid;
+
 /// Whether this process runs as SYSTEM (Intune, ConfigMgr, a service): then it works for every
 /// user's installs, not for its own profile's.
 pub fn process_is_system() -> bool {
@@ -64,27 +84,103 @@ pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
     dirs
 }
 
+/// One account or group, other than the administrators and the system, that may write to a
+/// folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// `S-1-5-21-…` on Windows; `uid N`, `gid N` or `everyone` on Unix.
+    pub id: String,
+    /// How: `its owner`, `group write`, `other write`, or empty for an ACL entry.
+    pub how: &'static str,
+}
+
+impl Writer {
+    fn new(id: String, how: &'static str) -> Self {
+        Writer { id, how }
+    }
+
+    fn label(&self) -> String {
+        if self.how.is_empty() {
+            self.id.clone()
+        } else {
+            format!("{} ({})", self.id, self.how)
+        }
+    }
+}
+
+/// Everyone other than the administrators and the system who may change the files of `dirs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Writers {
+    /// The first folder found writable by others, with who.
+    pub first: Option<WritableByOthers>,
+    /// Every account or group found, each once, in the order found.
+    pub ids: Vec<String>,
+    /// A folder's rights could not be read (counts as writable by anyone).
+    pub unreadable: bool,
+}
+
+impl Writers {
+    /// The one user account that alone may change these files, when there is exactly one and
+    /// it can be a logged-on user (a `uid` on Unix, an account SID on Windows), not a group.
+    pub fn sole_user(&self) -> Option<&str> {
+        match self.ids.as_slice() {
+            [one]
+                if !self.unreadable
+                    && (one.starts_with("uid ") || one.starts_with("S-1-5-21-")) =>
+            {
+                Some(one)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Who other than the administrators and the system may write to any of `dirs`.
+pub fn writers_of(dirs: &[PathBuf]) -> Writers {
+    let mut out = Writers::default();
+    for d in dirs {
+        match platform::writers(d) {
+            Ok(found) => {
+                if out.first.is_none() {
+                    if let Some(w) = found.first() {
+                        out.first = Some(WritableByOthers {
+                            path: d.clone(),
+                            who: w.label(),
+                        });
+                    }
+                }
+                for w in found {
+                    if !out.ids.contains(&w.id) {
+                        out.ids.push(w.id);
+                    }
+                }
+            }
+            Err(e) => {
+                out.unreadable = true;
+                if out.first.is_none() {
+                    out.first = Some(WritableByOthers {
+                        path: d.clone(),
+                        who: format!("unknown (its rights could not be read: {e})"),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The first of `dirs` that someone other than the administrators and the system may write to.
 /// A folder whose rights cannot be read counts as writable (the safe answer).
 pub fn first_writable_by_others(dirs: &[PathBuf]) -> Option<WritableByOthers> {
-    dirs.iter()
-        .find_map(|d| match platform::writable_by_others(d) {
-            Ok(None) => None,
-            Ok(Some(who)) => Some(WritableByOthers {
-                path: d.clone(),
-                who,
-            }),
-            Err(e) => Some(WritableByOthers {
-                path: d.clone(),
-                who: format!("unknown (its rights could not be read: {e})"),
-            }),
-        })
+    writers_of(dirs).first
 }
 
 #[cfg(unix)]
 mod platform {
     use std::os::unix::fs::MetadataExt as _;
     use std::path::Path;
+
+    use super::Writer;
 
     #[allow(unsafe_code)]
     pub fn elevated() -> bool {
@@ -97,20 +193,21 @@ mod platform {
         false
     }
 
-    /// The owner when it is not root, or group/other when they have write permission.
-    pub fn writable_by_others(path: &Path) -> std::io::Result<Option<String>> {
+    /// The owner when it is not root, and group/other when they have write permission.
+    pub fn writers(path: &Path) -> std::io::Result<Vec<Writer>> {
         let m = fs_err::symlink_metadata(path)?;
+        let mut found = Vec::new();
         if m.uid() != 0 {
-            return Ok(Some(format!("uid {} (its owner)", m.uid())));
+            found.push(Writer::new(format!("uid {}", m.uid()), "its owner"));
         }
         let mode = m.mode();
         if mode & 0o020 != 0 && m.gid() != 0 {
-            return Ok(Some(format!("gid {} (group write)", m.gid())));
+            found.push(Writer::new(format!("gid {}", m.gid()), "group write"));
         }
         if mode & 0o002 != 0 {
-            return Ok(Some("everyone (other write)".into()));
+            found.push(Writer::new("everyone".into(), "other write"));
         }
-        Ok(None)
+        Ok(found)
     }
 }
 
@@ -130,6 +227,8 @@ mod platform {
         TOKEN_QUERY,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+    use super::Writer;
 
     /// SIDs that may write anywhere anyway: SYSTEM, Administrators, TrustedInstaller, and the
     /// inherit-only placeholders CREATOR OWNER / CREATOR GROUP.
@@ -227,7 +326,7 @@ mod platform {
     }
 
     /// The first principal outside [`TRUSTED`] that owns `path` or is allowed to write to it.
-    pub fn writable_by_others(path: &Path) -> std::io::Result<Option<String>> {
+    pub fn writers(path: &Path) -> std::io::Result<Vec<Writer>> {
         let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
         let mut owner: PSID = std::ptr::null_mut();
         let mut dacl: *mut ACL = std::ptr::null_mut();
@@ -248,16 +347,16 @@ mod platform {
         if err != 0 {
             return Err(std::io::Error::from_raw_os_error(err as i32));
         }
-        let found = (|| {
-            if let Some(o) = sid_string(owner) {
-                if !TRUSTED.contains(&o.as_str()) {
-                    return Some(format!("{o} (its owner)"));
-                }
+        let mut found = Vec::new();
+        if let Some(o) = sid_string(owner) {
+            if !TRUSTED.contains(&o.as_str()) {
+                found.push(Writer::new(o, "its owner"));
             }
-            if dacl.is_null() {
-                // No DACL: everyone has full access.
-                return Some("everyone (no ACL)".to_string());
-            }
+        }
+        if dacl.is_null() {
+            // No DACL: everyone has full access.
+            found.push(Writer::new("everyone".into(), "no ACL"));
+        } else {
             // SAFETY: `dacl` is a valid ACL inside `sd`; each ACE is read within AceCount.
             unsafe {
                 for i in 0..u32::from((*dacl).AceCount) {
@@ -278,18 +377,38 @@ mod platform {
                     let sid = &allowed.SidStart as *const u32 as PSID;
                     match sid_string(sid) {
                         Some(s) if TRUSTED.contains(&s.as_str()) => {}
-                        Some(s) => return Some(s),
-                        None => return Some("an unreadable SID".to_string()),
+                        Some(s) => found.push(Writer::new(s, "")),
+                        None => found.push(Writer::new("an unreadable SID".into(), "")),
                     }
                 }
             }
-            None
-        })();
+        }
         // SAFETY: `sd` came from GetNamedSecurityInfoW.
         unsafe {
             LocalFree(sd as _);
         }
         Ok(found)
+    }
+
+    /// The user SID of a token.
+    pub(crate) fn token_sid(token: HANDLE) -> Option<String> {
+        let mut buf = vec![0u8; 256];
+        let mut len = 0u32;
+        // SAFETY: the buffer is ours and its size is passed; TOKEN_USER is read only on success.
+        unsafe {
+            let ok = GetTokenInformation(
+                token,
+                TokenUser,
+                buf.as_mut_ptr() as *mut core::ffi::c_void,
+                buf.len() as u32,
+                &mut len,
+            );
+            if ok == 0 {
+                return None;
+            }
+            let user = &*(buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER);
+            sid_string(user.User.Sid)
+        }
     }
 }
 
@@ -301,8 +420,8 @@ mod platform {
     pub fn system() -> bool {
         false
     }
-    pub fn writable_by_others(_: &std::path::Path) -> std::io::Result<Option<String>> {
-        Ok(Some("unknown".into()))
+    pub fn writers(_: &std::path::Path) -> std::io::Result<Vec<super::Writer>> {
+        Ok(vec![super::Writer::new("unknown".into(), "")])
     }
 }
 
@@ -350,11 +469,11 @@ mod windows_tests {
     #[test]
     fn the_acl_of_a_folder_this_user_created_is_read() {
         let dir = tempfile::tempdir().unwrap();
-        let answer = platform::writable_by_others(dir.path());
+        let answer = platform::writers(dir.path());
         assert!(answer.is_ok(), "{answer:?}");
         let _ = platform::elevated();
         assert!(
-            platform::writable_by_others(&dir.path().join("gone")).is_err(),
+            platform::writers(&dir.path().join("gone")).is_err(),
             "a folder that is not there is an error, which counts as writable"
         );
         assert!(first_writable_by_others(&[dir.path().join("gone")]).is_some());

@@ -1,6 +1,7 @@
 //! Running an interpreter with a deadline, through duct: an explicit environment, stdout and
-//! stderr captured in full, and a run that hangs killed together with everything it started (a
-//! Job Object on Windows, its process group on Unix), never waited on forever.
+//! stderr captured to files (up to 4 MiB each; nothing it leaves behind can hold a pipe open),
+//! and a run that hangs, or ends leaving processes behind, killed together with everything it
+//! started (a Job Object on Windows, its process group on Unix), never waited on forever.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ pub struct Spec {
     pub args: Vec<std::ffi::OsString>,
     pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     pub cwd: std::path::PathBuf,
+    /// Start it as this user, not as this process's account.
+    pub run_as: Option<std::sync::Arc<crate::runas::RunAs>>,
 }
 
 /// Everything a run started, so that a timeout ends all of it: a Job Object with
@@ -153,6 +156,14 @@ mod windows_job {
             }
         }
 
+        /// Put a process, by handle, in the job.
+        pub fn assign_handle(&self, process: HANDLE) {
+            // SAFETY: both handles are valid for the call.
+            unsafe {
+                AssignProcessToJobObject(self.0, process);
+            }
+        }
+
         /// End every process in the job.
         pub fn terminate(&self) {
             // SAFETY: `self.0` is a valid job handle until drop.
@@ -172,16 +183,273 @@ mod windows_job {
     }
 }
 
+/// Starting the interpreter as a logged-on user (condafix runs as SYSTEM): their token, their
+/// desktop, their environment block, in a kill-on-close job from its first instruction (it
+/// starts suspended), stdout and stderr through pipes drained by two threads.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod windows_as_user {
+    use std::io::Read as _;
+    use std::os::windows::ffi::OsStrExt as _;
+    use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle};
+    use std::time::{Duration, Instant};
+
+    use windows_sys::Win32::Foundation::{
+        SetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT, WAIT_TIMEOUT,
+    };
+    use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
+    use windows_sys::Win32::System::Pipes::CreatePipe;
+    use windows_sys::Win32::System::Threading::{
+        CreateProcessAsUserW, GetExitCodeProcess, ResumeThread, TerminateProcess,
+        WaitForSingleObject, CREATE_NO_WINDOW, CREATE_SUSPENDED, CREATE_UNICODE_ENVIRONMENT,
+        PROCESS_INFORMATION, STARTF_USESTDHANDLES, STARTUPINFOW,
+    };
+
+    use super::{ExitKind, RunOutput, Spec};
+    use crate::runas::RunAs;
+
+    fn wide(s: &std::ffi::OsStr) -> Vec<u16> {
+        s.encode_wide().chain(Some(0)).collect()
+    }
+
+    /// A pipe whose write end the child inherits and whose read end it does not.
+    fn pipe() -> std::io::Result<(std::fs::File, OwnedHandle)> {
+        let sa = SECURITY_ATTRIBUTES {
+            nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+            lpSecurityDescriptor: std::ptr::null_mut(),
+            bInheritHandle: 1,
+        };
+        let (mut r, mut w): (HANDLE, HANDLE) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: both handles are written on success and owned from here on.
+        unsafe {
+            if CreatePipe(&mut r, &mut w, &sa, 0) == 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            SetHandleInformation(r, HANDLE_FLAG_INHERIT, 0);
+            Ok((
+                std::fs::File::from_raw_handle(r as _),
+                OwnedHandle::from_raw_handle(w as _),
+            ))
+        }
+    }
+
+    /// The environment block: `NAME=value` strings, sorted by name as Windows keeps them.
+    fn env_block(env: &[(std::ffi::OsString, std::ffi::OsString)]) -> Vec<u16> {
+        let mut sorted: Vec<_> = env.iter().collect();
+        sorted.sort_by_key(|(k, _)| k.to_string_lossy().to_uppercase());
+        let mut block = Vec::new();
+        for (k, v) in sorted {
+            block.extend(k.encode_wide());
+            block.push(u16::from(b'='));
+            block.extend(v.encode_wide());
+            block.push(0);
+        }
+        block.push(0);
+        block
+    }
+
+    fn failed(error: String) -> RunOutput {
+        RunOutput {
+            exit: ExitKind::SpawnFailed { error },
+            stdout: String::new(),
+            stderr: String::new(),
+            duration_ms: 0,
+        }
+    }
+
+    pub fn run(spec: &Spec, user: &RunAs, timeout: Duration) -> RunOutput {
+        let (Ok((out_r, out_w)), Ok((err_r, err_w))) = (pipe(), pipe()) else {
+            return failed(std::io::Error::last_os_error().to_string());
+        };
+        let args: Vec<String> = spec
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let line = super::windows_command_line(&spec.program.to_string_lossy(), &args);
+        let mut line: Vec<u16> = line.encode_utf16().chain(Some(0)).collect();
+        let program = wide(spec.program.as_os_str());
+        let cwd = wide(spec.cwd.as_os_str());
+        let env = env_block(&spec.env);
+        // The user's interactive desktop: libcrypto loads user32, which needs one it may use.
+        let mut desktop: Vec<u16> = "winsta0\\default".encode_utf16().chain(Some(0)).collect();
+        // SAFETY: zeroed STARTUPINFOW / PROCESS_INFORMATION are valid; every pointer passed
+        // lives until the call returns; the handles in `pi` are owned and closed below.
+        let mut si: STARTUPINFOW = unsafe { std::mem::zeroed() };
+        si.cb = std::mem::size_of::<STARTUPINFOW>() as u32;
+        si.dwFlags = STARTF_USESTDHANDLES;
+        si.lpDesktop = desktop.as_mut_ptr();
+        si.hStdInput = std::ptr::null_mut();
+        si.hStdOutput = out_w.as_raw_handle() as HANDLE;
+        si.hStdError = err_w.as_raw_handle() as HANDLE;
+        let mut pi: PROCESS_INFORMATION = unsafe { std::mem::zeroed() };
+        let start = Instant::now();
+        let ok = unsafe {
+            CreateProcessAsUserW(
+                user.token.as_raw_handle() as HANDLE,
+                program.as_ptr(),
+                line.as_mut_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED | CREATE_NO_WINDOW,
+                env.as_ptr() as *const core::ffi::c_void,
+                cwd.as_ptr(),
+                &si,
+                &mut pi,
+            )
+        };
+        // The child holds its own copies of the write ends; ours go, so reads end with it.
+        drop(out_w);
+        drop(err_w);
+        if ok == 0 {
+            return failed(format!(
+                "as {}: {}",
+                user.who,
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: both handles came from CreateProcessAsUserW and are owned from here on.
+        let process = unsafe { OwnedHandle::from_raw_handle(pi.hProcess as _) };
+        let thread = unsafe { OwnedHandle::from_raw_handle(pi.hThread as _) };
+        let job = super::windows_job::Job::new().ok();
+        if let Some(j) = &job {
+            j.assign_handle(process.as_raw_handle() as HANDLE);
+        }
+        // SAFETY: the thread handle is valid; the process starts only now, inside its job.
+        unsafe {
+            ResumeThread(thread.as_raw_handle() as HANDLE);
+        }
+        drop(thread);
+        let reader = |mut f: std::fs::File| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = f.read_to_end(&mut buf);
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+        let (out_t, err_t) = (reader(out_r), reader(err_r));
+        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX - 1);
+        let h = process.as_raw_handle() as HANDLE;
+        // SAFETY: `h` is a valid process handle until `process` drops.
+        let exit = unsafe {
+            if WaitForSingleObject(h, ms) == WAIT_TIMEOUT {
+                if let Some(j) = &job {
+                    j.terminate();
+                }
+                TerminateProcess(h, 1);
+                WaitForSingleObject(h, 5000);
+                ExitKind::TimedOut {
+                    after_ms: timeout.as_millis() as u64,
+                }
+            } else {
+                let mut code = 0u32;
+                GetExitCodeProcess(h, &mut code);
+                ExitKind::Exited {
+                    code: Some(code as i32),
+                }
+            }
+        };
+        // Anything the run left behind ends with the job, so the pipes close and reads end.
+        drop(job);
+        let (stdout, stderr) = super::output_within(super::OUTPUT_GRACE, move || {
+            (
+                out_t.join().unwrap_or_default(),
+                err_t.join().unwrap_or_default(),
+            )
+        });
+        drop(process);
+        RunOutput {
+            exit,
+            stdout,
+            stderr,
+            duration_ms: start.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+/// How long the output may stay open after the interpreter ended and its tree was killed.
+#[cfg(windows)]
+const OUTPUT_GRACE: Duration = Duration::from_secs(5);
+
+/// stdout and stderr as `read` collects them, or, when something outside the run's tree still
+/// holds its pipes open after `grace` (a process that escaped the job, a crash handler), what
+/// says so: condafix never waits forever for an interpreter's output.
+#[cfg(windows)]
+fn output_within(
+    grace: Duration,
+    read: impl FnOnce() -> (String, String) + Send + 'static,
+) -> (String, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read());
+    });
+    rx.recv_timeout(grace).unwrap_or_else(|_| {
+        (
+            String::new(),
+            format!(
+                "its output was still held open {} s after it ended, by a process outside its tree; condafix stopped waiting",
+                grace.as_secs()
+            ),
+        )
+    })
+}
+
+/// The command line Windows programs split back into `program` and `args` (the rules of
+/// `CommandLineToArgvW` and the C runtime): an argument with a space, tab, newline or quote is
+/// quoted, its quotes escaped, and backslashes doubled only before a quote.
+pub fn windows_command_line(program: &str, args: &[String]) -> String {
+    let mut line = format!("\"{program}\"");
+    for a in args {
+        line.push(' ');
+        if !a.is_empty() && !a.contains([' ', '\t', '\n', '\x0b', '"']) {
+            line.push_str(a);
+            continue;
+        }
+        line.push('"');
+        let mut backslashes = 0;
+        for c in a.chars() {
+            match c {
+                '\\' => backslashes += 1,
+                '"' => {
+                    line.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
+                    line.push('"');
+                    backslashes = 0;
+                }
+                _ => {
+                    line.extend(std::iter::repeat_n('\\', backslashes));
+                    line.push(c);
+                    backslashes = 0;
+                }
+            }
+        }
+        line.extend(std::iter::repeat_n('\\', backslashes * 2));
+        line.push('"');
+    }
+    line
+}
+
 /// Run `spec` for at most `timeout`, through duct: a cleared, explicit environment, stdin
 /// closed, stdout and stderr captured in full; a run past its deadline is killed with every
 /// process it started.
 pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
+    #[cfg(windows)]
+    if let Some(user) = &spec.run_as {
+        return windows_as_user::run(spec, user, timeout);
+    }
+    // stdout and stderr go to files, not pipes: a process the interpreter left behind (or one
+    // that escaped its tree) cannot keep condafix waiting for the end of a pipe.
+    let files = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return spawn_failed(format!("no folder for its output: {e}")),
+    };
+    let (out_path, err_path) = (files.path().join("stdout"), files.path().join("stderr"));
     let expr = duct::cmd(&spec.program, &spec.args)
         .full_env(spec.env.iter().cloned())
         .dir(&spec.cwd)
         .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
+        .stdout_path(&out_path)
+        .stderr_path(&err_path)
         .unchecked();
     #[cfg(unix)]
     let expr = expr.before_spawn(|cmd| {
@@ -189,19 +457,23 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
         cmd.process_group(0);
         Ok(())
     });
+    #[cfg(unix)]
+    let expr = match &spec.run_as {
+        Some(user) => {
+            let (uid, gid) = (user.uid, user.gid);
+            expr.before_spawn(move |cmd| {
+                use std::os::unix::process::CommandExt as _;
+                // std drops the supplementary groups when root sets a uid.
+                cmd.gid(gid).uid(uid);
+                Ok(())
+            })
+        }
+        None => expr,
+    };
     let start = Instant::now();
     let handle = match expr.start() {
         Ok(h) => h,
-        Err(e) => {
-            return RunOutput {
-                exit: ExitKind::SpawnFailed {
-                    error: e.to_string(),
-                },
-                stdout: String::new(),
-                stderr: String::new(),
-                duration_ms: 0,
-            }
-        }
+        Err(e) => return spawn_failed(e.to_string()),
     };
     let tree = Tree::attach(&handle);
     let exit = loop {
@@ -226,20 +498,36 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
             }
         }
     };
-    let (stdout, stderr) = match handle.wait() {
-        Ok(out) => (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ),
-        Err(_) => (String::new(), String::new()),
-    };
-    // The job (Windows) closes here: anything the run left behind is ended with it.
-    let _ = tree;
+    // The interpreter is done: whatever it left running in its tree ends with it
+    // (kill-on-close job, process group).
+    tree.kill();
+    let _ = handle.wait();
     RunOutput {
         exit,
-        stdout,
-        stderr,
+        stdout: read_capped(&out_path),
+        stderr: read_capped(&err_path),
         duration_ms: start.elapsed().as_millis() as u64,
+    }
+}
+
+/// At most this much of each stream is kept (the probe prints a few KiB).
+const OUTPUT_CAP: u64 = 4 * 1024 * 1024;
+
+fn read_capped(path: &Path) -> String {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    if let Ok(f) = fs_err::File::open(path) {
+        let _ = f.take(OUTPUT_CAP).read_to_end(&mut buf);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn spawn_failed(error: String) -> RunOutput {
+    RunOutput {
+        exit: ExitKind::SpawnFailed { error },
+        stdout: String::new(),
+        stderr: String::new(),
+        duration_ms: 0,
     }
 }
 
@@ -261,5 +549,97 @@ pub fn python_of(prefix: &Path, windows_layout: bool) -> std::path::PathBuf {
             .map(|n| bin.join(n))
             .find(|p| p.exists())
             .unwrap_or_else(|| bin.join("python"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows_command_line;
+
+    /// How Windows programs split a command line (the rules of `CommandLineToArgvW` for the
+    /// arguments after the program, as Microsoft's "Parsing C++ command-line arguments"
+    /// documents them), to check the quoting against.
+    fn split(line: &str) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut chars = line.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+                chars.next();
+            }
+            if chars.peek().is_none() {
+                return args;
+            }
+            let (mut arg, mut quoted) = (String::new(), false);
+            while let Some(&c) = chars.peek() {
+                if !quoted && (c == ' ' || c == '\t') {
+                    break;
+                }
+                chars.next();
+                match c {
+                    '\\' => {
+                        let mut n = 1;
+                        while chars.peek() == Some(&'\\') {
+                            chars.next();
+                            n += 1;
+                        }
+                        if chars.peek() == Some(&'"') {
+                            arg.extend(std::iter::repeat_n('\\', n / 2));
+                            if n % 2 == 1 {
+                                chars.next();
+                                arg.push('"');
+                            }
+                        } else {
+                            arg.extend(std::iter::repeat_n('\\', n));
+                        }
+                    }
+                    '"' if quoted && chars.peek() == Some(&'"') => {
+                        chars.next();
+                        arg.push('"');
+                    }
+                    '"' => quoted = !quoted,
+                    c => arg.push(c),
+                }
+            }
+            args.push(arg);
+        }
+    }
+
+    #[test]
+    fn the_splitter_follows_microsofts_documented_examples() {
+        assert_eq!(split(r#""abc" d e"#), ["abc", "d", "e"]);
+        assert_eq!(split(r#"a\\\b d"e f"g h"#), [r"a\\\b", "de fg", "h"]);
+        assert_eq!(split(r#"a\\\"b c d"#), [r#"a\"b"#, "c", "d"]);
+        assert_eq!(split(r#"a\\\\"b c" d e"#), [r"a\\b c", "d", "e"]);
+    }
+
+    #[test]
+    fn every_argument_comes_back_as_it_was_given() {
+        let args: Vec<String> = [
+            "-I",
+            "",
+            "two words",
+            "tab\there",
+            "line one\nline two",
+            r#"say "hi""#,
+            r"C:\dir with space\",
+            r#"a\"b"#,
+            r"back\\slashes\\",
+            r#"trailing\"#,
+            "import json, sys\nprint(json.dumps({\"a\": 'b\\\\c'}))",
+            include_str!("probe.py"),
+            "https://user:p%40ss@example.test/simple/",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let line = windows_command_line(r"C:\Users\José\anaconda3\python.exe", &args);
+        assert!(line.starts_with(r#""C:\Users\José\anaconda3\python.exe" "#));
+        let after = &line[line[1..].find('"').unwrap() + 2..];
+        assert_eq!(split(after), args);
+        // Plain arguments stay as they are.
+        assert_eq!(
+            windows_command_line("p", &["-I".into(), r"x\y".into()]),
+            r#""p" -I x\y"#
+        );
     }
 }

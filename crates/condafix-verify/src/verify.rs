@@ -11,7 +11,10 @@ use condafix_detect::{Code, Finding, ImportOutcome, ImportResult, LaunchContext,
 use condafix_prefix::Layout;
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use crate::run::{python_of, run_with_timeout, ExitKind, Spec};
+use crate::runas::RunAs;
 
 /// The probe the interpreter runs (`python -I -B -c PROBE [URL]`).
 pub const PROBE: &str = include_str!("probe.py");
@@ -153,6 +156,10 @@ pub struct OnlineResult {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PrefixVerify {
     pub prefix: String,
+    /// The account the interpreter ran as, when not condafix's own: the one user who may change
+    /// the prefix, while condafix runs as SYSTEM (or root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
     pub unactivated: Launch,
     pub activated: Launch,
     pub online: Option<OnlineResult>,
@@ -248,6 +255,7 @@ fn launch(
     ctx: LaunchContext,
     opts: &VerifyOptions,
     url: Option<&str>,
+    run_as: Option<&Arc<RunAs>>,
 ) -> Launch {
     let python = python_of(prefix, report.layout == Layout::Windows);
     // -I: no PYTHON* variables, no user site, no script folder on sys.path; -S: no `site`, so
@@ -259,11 +267,21 @@ fn launch(
     if let Some(u) = url {
         args.push(u.into());
     }
+    // As the prefix's user: their environment, in a folder they can read.
+    let (base, cwd) = match run_as {
+        Some(user) => {
+            let base = user.base_env(&opts.env);
+            let cwd = user.cwd(&base);
+            (base, cwd)
+        }
+        None => (opts.env.clone(), opts.cwd.clone()),
+    };
     let spec = Spec {
         program: python.clone(),
         args,
-        env: launch_env(report, prefix, ctx, &opts.env),
-        cwd: opts.cwd.clone(),
+        env: launch_env(report, prefix, ctx, &base),
+        cwd,
+        run_as: run_as.cloned(),
     };
     let out = run_with_timeout(&spec, opts.timeout);
     let mut l = Launch {
@@ -397,6 +415,7 @@ fn same_failure(predicted: &str, actual: &str, actual_code: Option<Code>) -> boo
 /// Verify one prefix.
 pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerify {
     let prefix = PathBuf::from(&report.prefix);
+    let mut run_as = None;
     if opts.elevated {
         let home = report
             .python
@@ -404,12 +423,49 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
             .and_then(|p| p.venv.as_ref())
             .map(|v| PathBuf::from(&v.home));
         let dirs = crate::rights::executed_from(&prefix, home.as_deref());
-        if let Some(w) = crate::rights::first_writable_by_others(&dirs) {
-            return skipped(report, &w);
+        let writers = crate::rights::writers_of(&dirs);
+        if let Some(w) = &writers.first {
+            // Run only as the one user who alone may change these files, never as condafix.
+            match (writers.sole_user(), crate::rights::can_start_as_user()) {
+                (Some(user), true) => match crate::runas::as_user(user) {
+                    Ok(r) => run_as = Some(r),
+                    Err(why) => return skipped(report, w, &why),
+                },
+                (Some(_), false) => {
+                    return skipped(report, w, "only SYSTEM (or root) can start it as that user")
+                }
+                (None, _) => {
+                    let who = if writers.unreadable {
+                        "its rights could not all be read".to_string()
+                    } else {
+                        format!(
+                            "more than one account or a group may change it ({})",
+                            writers.ids.join(", ")
+                        )
+                    };
+                    return skipped(report, w, &who);
+                }
+            }
         }
     }
-    let unactivated = launch(report, &prefix, LaunchContext::Unactivated, opts, None);
-    let activated = launch(report, &prefix, LaunchContext::Activated, opts, None);
+    let run_as = run_as.map(Arc::new);
+    let run_as = run_as.as_ref();
+    let unactivated = launch(
+        report,
+        &prefix,
+        LaunchContext::Unactivated,
+        opts,
+        None,
+        run_as,
+    );
+    let activated = launch(
+        report,
+        &prefix,
+        LaunchContext::Activated,
+        opts,
+        None,
+        run_as,
+    );
     let mut findings = Vec::new();
     for l in [&unactivated, &activated] {
         if let (Some(code), Some(error)) = (l.code, &l.error) {
@@ -446,7 +502,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
     let online = opts.online.as_ref().map(|target| {
         let configured = unactivated.probe.as_ref().and_then(|p| p["pip"]["config"]["global.index-url"].as_str().map(str::to_string));
         let url = target.clone().or(configured).unwrap_or_else(|| "https://pypi.org/simple/".into());
-        let run = launch(report, &prefix, LaunchContext::Unactivated, opts, Some(&url));
+        let run = launch(report, &prefix, LaunchContext::Unactivated, opts, Some(&url), run_as);
         let o = run.probe.as_ref().map(|p| p["online"].clone()).unwrap_or(serde_json::Value::Null);
         let result = OnlineResult {
             url: redact_credentials(&url),
@@ -476,6 +532,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
     let healthy = unactivated.result == LaunchResult::Ok && online.as_ref().is_none_or(|o| o.ok);
     PrefixVerify {
         prefix: report.prefix.clone(),
+        run_as: run_as.map(|r| r.who.clone()),
         unactivated,
         activated,
         online,
@@ -489,7 +546,11 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
 
 /// Verification not run: the interpreter's files may be changed by someone with fewer rights
 /// than this process. The verdict rests on detection.
-fn skipped(report: &PrefixReport, w: &crate::rights::WritableByOthers) -> PrefixVerify {
+fn skipped(
+    report: &PrefixReport,
+    w: &crate::rights::WritableByOthers,
+    not_as_user: &str,
+) -> PrefixVerify {
     let not_run = |context| Launch {
         context,
         result: LaunchResult::DidNotRun,
@@ -504,16 +565,18 @@ fn skipped(report: &PrefixReport, w: &crate::rights::WritableByOthers) -> Prefix
     let finding = Finding::new(
         Code::V042,
         format!(
-            "verify did not run this interpreter: condafix runs elevated and {} may be changed by {}; running it would run their code with condafix's rights. The verdict rests on detection",
+            "verify did not run this interpreter: condafix runs elevated and {} may be changed by {}; running it would run their code with condafix's rights, and it was not run as its user ({not_as_user}). The verdict rests on detection",
             crate::display(&w.path),
             w.who
         ),
     )
+    .evidence("not_run_as_user", not_as_user)
     .path(crate::display(&w.path))
     .evidence("writable_by", &w.who)
     .fix("run `condafix verify` as the user who owns the install, without elevation");
     PrefixVerify {
         prefix: report.prefix.clone(),
+        run_as: None,
         unactivated: not_run(LaunchContext::Unactivated),
         activated: not_run(LaunchContext::Activated),
         online: None,

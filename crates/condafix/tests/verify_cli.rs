@@ -163,6 +163,80 @@ fn a_hung_interpreter_is_killed_with_its_children_and_reported() {
     assert_eq!(v["prefixes"][0]["unactivated"]["code"], "V040");
 }
 
+/// An interpreter that ends but leaves something holding its stdout (a child in its group, or
+/// one that escaped it, as a crash handler does under Wine) is not waited on: its result is read
+/// when it ends, and what it left in its tree is killed then.
+#[test]
+fn an_interpreter_whose_leftovers_hold_its_output_is_not_waited_on_forever() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ctx = TestContext::new();
+    let run = |name: &str, leftover: &str| {
+        let prefix = ctx.path().join(name);
+        fs_err::create_dir_all(prefix.join("bin")).unwrap();
+        fs_err::create_dir_all(prefix.join("conda-meta")).unwrap();
+        fs_err::write(prefix.join("conda-meta").join("history"), b"").unwrap();
+        let pid_file = ctx.path().join(format!("{name}.pid"));
+        let script = prefix.join("bin").join("python");
+        fs_err::write(
+            &script,
+            format!(
+                "#!/bin/sh\n{leftover} sleep 60 &\necho $! >> '{}'\necho '{{\"ssl\": {{\"ok\": false}}}}'\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        fs_err::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Bounded by the test itself: a verify that hangs fails here instead of hanging CI.
+        let mut child = ctx
+            .command()
+            .args(["verify", "--json", "--timeout", "30", "--prefix"])
+            .arg(&prefix)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(50) {
+                let _ = child.kill();
+                panic!("verify of {name} still waits for its leftovers' output");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let pids: Vec<i32> = fs_err::read_to_string(&pid_file)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        (v, pids)
+    };
+    let alive = |pid: i32| {
+        fs_err::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    // In its group: killed when the interpreter ends, and its result is read.
+    let (v, pids) = run("in-group", "");
+    assert_eq!(pids.len(), 2, "two launches");
+    assert_eq!(v["prefixes"][0]["unactivated"]["result"], "fails", "{v}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "a leftover in its group outlived it"
+    );
+    // Escaped into its own session: out of reach, but not waited on either.
+    let (v, pids) = run("escaped", "setsid");
+    assert_eq!(v["prefixes"][0]["unactivated"]["result"], "fails", "{v}");
+    for p in pids {
+        let _ = Command::new("kill").arg(p.to_string()).status();
+    }
+}
+
 #[test]
 fn online_fails_with_certificate_verify_failed_then_works_after_config() {
     let ctx = TestContext::new();
@@ -297,4 +371,95 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// condafix as root (SYSTEM's counterpart here): a prefix only one user may change is verified
+/// as that user (their uid, their HOME, in a folder anyone can read), never as root; when a
+/// second account may change it too, or the owner has no account, it is not run at all.
+#[test]
+fn elevated_condafix_runs_a_user_owned_interpreter_as_its_user_or_not_at_all() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ctx = TestContext::new();
+    // The user must be able to reach the prefix and the marker.
+    fs_err::set_permissions(ctx.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = ctx.path().join("out");
+    fs_err::create_dir(&out).unwrap();
+    fs_err::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let lay_out = |name: &str, owner: u32, bin_owner: u32| {
+        let prefix = ctx.path().join(name);
+        fs_err::create_dir_all(prefix.join("bin")).unwrap();
+        fs_err::create_dir_all(prefix.join("conda-meta")).unwrap();
+        fs_err::write(prefix.join("conda-meta").join("history"), b"").unwrap();
+        let marker = out.join(name);
+        let script = prefix.join("bin").join("python");
+        fs_err::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$(id -u) $HOME $(pwd)\" >> '{}'\necho '{{}}'\n",
+                marker.display()
+            ),
+        )
+        .unwrap();
+        fs_err::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for p in [&prefix, &prefix.join("bin"), &script] {
+            if is_root() {
+                let uid = if *p == prefix { owner } else { bin_owner };
+                std::os::unix::fs::chown(p, Some(uid), Some(uid)).unwrap();
+            }
+            fs_err::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        (prefix, marker)
+    };
+    let verify = |prefix: &Path| {
+        let out = ctx
+            .command()
+            .args(["verify", "--json", "--prefix"])
+            .arg(prefix)
+            .env("CONDAFIX_ASSUME_ELEVATED", "1")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        common::schema::assert_valid("verify", &v);
+        v["prefixes"][0].clone()
+    };
+    let (alone, ran) = lay_out("alone", 65534, 65534);
+    let v = verify(&alone);
+    if !is_root() {
+        // Not root: it cannot start anything as another user, so it is not run.
+        assert!(!ran.exists());
+        assert_eq!(v["findings"][0]["code"], "V042", "{v}");
+        return;
+    }
+    assert_eq!(v["run_as"], "uid 65534", "{v}");
+    let lines = fs_err::read_to_string(&ran).unwrap();
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        ["65534 /nonexistent /", "65534 /nonexistent /"],
+        "both launches ran as the user, with their HOME, in /"
+    );
+
+    // A second account may change bin/: not run as either, not run as root.
+    let (shared, ran) = lay_out("shared-owners", 65534, 65533);
+    let v = verify(&shared);
+    assert!(!ran.exists(), "ran: {v}");
+    assert_eq!(v["findings"][0]["code"], "V042", "{v}");
+    assert!(v["run_as"].is_null());
+    let why = v["findings"][0]["evidence"]["not_run_as_user"]
+        .as_str()
+        .unwrap();
+    assert!(
+        why.contains("uid 65534") && why.contains("uid 65533"),
+        "{why}"
+    );
+
+    // An owner with no account on this machine: nobody to run it as.
+    let (orphan, ran) = lay_out("orphan", 54321, 54321);
+    let v = verify(&orphan);
+    assert!(!ran.exists(), "ran: {v}");
+    assert_eq!(v["findings"][0]["code"], "V042", "{v}");
+    let why = v["findings"][0]["evidence"]["not_run_as_user"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("no account"), "{why}");
 }

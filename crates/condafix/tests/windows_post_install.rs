@@ -129,3 +129,46 @@ fn elevated_condafix_does_not_run_a_user_owned_interpreter() {
         None => assert_eq!(verify["unactivated"]["result"], "ok", "{v}"),
     }
 }
+
+/// As SYSTEM (through the debug-build seam; Wine's `WTSQueryUserToken` answers for its one
+/// user), a prefix only one logged-on user may change is verified as that user:
+/// `CreateProcessAsUserW` with their token, their environment block and desktop, the probe's
+/// arguments quoted for Windows, and the real interpreter's answer read back through pipes.
+#[test]
+fn as_system_a_prefix_only_its_user_may_change_is_verified_as_that_user() {
+    let Some(fx) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let prefix = scratch.path().join("anaconda3");
+    fx.lay_out_prefix(&prefix, LoaderVariant::DefaultMode);
+    let dirs = condafix_verify::rights::executed_from(&prefix, None);
+    let writers = condafix_verify::rights::writers_of(&dirs);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_condafix"));
+    cmd.args(["post-install", "--json", "--prefix"])
+        .arg(&prefix)
+        .arg("--system-root")
+        .arg(system_root())
+        .env("CONDAFIX_ASSUME_ELEVATED", "1")
+        .env("CONDAFIX_ASSUME_SYSTEM", "1");
+    let out = cmd.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let verify = &v["prefixes"][0]["verify"];
+    let Some(user) = writers.sole_user() else {
+        // More than one account may change it here: not run, and the finding says why.
+        assert_eq!(verify["findings"][0]["code"], "V042", "{writers:?}: {v}");
+        assert!(verify["run_as"].is_null());
+        assert!(
+            !common::windows::is_wine(),
+            "under Wine the prefix is its one user's: {writers:?}"
+        );
+        return;
+    };
+    assert_eq!(verify["run_as"], user, "{v}");
+    assert_eq!(verify["unactivated"]["result"], "ok", "{v}");
+    assert_eq!(verify["activated"]["result"], "ok", "{v}");
+    assert_eq!(
+        verify["unactivated"]["openssl_version"], "OpenSSL fixture libcrypto 3.0.15",
+        "the probe's answer came back through the pipes: {v}"
+    );
+    assert_eq!(v["prefixes"][0]["verdict"], "healthy", "{v}");
+}

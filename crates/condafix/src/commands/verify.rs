@@ -72,6 +72,9 @@ fn render(results: &[PrefixVerify]) -> String {
     let mut out = String::new();
     for r in results {
         let _ = writeln!(out, "{}", r.prefix);
+        if let Some(who) = &r.run_as {
+            let _ = writeln!(out, "  run as {who}, the one user who may change it");
+        }
         for l in [&r.unactivated, &r.activated] {
             let ctx = match l.context {
                 condafix_detect::LaunchContext::Unactivated => "without activation",

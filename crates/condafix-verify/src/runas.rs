@@ -1,0 +1,233 @@
+//! Running the probe as the user who alone may change a prefix, when condafix runs as SYSTEM
+//! (Intune, ConfigMgr) or as root: their code then runs with their own rights, never with
+//! condafix's. On Windows the user must be logged on: their token comes from their session
+//! (`WTSQueryUserToken`), the process starts with `CreateProcessAsUserW` on their desktop with
+//! their own environment block; on Unix the child switches to their uid and gid before it runs.
+
+use std::ffi::OsString;
+
+/// A user to start the interpreter as.
+pub struct RunAs {
+    /// Who, as [`crate::rights::Writers`] names them (`S-1-5-21-…`, `uid N`).
+    pub who: String,
+    /// Their environment, the base the launch environment is built from (Windows: their
+    /// environment block; Unix: this process's with their HOME, USER and LOGNAME).
+    overrides: Vec<(OsString, OsString)>,
+    replace_all: bool,
+    #[cfg(unix)]
+    pub(crate) uid: u32,
+    #[cfg(unix)]
+    pub(crate) gid: u32,
+    #[cfg(windows)]
+    pub(crate) token: std::os::windows::io::OwnedHandle,
+}
+
+impl std::fmt::Debug for RunAs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunAs").field("who", &self.who).finish()
+    }
+}
+
+impl RunAs {
+    /// The environment the launch starts from, for this user.
+    pub fn base_env(&self, process: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
+        if self.replace_all {
+            return self.overrides.clone();
+        }
+        let mut env: Vec<(OsString, OsString)> = process
+            .iter()
+            .filter(|(k, _)| !self.overrides.iter().any(|(o, _)| o == k))
+            .cloned()
+            .collect();
+        env.extend(self.overrides.iter().cloned());
+        env
+    }
+
+    /// A folder every user can read, to run in (condafix's own temp folder may not be theirs).
+    pub fn cwd(&self, base: &[(OsString, OsString)]) -> std::path::PathBuf {
+        if cfg!(windows) {
+            base.iter()
+                .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
+                .map(|(_, v)| std::path::PathBuf::from(v))
+                .unwrap_or_else(|| std::path::PathBuf::from("C:\\Windows"))
+        } else {
+            std::path::PathBuf::from("/")
+        }
+    }
+}
+
+/// The user `id` names, ready to start a process as, or why not.
+pub fn as_user(id: &str) -> Result<RunAs, String> {
+    platform::as_user(id)
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+mod platform {
+    use std::ffi::{CStr, OsString};
+    use std::os::unix::ffi::OsStringExt as _;
+
+    use super::RunAs;
+
+    pub fn as_user(id: &str) -> Result<RunAs, String> {
+        let uid: u32 = id
+            .strip_prefix("uid ")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("{id} is not a user"))?;
+        let mut pw: libc::passwd = zeroed_passwd();
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: getpwuid_r writes into `pw` and `buf` (its size passed) and sets `result`
+        // to `&mut pw` on success; the strings read below live in `buf`.
+        let (gid, home, name) = unsafe {
+            let rc = libc::getpwuid_r(
+                uid,
+                &mut pw,
+                buf.as_mut_ptr() as *mut libc::c_char,
+                buf.len(),
+                &mut result,
+            );
+            if rc != 0 || result.is_null() {
+                return Err(format!("uid {uid} has no account on this machine"));
+            }
+            let s = |p: *const libc::c_char| {
+                if p.is_null() {
+                    OsString::new()
+                } else {
+                    OsString::from_vec(CStr::from_ptr(p).to_bytes().to_vec())
+                }
+            };
+            (pw.pw_gid, s(pw.pw_dir), s(pw.pw_name))
+        };
+        Ok(RunAs {
+            who: id.to_string(),
+            overrides: vec![
+                ("HOME".into(), home),
+                ("USER".into(), name.clone()),
+                ("LOGNAME".into(), name),
+            ],
+            replace_all: false,
+            uid,
+            gid,
+        })
+    }
+
+    fn zeroed_passwd() -> libc::passwd {
+        // SAFETY: `passwd` is plain data (integers and pointers); all-zero is a valid value.
+        unsafe { std::mem::zeroed() }
+    }
+}
+
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod platform {
+    use std::ffi::OsString;
+    use std::os::windows::ffi::OsStringExt as _;
+    use std::os::windows::io::{FromRawHandle as _, OwnedHandle};
+
+    use windows_sys::Win32::Foundation::HANDLE;
+    use windows_sys::Win32::System::Environment::{
+        CreateEnvironmentBlock, DestroyEnvironmentBlock,
+    };
+    use windows_sys::Win32::System::RemoteDesktop::{
+        WTSActive, WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId,
+        WTSQueryUserToken, WTS_SESSION_INFOW,
+    };
+
+    use super::RunAs;
+
+    /// The sessions a user may be logged on to: the active ones, and the console's.
+    fn sessions() -> Vec<u32> {
+        let mut ids = Vec::new();
+        // SAFETY: the array WTSEnumerateSessionsW returns holds `count` entries and is freed
+        // once with WTSFreeMemory.
+        unsafe {
+            let mut info: *mut WTS_SESSION_INFOW = std::ptr::null_mut();
+            let mut count = 0u32;
+            if WTSEnumerateSessionsW(std::ptr::null_mut(), 0, 1, &mut info, &mut count) != 0
+                && !info.is_null()
+            {
+                for s in std::slice::from_raw_parts(info, count as usize) {
+                    if s.State == WTSActive {
+                        ids.push(s.SessionId);
+                    }
+                }
+                WTSFreeMemory(info as *mut core::ffi::c_void);
+            }
+            let console = WTSGetActiveConsoleSessionId();
+            if console != u32::MAX && !ids.contains(&console) {
+                ids.push(console);
+            }
+        }
+        ids
+    }
+
+    pub fn as_user(id: &str) -> Result<RunAs, String> {
+        if !id.starts_with("S-1-5-21-") {
+            return Err(format!("{id} is not a user account"));
+        }
+        for session in sessions() {
+            let mut token: HANDLE = std::ptr::null_mut();
+            // SAFETY: on success `token` is a primary token this process owns from here on.
+            if unsafe { WTSQueryUserToken(session, &mut token) } == 0 || token.is_null() {
+                continue;
+            }
+            // SAFETY: a valid handle, owned by nothing else.
+            let owned = unsafe { OwnedHandle::from_raw_handle(token as _) };
+            if crate::rights::token_sid(token).as_deref() != Some(id) {
+                continue;
+            }
+            let env = user_environment(token)
+                .ok_or_else(|| format!("the environment of {id} could not be read"))?;
+            return Ok(RunAs {
+                who: id.to_string(),
+                overrides: env,
+                replace_all: true,
+                token: owned,
+            });
+        }
+        Err(format!("{id} is not logged on"))
+    }
+
+    /// The user's own environment block (their profile's variables, not SYSTEM's).
+    fn user_environment(token: HANDLE) -> Option<Vec<(OsString, OsString)>> {
+        let mut block: *mut core::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: the block is a sequence of NUL-terminated UTF-16 strings ending with an
+        // empty one; it is read up to there and destroyed once.
+        unsafe {
+            if CreateEnvironmentBlock(&mut block, token, 0) == 0 || block.is_null() {
+                return None;
+            }
+            let mut out = Vec::new();
+            let mut p = block as *const u16;
+            loop {
+                let mut len = 0;
+                while *p.add(len) != 0 {
+                    len += 1;
+                }
+                if len == 0 {
+                    break;
+                }
+                let entry = std::slice::from_raw_parts(p, len);
+                // `=C:=C:\…` entries start with '=': the name is up to the second '='.
+                if let Some(eq) = entry.iter().skip(1).position(|&c| c == u16::from(b'=')) {
+                    let eq = eq + 1;
+                    out.push((
+                        OsString::from_wide(&entry[..eq]),
+                        OsString::from_wide(&entry[eq + 1..]),
+                    ));
+                }
+                p = p.add(len + 1);
+            }
+            DestroyEnvironmentBlock(block);
+            Some(out)
+        }
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+mod platform {
+    pub fn as_user(id: &str) -> Result<super::RunAs, String> {
+        Err(format!("starting a program as {id} is not supported here"))
+    }
+}
