@@ -30,6 +30,9 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$ROOT/scripts/wine-runner.sh"
 export CARGO_TARGET_DIR="${CONDAFIX_WIN_TARGET_DIR:-$ROOT/target/win}"
 export CARGO_TERM_COLOR=never
+# Line tables are enough for the backtraces of a failing test; full debug info made the lane's
+# target folder about 30 GB and its links slow.
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
 T=x86_64-pc-windows-gnu
 
 # 3. Wine prefix (64-bit), made once.
