@@ -200,9 +200,12 @@ mod windows_as_user {
     use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
     use windows_sys::Win32::System::Pipes::CreatePipe;
     use windows_sys::Win32::System::Threading::{
-        CreateProcessAsUserW, GetExitCodeProcess, ResumeThread, TerminateProcess,
-        WaitForSingleObject, CREATE_NO_WINDOW, CREATE_SUSPENDED, CREATE_UNICODE_ENVIRONMENT,
-        PROCESS_INFORMATION, STARTF_USESTDHANDLES, STARTUPINFOW,
+        CreateProcessAsUserW, DeleteProcThreadAttributeList, GetExitCodeProcess,
+        InitializeProcThreadAttributeList, ResumeThread, TerminateProcess,
+        UpdateProcThreadAttribute, WaitForSingleObject, CREATE_NO_WINDOW, CREATE_SUSPENDED,
+        CREATE_UNICODE_ENVIRONMENT, EXTENDED_STARTUPINFO_PRESENT, LPPROC_THREAD_ATTRIBUTE_LIST,
+        PROCESS_INFORMATION, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, STARTF_USESTDHANDLES,
+        STARTUPINFOEXW,
     };
 
     use super::{ExitKind, RunOutput, Spec};
@@ -248,6 +251,55 @@ mod windows_as_user {
         block
     }
 
+    /// A process attribute list holding one attribute: the handles the child may inherit.
+    /// The handle array must outlive the list (it is read when the process is created).
+    struct AttributeList {
+        buf: Vec<usize>,
+    }
+
+    impl AttributeList {
+        fn handles(handles: &[HANDLE; 2]) -> Option<Self> {
+            let mut size = 0usize;
+            // SAFETY: the first call only reports the size; the buffer is that size, aligned
+            // for pointers; the attribute points at `handles`, which the caller keeps alive.
+            unsafe {
+                InitializeProcThreadAttributeList(std::ptr::null_mut(), 1, 0, &mut size);
+                let list = AttributeList {
+                    buf: vec![0usize; size.div_ceil(std::mem::size_of::<usize>()).max(1)],
+                };
+                if InitializeProcThreadAttributeList(list.as_ptr(), 1, 0, &mut size) == 0 {
+                    return None;
+                }
+                if UpdateProcThreadAttribute(
+                    list.as_ptr(),
+                    0,
+                    PROC_THREAD_ATTRIBUTE_HANDLE_LIST as usize,
+                    handles.as_ptr() as *const core::ffi::c_void,
+                    std::mem::size_of_val(handles),
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                ) == 0
+                {
+                    DeleteProcThreadAttributeList(list.as_ptr());
+                    std::mem::forget(list);
+                    return None;
+                }
+                Some(list)
+            }
+        }
+
+        fn as_ptr(&self) -> LPPROC_THREAD_ATTRIBUTE_LIST {
+            self.buf.as_ptr() as LPPROC_THREAD_ATTRIBUTE_LIST
+        }
+    }
+
+    impl Drop for AttributeList {
+        fn drop(&mut self) {
+            // SAFETY: initialized in `handles`, deleted once.
+            unsafe { DeleteProcThreadAttributeList(self.as_ptr()) }
+        }
+    }
+
     fn failed(error: String) -> RunOutput {
         RunOutput {
             exit: ExitKind::SpawnFailed { error },
@@ -273,15 +325,29 @@ mod windows_as_user {
         let env = env_block(&spec.env);
         // The user's interactive desktop: libcrypto loads user32, which needs one it may use.
         let mut desktop: Vec<u16> = "winsta0\\default".encode_utf16().chain(Some(0)).collect();
-        // SAFETY: zeroed STARTUPINFOW / PROCESS_INFORMATION are valid; every pointer passed
+        // Only the two pipe ends cross into the user's process: no other handle of this
+        // (SYSTEM) process is inherited, whatever else is inheritable at the moment.
+        let inherit: [HANDLE; 2] = [
+            out_w.as_raw_handle() as HANDLE,
+            err_w.as_raw_handle() as HANDLE,
+        ];
+        let Some(attrs) = AttributeList::handles(&inherit) else {
+            return failed(format!(
+                "as {}: the handle list could not be set up: {}",
+                user.who,
+                std::io::Error::last_os_error()
+            ));
+        };
+        // SAFETY: zeroed STARTUPINFOEXW / PROCESS_INFORMATION are valid; every pointer passed
         // lives until the call returns; the handles in `pi` are owned and closed below.
-        let mut si: STARTUPINFOW = unsafe { std::mem::zeroed() };
-        si.cb = std::mem::size_of::<STARTUPINFOW>() as u32;
-        si.dwFlags = STARTF_USESTDHANDLES;
-        si.lpDesktop = desktop.as_mut_ptr();
-        si.hStdInput = std::ptr::null_mut();
-        si.hStdOutput = out_w.as_raw_handle() as HANDLE;
-        si.hStdError = err_w.as_raw_handle() as HANDLE;
+        let mut si: STARTUPINFOEXW = unsafe { std::mem::zeroed() };
+        si.StartupInfo.cb = std::mem::size_of::<STARTUPINFOEXW>() as u32;
+        si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+        si.StartupInfo.lpDesktop = desktop.as_mut_ptr();
+        si.StartupInfo.hStdInput = std::ptr::null_mut();
+        si.StartupInfo.hStdOutput = inherit[0];
+        si.StartupInfo.hStdError = inherit[1];
+        si.lpAttributeList = attrs.as_ptr();
         let mut pi: PROCESS_INFORMATION = unsafe { std::mem::zeroed() };
         let start = Instant::now();
         let ok = unsafe {
@@ -292,13 +358,17 @@ mod windows_as_user {
                 std::ptr::null(),
                 std::ptr::null(),
                 1,
-                CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED | CREATE_NO_WINDOW,
+                CREATE_UNICODE_ENVIRONMENT
+                    | CREATE_SUSPENDED
+                    | CREATE_NO_WINDOW
+                    | EXTENDED_STARTUPINFO_PRESENT,
                 env.as_ptr() as *const core::ffi::c_void,
                 cwd.as_ptr(),
-                &si,
+                &si.StartupInfo,
                 &mut pi,
             )
         };
+        drop(attrs);
         // The child holds its own copies of the write ends; ours go, so reads end with it.
         drop(out_w);
         drop(err_w);
