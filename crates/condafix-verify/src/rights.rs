@@ -39,11 +39,7 @@ pub fn can_start_as_user() -> bool {
     {
         return true;
     }
-    if cfg!(unix) {
-        platform::elevated()
-    } else {
-        platform::system()
-    }
+    platform::can_start_as_user()
 }
 
 #[cfg(windows)]
@@ -57,31 +53,25 @@ pub fn process_is_system() -> bool {
 
 /// The folders whose files the interpreter of `prefix` executes.
 pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
     let home = home.unwrap_or(prefix);
-    for rel in ["", "DLLs", "Lib", "Library/bin", "bin", "lib"] {
-        let d = if rel.is_empty() {
-            home.to_path_buf()
-        } else {
-            condafix_prefix::join_rel(home, rel)
-        };
-        if d.is_dir() {
-            dirs.push(d);
-        }
-    }
+    let mut places = vec![(home, &["", "DLLs", "Lib", "Library/bin", "bin", "lib"][..])];
     if home != prefix {
-        for rel in ["", "Scripts", "Lib", "bin", "lib"] {
-            let d = if rel.is_empty() {
-                prefix.to_path_buf()
-            } else {
-                condafix_prefix::join_rel(prefix, rel)
-            };
-            if d.is_dir() {
-                dirs.push(d);
-            }
-        }
+        // A venv: its own folders too.
+        places.push((prefix, &["", "Scripts", "Lib", "bin", "lib"][..]));
     }
-    dirs
+    places
+        .into_iter()
+        .flat_map(|(root, rels)| {
+            rels.iter().map(move |rel| {
+                if rel.is_empty() {
+                    root.to_path_buf()
+                } else {
+                    condafix_prefix::join_rel(root, rel)
+                }
+            })
+        })
+        .filter(|d| d.is_dir())
+        .collect()
 }
 
 /// One account or group, other than the administrators and the system, that may write to a
@@ -124,12 +114,7 @@ impl Writers {
     /// it can be a logged-on user (a `uid` on Unix, an account SID on Windows), not a group.
     pub fn sole_user(&self) -> Option<&str> {
         match self.ids.as_slice() {
-            [one]
-                if !self.unreadable
-                    && (one.starts_with("uid ") || one.starts_with("S-1-5-21-")) =>
-            {
-                Some(one)
-            }
+            [one] if !self.unreadable && platform::is_user_account(one) => Some(one),
             _ => None,
         }
     }
@@ -191,6 +176,16 @@ mod platform {
     /// There is no SYSTEM account on Unix.
     pub fn system() -> bool {
         false
+    }
+
+    /// Root may start a program as any user.
+    pub fn can_start_as_user() -> bool {
+        elevated()
+    }
+
+    /// An owner's uid names one account; a group or "everyone" does not.
+    pub fn is_user_account(id: &str) -> bool {
+        id.starts_with("uid ")
     }
 
     /// The owner when it is not root, and group/other when they have write permission.
@@ -273,6 +268,17 @@ mod platform {
     /// The account of this process's token is SYSTEM (S-1-5-18).
     pub fn system() -> bool {
         token_user_sid().as_deref() == Some("S-1-5-18")
+    }
+
+    /// Only SYSTEM holds what `WTSQueryUserToken` and `CreateProcessAsUserW` need.
+    pub fn can_start_as_user() -> bool {
+        system()
+    }
+
+    /// A local or domain account (`S-1-5-21-…`), not a well-known group such as Users or
+    /// Everyone.
+    pub fn is_user_account(id: &str) -> bool {
+        id.starts_with("S-1-5-21-")
     }
 
     fn token_user_sid() -> Option<String> {
@@ -418,6 +424,12 @@ mod platform {
         false
     }
     pub fn system() -> bool {
+        false
+    }
+    pub fn can_start_as_user() -> bool {
+        false
+    }
+    pub fn is_user_account(_: &str) -> bool {
         false
     }
     pub fn writers(_: &std::path::Path) -> std::io::Result<Vec<super::Writer>> {

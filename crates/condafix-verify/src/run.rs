@@ -185,11 +185,10 @@ mod windows_job {
 
 /// Starting the interpreter as a logged-on user (condafix runs as SYSTEM): their token, their
 /// desktop, their environment block, in a kill-on-close job from its first instruction (it
-/// starts suspended), stdout and stderr through pipes drained by two threads.
+/// starts suspended), stdout and stderr into the same output files as every run.
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod windows_as_user {
-    use std::io::Read as _;
     use std::os::windows::ffi::OsStrExt as _;
     use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle};
     use std::time::{Duration, Instant};
@@ -197,8 +196,6 @@ mod windows_as_user {
     use windows_sys::Win32::Foundation::{
         SetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT, WAIT_TIMEOUT,
     };
-    use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
-    use windows_sys::Win32::System::Pipes::CreatePipe;
     use windows_sys::Win32::System::Threading::{
         CreateProcessAsUserW, DeleteProcThreadAttributeList, GetExitCodeProcess,
         InitializeProcThreadAttributeList, ResumeThread, TerminateProcess,
@@ -208,32 +205,29 @@ mod windows_as_user {
         STARTUPINFOEXW,
     };
 
-    use super::{ExitKind, RunOutput, Spec};
+    use super::{spawn_failed, ExitKind, OutputFiles, RunOutput, Spec};
     use crate::runas::RunAs;
 
     fn wide(s: &std::ffi::OsStr) -> Vec<u16> {
         s.encode_wide().chain(Some(0)).collect()
     }
 
-    /// A pipe whose write end the child inherits and whose read end it does not.
-    fn pipe() -> std::io::Result<(std::fs::File, OwnedHandle)> {
-        let sa = SECURITY_ATTRIBUTES {
-            nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
-            lpSecurityDescriptor: std::ptr::null_mut(),
-            bInheritHandle: 1,
-        };
-        let (mut r, mut w): (HANDLE, HANDLE) = (std::ptr::null_mut(), std::ptr::null_mut());
-        // SAFETY: both handles are written on success and owned from here on.
-        unsafe {
-            if CreatePipe(&mut r, &mut w, &sa, 0) == 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            SetHandleInformation(r, HANDLE_FLAG_INHERIT, 0);
-            Ok((
-                std::fs::File::from_raw_handle(r as _),
-                OwnedHandle::from_raw_handle(w as _),
-            ))
+    /// One of the output files, opened for the child to inherit (the handle list below keeps
+    /// it to this child).
+    fn inheritable(path: &std::path::Path) -> std::io::Result<fs_err::File> {
+        let f = fs_err::File::create(path)?;
+        // SAFETY: a valid handle this process owns; only its inherit flag changes.
+        if unsafe {
+            SetHandleInformation(
+                f.file().as_raw_handle() as HANDLE,
+                HANDLE_FLAG_INHERIT,
+                HANDLE_FLAG_INHERIT,
+            )
+        } == 0
+        {
+            return Err(std::io::Error::last_os_error());
         }
+        Ok(f)
     }
 
     /// The environment block: `NAME=value` strings, sorted by name as Windows keeps them.
@@ -300,18 +294,10 @@ mod windows_as_user {
         }
     }
 
-    fn failed(error: String) -> RunOutput {
-        RunOutput {
-            exit: ExitKind::SpawnFailed { error },
-            stdout: String::new(),
-            stderr: String::new(),
-            duration_ms: 0,
-        }
-    }
-
-    pub fn run(spec: &Spec, user: &RunAs, timeout: Duration) -> RunOutput {
-        let (Ok((out_r, out_w)), Ok((err_r, err_w))) = (pipe(), pipe()) else {
-            return failed(std::io::Error::last_os_error().to_string());
+    pub fn run(spec: &Spec, user: &RunAs, timeout: Duration, files: &OutputFiles) -> RunOutput {
+        let (out_w, err_w) = match (inheritable(&files.stdout), inheritable(&files.stderr)) {
+            (Ok(o), Ok(e)) => (o, e),
+            (Err(e), _) | (_, Err(e)) => return spawn_failed(format!("its output files: {e}")),
         };
         let args: Vec<String> = spec
             .args
@@ -325,14 +311,14 @@ mod windows_as_user {
         let env = env_block(&spec.env);
         // The user's interactive desktop: libcrypto loads user32, which needs one it may use.
         let mut desktop: Vec<u16> = "winsta0\\default".encode_utf16().chain(Some(0)).collect();
-        // Only the two pipe ends cross into the user's process: no other handle of this
+        // Only the two output files cross into the user's process: no other handle of this
         // (SYSTEM) process is inherited, whatever else is inheritable at the moment.
         let inherit: [HANDLE; 2] = [
-            out_w.as_raw_handle() as HANDLE,
-            err_w.as_raw_handle() as HANDLE,
+            out_w.file().as_raw_handle() as HANDLE,
+            err_w.file().as_raw_handle() as HANDLE,
         ];
         let Some(attrs) = AttributeList::handles(&inherit) else {
-            return failed(format!(
+            return spawn_failed(format!(
                 "as {}: the handle list could not be set up: {}",
                 user.who,
                 std::io::Error::last_os_error()
@@ -369,11 +355,11 @@ mod windows_as_user {
             )
         };
         drop(attrs);
-        // The child holds its own copies of the write ends; ours go, so reads end with it.
+        // The child holds its own copies of the output handles.
         drop(out_w);
         drop(err_w);
         if ok == 0 {
-            return failed(format!(
+            return spawn_failed(format!(
                 "as {}: {}",
                 user.who,
                 std::io::Error::last_os_error()
@@ -391,14 +377,6 @@ mod windows_as_user {
             ResumeThread(thread.as_raw_handle() as HANDLE);
         }
         drop(thread);
-        let reader = |mut f: std::fs::File| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = f.read_to_end(&mut buf);
-                String::from_utf8_lossy(&buf).into_owned()
-            })
-        };
-        let (out_t, err_t) = (reader(out_r), reader(err_r));
         let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX - 1);
         let h = process.as_raw_handle() as HANDLE;
         // SAFETY: `h` is a valid process handle until `process` drops.
@@ -420,15 +398,10 @@ mod windows_as_user {
                 }
             }
         };
-        // Anything the run left behind ends with the job, so the pipes close and reads end.
+        // Anything the run left behind ends with the job.
         drop(job);
-        let (stdout, stderr) = super::output_within(super::OUTPUT_GRACE, move || {
-            (
-                out_t.join().unwrap_or_default(),
-                err_t.join().unwrap_or_default(),
-            )
-        });
         drop(process);
+        let (stdout, stderr) = files.read();
         RunOutput {
             exit,
             stdout,
@@ -436,33 +409,6 @@ mod windows_as_user {
             duration_ms: start.elapsed().as_millis() as u64,
         }
     }
-}
-
-/// How long the output may stay open after the interpreter ended and its tree was killed.
-#[cfg(windows)]
-const OUTPUT_GRACE: Duration = Duration::from_secs(5);
-
-/// stdout and stderr as `read` collects them, or, when something outside the run's tree still
-/// holds its pipes open after `grace` (a process that escaped the job, a crash handler), what
-/// says so: condafix never waits forever for an interpreter's output.
-#[cfg(windows)]
-fn output_within(
-    grace: Duration,
-    read: impl FnOnce() -> (String, String) + Send + 'static,
-) -> (String, String) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(read());
-    });
-    rx.recv_timeout(grace).unwrap_or_else(|_| {
-        (
-            String::new(),
-            format!(
-                "its output was still held open {} s after it ended, by a process outside its tree; condafix stopped waiting",
-                grace.as_secs()
-            ),
-        )
-    })
 }
 
 /// The command line Windows programs split back into `program` and `args` (the rules of
@@ -503,23 +449,20 @@ pub fn windows_command_line(program: &str, args: &[String]) -> String {
 /// closed, stdout and stderr captured in full; a run past its deadline is killed with every
 /// process it started.
 pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
-    #[cfg(windows)]
-    if let Some(user) = &spec.run_as {
-        return windows_as_user::run(spec, user, timeout);
-    }
-    // stdout and stderr go to files, not pipes: a process the interpreter left behind (or one
-    // that escaped its tree) cannot keep condafix waiting for the end of a pipe.
-    let files = match tempfile::tempdir() {
-        Ok(d) => d,
+    let files = match OutputFiles::new() {
+        Ok(f) => f,
         Err(e) => return spawn_failed(format!("no folder for its output: {e}")),
     };
-    let (out_path, err_path) = (files.path().join("stdout"), files.path().join("stderr"));
+    #[cfg(windows)]
+    if let Some(user) = &spec.run_as {
+        return windows_as_user::run(spec, user, timeout, &files);
+    }
     let expr = duct::cmd(&spec.program, &spec.args)
         .full_env(spec.env.iter().cloned())
         .dir(&spec.cwd)
         .stdin_null()
-        .stdout_path(&out_path)
-        .stderr_path(&err_path)
+        .stdout_path(&files.stdout)
+        .stderr_path(&files.stderr)
         .unchecked();
     #[cfg(unix)]
     let expr = expr.before_spawn(|cmd| {
@@ -572,11 +515,37 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
     // (kill-on-close job, process group).
     tree.kill();
     let _ = handle.wait();
+    let (stdout, stderr) = files.read();
     RunOutput {
         exit,
-        stdout: read_capped(&out_path),
-        stderr: read_capped(&err_path),
+        stdout,
+        stderr,
         duration_ms: start.elapsed().as_millis() as u64,
+    }
+}
+
+/// Where a run's stdout and stderr go: files in a private temp folder, not pipes, so that a
+/// process the interpreter left behind (or one that escaped its tree) cannot keep condafix
+/// waiting for the end of a pipe.
+struct OutputFiles {
+    _dir: tempfile::TempDir,
+    stdout: std::path::PathBuf,
+    stderr: std::path::PathBuf,
+}
+
+impl OutputFiles {
+    fn new() -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Ok(OutputFiles {
+            stdout: dir.path().join("stdout"),
+            stderr: dir.path().join("stderr"),
+            _dir: dir,
+        })
+    }
+
+    /// Both streams, each up to [`OUTPUT_CAP`].
+    fn read(&self) -> (String, String) {
+        (read_capped(&self.stdout), read_capped(&self.stderr))
     }
 }
 

@@ -10,10 +10,11 @@ use std::ffi::OsString;
 pub struct RunAs {
     /// Who, as [`crate::rights::Writers`] names them (`S-1-5-21-…`, `uid N`).
     pub who: String,
-    /// Their environment, the base the launch environment is built from (Windows: their
-    /// environment block; Unix: this process's with their HOME, USER and LOGNAME).
-    overrides: Vec<(OsString, OsString)>,
-    replace_all: bool,
+    /// Their environment, the base the launch environment is built from.
+    env: UserEnv,
+    /// A folder every user can read, to run in (condafix's own temp folder may not be theirs):
+    /// `%SystemRoot%` on Windows, `/` on Unix.
+    cwd: std::path::PathBuf,
     #[cfg(unix)]
     pub(crate) uid: u32,
     #[cfg(unix)]
@@ -28,31 +29,33 @@ impl std::fmt::Debug for RunAs {
     }
 }
 
+/// A user's environment, as each platform gives it.
+enum UserEnv {
+    /// Their own whole environment (Windows: their environment block).
+    #[cfg_attr(not(windows), allow(dead_code))]
+    Own(Vec<(OsString, OsString)>),
+    /// This process's, with these of theirs in place (Unix: HOME, USER, LOGNAME).
+    #[cfg_attr(windows, allow(dead_code))]
+    Over(Vec<(OsString, OsString)>),
+}
+
 impl RunAs {
     /// The environment the launch starts from, for this user.
     pub fn base_env(&self, process: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
-        if self.replace_all {
-            return self.overrides.clone();
+        match &self.env {
+            UserEnv::Own(env) => env.clone(),
+            UserEnv::Over(theirs) => process
+                .iter()
+                .filter(|(k, _)| !theirs.iter().any(|(o, _)| o == k))
+                .chain(theirs)
+                .cloned()
+                .collect(),
         }
-        let mut env: Vec<(OsString, OsString)> = process
-            .iter()
-            .filter(|(k, _)| !self.overrides.iter().any(|(o, _)| o == k))
-            .cloned()
-            .collect();
-        env.extend(self.overrides.iter().cloned());
-        env
     }
 
-    /// A folder every user can read, to run in (condafix's own temp folder may not be theirs).
-    pub fn cwd(&self, base: &[(OsString, OsString)]) -> std::path::PathBuf {
-        if cfg!(windows) {
-            base.iter()
-                .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
-                .map(|(_, v)| std::path::PathBuf::from(v))
-                .unwrap_or_else(|| std::path::PathBuf::from("C:\\Windows"))
-        } else {
-            std::path::PathBuf::from("/")
-        }
+    /// The folder to run in.
+    pub fn cwd(&self) -> &std::path::Path {
+        &self.cwd
     }
 }
 
@@ -67,7 +70,7 @@ mod platform {
     use std::ffi::{CStr, OsString};
     use std::os::unix::ffi::OsStringExt as _;
 
-    use super::RunAs;
+    use super::{RunAs, UserEnv};
 
     pub fn as_user(id: &str) -> Result<RunAs, String> {
         let uid: u32 = id
@@ -101,12 +104,12 @@ mod platform {
         };
         Ok(RunAs {
             who: id.to_string(),
-            overrides: vec![
+            env: UserEnv::Over(vec![
                 ("HOME".into(), home),
                 ("USER".into(), name.clone()),
                 ("LOGNAME".into(), name),
-            ],
-            replace_all: false,
+            ]),
+            cwd: "/".into(),
             uid,
             gid,
         })
@@ -134,7 +137,7 @@ mod platform {
         WTSQueryUserToken, WTS_SESSION_INFOW,
     };
 
-    use super::RunAs;
+    use super::{RunAs, UserEnv};
 
     /// The sessions a user may be logged on to: the active ones, and the console's.
     fn sessions() -> Vec<u32> {
@@ -179,10 +182,15 @@ mod platform {
             }
             let env = user_environment(token)
                 .ok_or_else(|| format!("the environment of {id} could not be read"))?;
+            let cwd = env
+                .iter()
+                .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
+                .map(|(_, v)| std::path::PathBuf::from(v))
+                .unwrap_or_else(|| "C:\\Windows".into());
             return Ok(RunAs {
                 who: id.to_string(),
-                overrides: env,
-                replace_all: true,
+                env: UserEnv::Own(env),
+                cwd,
                 token: owned,
             });
         }

@@ -83,6 +83,23 @@ pub struct Launch {
     pub stderr: String,
 }
 
+impl Launch {
+    /// A launch that has not run (yet): nothing known but its context.
+    fn not_run(context: LaunchContext) -> Self {
+        Launch {
+            context,
+            result: LaunchResult::DidNotRun,
+            code: None,
+            error: None,
+            openssl_version: None,
+            ssl_file: None,
+            duration_ms: 0,
+            probe: None,
+            stderr: String::new(),
+        }
+    }
+}
+
 /// Why an HTTPS request through pip failed (the probe's classification of pip's exception).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -269,11 +286,7 @@ fn launch(
     }
     // As the prefix's user: their environment, in a folder they can read.
     let (base, cwd) = match run_as {
-        Some(user) => {
-            let base = user.base_env(&opts.env);
-            let cwd = user.cwd(&base);
-            (base, cwd)
-        }
+        Some(user) => (user.base_env(&opts.env), user.cwd().to_path_buf()),
         None => (opts.env.clone(), opts.cwd.clone()),
     };
     let spec = Spec {
@@ -285,15 +298,9 @@ fn launch(
     };
     let out = run_with_timeout(&spec, opts.timeout);
     let mut l = Launch {
-        context: ctx,
-        result: LaunchResult::DidNotRun,
-        code: None,
-        error: None,
-        openssl_version: None,
-        ssl_file: None,
         duration_ms: out.duration_ms,
-        probe: None,
         stderr: redact_credentials(out.stderr.trim()),
+        ..Launch::not_run(ctx)
     };
     match &out.exit {
         ExitKind::SpawnFailed { error } => {
@@ -551,17 +558,6 @@ fn skipped(
     w: &crate::rights::WritableByOthers,
     not_as_user: &str,
 ) -> PrefixVerify {
-    let not_run = |context| Launch {
-        context,
-        result: LaunchResult::DidNotRun,
-        code: None,
-        error: None,
-        openssl_version: None,
-        ssl_file: None,
-        duration_ms: 0,
-        probe: None,
-        stderr: String::new(),
-    };
     let finding = Finding::new(
         Code::V042,
         format!(
@@ -577,8 +573,8 @@ fn skipped(
     PrefixVerify {
         prefix: report.prefix.clone(),
         run_as: None,
-        unactivated: not_run(LaunchContext::Unactivated),
-        activated: not_run(LaunchContext::Activated),
+        unactivated: Launch::not_run(LaunchContext::Unactivated),
+        activated: Launch::not_run(LaunchContext::Activated),
         online: None,
         predicted_unactivated: report.prediction.unactivated.result,
         predicted_activated: report.prediction.activated.result,
@@ -594,15 +590,8 @@ mod tests {
 
     fn launch(result: LaunchResult) -> Launch {
         Launch {
-            context: LaunchContext::Unactivated,
             result,
-            code: None,
-            error: None,
-            openssl_version: None,
-            ssl_file: None,
-            duration_ms: 0,
-            probe: None,
-            stderr: String::new(),
+            ..Launch::not_run(LaunchContext::Unactivated)
         }
     }
 

@@ -237,6 +237,35 @@ fn an_interpreter_whose_leftovers_hold_its_output_is_not_waited_on_forever() {
     }
 }
 
+/// An interpreter that floods its output (20 MB on stderr): condafix keeps at most 4 MiB of
+/// each stream and says the interpreter printed no result, instead of holding all of it.
+#[test]
+fn an_interpreter_that_floods_its_output_is_read_only_up_to_the_cap() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ctx = TestContext::new();
+    let prefix = ctx.path().join("flood");
+    fs_err::create_dir_all(prefix.join("bin")).unwrap();
+    fs_err::create_dir_all(prefix.join("conda-meta")).unwrap();
+    fs_err::write(prefix.join("conda-meta").join("history"), b"").unwrap();
+    let script = prefix.join("bin").join("python");
+    fs_err::write(
+        &script,
+        "#!/bin/sh\nhead -c 20000000 /dev/zero | tr '\\0' x >&2\n",
+    )
+    .unwrap();
+    fs_err::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, v, stderr) = verify(&ctx, &prefix, &["--timeout", "60"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let u = &v["prefixes"][0]["unactivated"];
+    assert_eq!(u["result"], "did-not-run", "{}", u["error"]);
+    assert_eq!(u["code"], "V041", "{}", u["code"]);
+    let kept = u["stderr"].as_str().unwrap().len();
+    assert!(
+        kept > 0 && kept <= 4 * 1024 * 1024,
+        "kept {kept} bytes of 20 MB"
+    );
+}
+
 #[test]
 fn online_fails_with_certificate_verify_failed_then_works_after_config() {
     let ctx = TestContext::new();
