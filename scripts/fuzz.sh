@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run every fuzz target for a fixed time (default 10 s each) and print executions and crashes.
-# Crashing inputs go to target/fuzz-crashes/<target>/. Exit 1 on any crash.
+# A fuzzing campaign: every target (or the ones named) for a fixed time each, printing executions
+# and crashes. Crashing inputs go to target/fuzz-crashes/<target>/. Exit 1 on any crash.
+# CI does not run this (a time budget finds more on a faster machine): it runs a fixed number of
+# executions from a fixed seed instead (`--executions`, see .ci/run).
 # Usage: bash scripts/fuzz.sh [seconds-per-target] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,20 +1,31 @@
-//! Run every fuzz target (or the ones named) for a fixed time and print executions and crashes;
-//! crashing inputs are saved under `target/fuzz-crashes/<target>/`. Exit 1 on any crash.
+//! Run every fuzz target (or the ones named) for a fixed number of executions (`--executions`,
+//! what CI runs: the same answer on any machine) or for a fixed time (`--seconds`, campaigns)
+//! and print executions and crashes; crashing inputs are saved under
+//! `target/fuzz-crashes/<target>/`. Exit 1 on any crash.
 //!
-//! `cargo run --release -p condafix-suite --bin fuzz -- [--seconds N] [--seed N] [TARGET]...`
+//! `cargo run --release -p condafix-suite --bin fuzz -- [--executions N | --seconds N] [--seed N] [TARGET]...`
 
 use std::time::Duration;
 
 use condafix_suite::fuzz::{fuzz, targets, Budget};
 
 fn main() -> std::process::ExitCode {
-    let mut seconds = 10u64;
+    let mut budget = Budget::Executions(100_000);
     let mut seed = 0x00c0_ffee_u64;
     let mut only: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--seconds" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
+            "--seconds" => {
+                if let Some(s) = args.next().and_then(|v| v.parse().ok()) {
+                    budget = Budget::Time(Duration::from_secs(s));
+                }
+            }
+            "--executions" => {
+                if let Some(n) = args.next().and_then(|v| v.parse().ok()) {
+                    budget = Budget::Executions(n);
+                }
+            }
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or(seed),
             other => only.push(other.to_string()),
         }
@@ -32,7 +43,7 @@ fn main() -> std::process::ExitCode {
         .filter(|t| only.is_empty() || only.iter().any(|o| o == t.name))
     {
         let start = std::time::Instant::now();
-        let o = fuzz(t, Budget::Time(Duration::from_secs(seconds)), seed);
+        let o = fuzz(t, budget, seed);
         let rate = o.executions as f64 / start.elapsed().as_secs_f64().max(0.001);
         println!(
             "{:<18} {:>12} {:>10.0} {:>8}",
