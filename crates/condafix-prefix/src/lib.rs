@@ -7,10 +7,10 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archive;
+pub use condafix_actor::guard;
 mod digest;
 mod envs;
 mod error;
-pub mod guard;
 pub mod ini;
 mod layout;
 mod pe;

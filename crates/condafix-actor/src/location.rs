@@ -1,0 +1,616 @@
+//! A location: a folder opened as an identity. Every read, create, rename, removal and lock
+//! condafix does in a folder it does not alone control goes through one, relative to the
+//! folder's handle, without following a link at any step, with the identity's rights:
+//!
+//! - a link (symlink, junction) swapped in at any moment redirects nothing: each step is opened
+//!   relative to the handle of the step before, refusing links;
+//! - a FIFO, socket or device named like a file is refused on the handle, never waited on;
+//! - what is created is created by the identity (a user's file is theirs from the start, never
+//!   chowned after), replaced by a rename relative to the folder's handle, with its mode set on
+//!   the new file's handle;
+//! - a file with several hard links that belongs to someone else is neither read for output
+//!   nor replaced in place.
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::control::Control;
+use crate::guard::RelPath;
+use crate::identity::{AccountId, Identity};
+use crate::sys::{self, DirHandle, FileHow};
+use crate::FsError;
+
+/// What an entry is (not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Link,
+    Fifo,
+    Socket,
+    Device,
+    Other,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "folder",
+            Kind::Link => "link",
+            Kind::Fifo => "FIFO (named pipe)",
+            Kind::Socket => "socket",
+            Kind::Device => "device",
+            Kind::Other => "special file",
+        }
+    }
+}
+
+/// What the system says of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: Kind,
+    pub len: u64,
+    /// Hard links to the file.
+    pub links: u64,
+    pub owner: AccountId,
+    /// Unix group and permission bits (0 on Windows).
+    pub unix_gid: u32,
+    pub unix_mode: u32,
+    /// Which file it is: the same for every hard link.
+    pub volume: u64,
+    pub index: u64,
+    pub modified_ns: u128,
+}
+
+/// How long to keep trying when a file is in use (Windows: antivirus holds fresh DLLs, a running
+/// python.exe holds its DLLs).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// About 5 s in all: 50 ms doubling to 1 s.
+    fn default() -> Self {
+        Self {
+            attempts: 10,
+            first_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The whole wait, for messages.
+    pub fn total(&self) -> Duration {
+        let mut d = self.first_delay;
+        let mut total = Duration::ZERO;
+        for _ in 1..self.attempts {
+            total += d;
+            d = (d * 2).min(self.max_delay);
+        }
+        total
+    }
+
+    fn run<T>(&self, mut op: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+        let mut delay = self.first_delay;
+        let mut attempt = 1;
+        loop {
+            match op() {
+                Err(e) if sys::in_use(&e) && attempt < self.attempts => {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(self.max_delay);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The permission bits of a file condafix writes (Unix; Windows files inherit their folder's
+/// ACL, and a replaced file's DACL is carried over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewMode {
+    /// A replaced file keeps its bits; a new one gets these.
+    KeepOr(u32),
+    /// Always these (condafix's own state: 0o600).
+    Exactly(u32),
+}
+
+/// Options of [`Location::replace`].
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    pub mode: NewMode,
+    /// Create missing folders on the way, with these bits.
+    pub create_dirs: Option<u32>,
+    pub retry: RetryPolicy,
+}
+
+impl WriteOptions {
+    /// A file people read (a config file, a DLL): a replaced one keeps its bits, a new one is
+    /// 0o644; missing folders are created 0o755.
+    pub fn public() -> Self {
+        Self {
+            mode: NewMode::KeepOr(0o644),
+            create_dirs: Some(0o755),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// condafix's own state (journal, receipt, backups): owner-only, folders 0o700.
+    pub fn private() -> Self {
+        Self {
+            mode: NewMode::Exactly(0o600),
+            create_dirs: Some(0o700),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The marker in the names of condafix's temp files (`.<name>.condafix-tmp-<pid>-<n>`).
+pub const TEMP_MARKER: &str = ".condafix-tmp-";
+
+/// A folder opened as an identity.
+#[derive(Debug)]
+pub struct Location {
+    root: PathBuf,
+    dir: DirHandle,
+    identity: Identity,
+}
+
+/// A folder reached below a location (the handle of its last step).
+struct Reached {
+    dir: DirHandle,
+    /// The path shown in messages.
+    shown: PathBuf,
+}
+
+impl Location {
+    /// Open the folder at `root` as `identity`. The path itself is followed as the system
+    /// resolves it (it is given or found by condafix, not read from a file the folder's owner
+    /// controls); nothing below it is.
+    pub fn open(root: &Path, identity: Identity) -> Result<Self, FsError> {
+        let who = identity.to_string();
+        let dir = identity
+            .act(|| sys::open_root(root))?
+            .map_err(|e| FsError::from_io(root, "open the folder", &who, e))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            dir,
+            identity,
+        })
+    }
+
+    /// The folder `rel` below this location, as a location of its own (same identity); with
+    /// `create`, missing folders on the way are made with those permission bits.
+    pub fn subdir(&self, rel: &RelPath, create: Option<u32>) -> Result<Self, FsError> {
+        let mut cur = self.reach_parent(rel, create)?;
+        let name = OsStr::new(rel.file_name());
+        let shown = rel.under(&self.root);
+        let dir = self.act(&shown, "open the folder", || {
+            match sys::open_dir(&cur.dir, name) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && create.is_some() => {
+                    match sys::make_dir(&cur.dir, name, create.unwrap_or(0o755)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(e),
+                    }
+                    sys::open_dir(&cur.dir, name)
+                }
+                other => other,
+            }
+        })?;
+        cur.dir = dir;
+        Ok(Self {
+            root: shown,
+            dir: cur.dir,
+            identity: self.identity.clone(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Who may change this folder (read from its handle).
+    pub fn control(&self) -> Result<Control, FsError> {
+        crate::control_of_dir(&self.dir, &self.root)
+    }
+
+    /// What the folder itself is (its owner, its bits).
+    pub fn meta(&self) -> Result<Meta, FsError> {
+        sys::stat_dir(&self.dir).map_err(|e| self.err(&self.root, "read the folder", e))
+    }
+
+    fn who(&self) -> String {
+        self.identity.to_string()
+    }
+
+    fn err(&self, path: &Path, op: &'static str, e: std::io::Error) -> FsError {
+        FsError::from_io(path, op, &self.who(), e)
+    }
+
+    /// Run a system call as this location's identity; an OS error becomes an [`FsError`] on
+    /// `path`.
+    fn act<T>(
+        &self,
+        path: &Path,
+        op: &'static str,
+        f: impl FnOnce() -> std::io::Result<T>,
+    ) -> Result<T, FsError> {
+        self.identity
+            .act(f)?
+            .map_err(|e| FsError::from_io(path, op, &self.who(), e))
+    }
+
+    /// The folder holding `rel`'s last component, step by step from the root, no link
+    /// followed; with `create`, missing folders are made.
+    fn reach_parent(&self, rel: &RelPath, create: Option<u32>) -> Result<Reached, FsError> {
+        let comps: Vec<&str> = rel.components().collect();
+        let mut cur = Reached {
+            dir: self
+                .dir
+                .try_clone()
+                .map_err(|e| self.err(&self.root, "open the folder", e))?,
+            shown: self.root.clone(),
+        };
+        for c in &comps[..comps.len().saturating_sub(1)] {
+            let shown = cur.shown.join(c);
+            let name = OsStr::new(c);
+            let next = self.act(&shown, "open the folder", || {
+                match sys::open_dir(&cur.dir, name) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && create.is_some() => {
+                        match sys::make_dir(&cur.dir, name, create.unwrap_or(0o755)) {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                            Err(e) => return Err(e),
+                        }
+                        sys::open_dir(&cur.dir, name)
+                    }
+                    other => other,
+                }
+            });
+            let next = next?;
+            cur = Reached {
+                dir: next,
+                shown,
+            };
+        }
+        Ok(cur)
+    }
+
+    /// What is at `rel` (not followed); `None` when nothing is.
+    pub fn stat(&self, rel: &RelPath) -> Result<Option<Meta>, FsError> {
+        let parent = match self.reach_parent(rel, None) {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let shown = rel.under(&self.root);
+        match self
+            .identity
+            .act(|| sys::stat_at(&parent.dir, OsStr::new(rel.file_name())))?
+        {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.err(&shown, "look at", e)),
+        }
+    }
+
+    /// Whether a regular file is at `rel`.
+    pub fn is_file(&self, rel: &RelPath) -> bool {
+        matches!(self.stat(rel), Ok(Some(m)) if m.kind == Kind::File)
+    }
+
+    /// The account whose files this location holds: the identity's, or (acting as condafix
+    /// itself) the folder's owner.
+    fn expected_owner(&self) -> Option<AccountId> {
+        match self.identity.account() {
+            Some(a) => Some(a.clone()),
+            None => self.meta().ok().map(|m| m.owner),
+        }
+    }
+
+    /// A file with several hard links belonging to someone else than this location's owner is
+    /// not used (it could be anyone's file, linked in).
+    fn check_links(&self, shown: &Path, m: &Meta) -> Result<(), FsError> {
+        if m.links <= 1 || cfg!(windows) {
+            return Ok(());
+        }
+        match self.expected_owner() {
+            Some(expected) if m.owner != expected => Err(FsError::HardLinked {
+                path: shown.to_path_buf(),
+                links: m.links,
+                owner: m.owner.to_string(),
+                expected: expected.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Open the regular file at `rel` for reading: no link at any step, a FIFO or device
+    /// refused without blocking.
+    // std::fs::File: what callers read and hash.
+    #[allow(clippy::disallowed_types)]
+    pub fn open_file(&self, rel: &RelPath) -> Result<std::fs::File, FsError> {
+        let parent = self.reach_parent(rel, None)?;
+        let shown = rel.under(&self.root);
+        let file = self.act(&shown, "open", || {
+            sys::open_file(&parent.dir, OsStr::new(rel.file_name()), FileHow::Read)
+        })?;
+        let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
+        if m.kind != Kind::File {
+            return Err(FsError::NotAFile {
+                path: shown,
+                kind: m.kind.word(),
+            });
+        }
+        self.check_links(&shown, &m)?;
+        Ok(file)
+    }
+
+    /// Read the whole file at `rel`, refusing one over `cap` bytes.
+    pub fn read(&self, rel: &RelPath, cap: u64) -> Result<Vec<u8>, FsError> {
+        let file = self.open_file(rel)?;
+        crate::read::read_capped(file, &rel.under(&self.root), cap)
+    }
+
+    /// Replace (or create) the file at `rel` atomically: a temp file created by the identity in
+    /// the same folder (relative to the folder's handle, never an existing file or link), filled
+    /// by `fill`, synced, given its mode on its handle, checked by `check`, and renamed over
+    /// `rel` relative to the folder's handle. Readers see the old file or the new one; on any
+    /// failure the temp file is removed and `rel` is as it was.
+    #[allow(clippy::disallowed_types)]
+    pub fn replace<T, E: From<FsError>>(
+        &self,
+        rel: &RelPath,
+        opts: &WriteOptions,
+        fill: impl FnOnce(&mut std::fs::File) -> Result<T, E>,
+        check: impl FnOnce(&T) -> Result<(), E>,
+    ) -> Result<T, E> {
+        let parent = self.reach_parent(rel, opts.create_dirs)?;
+        let name = OsStr::new(rel.file_name());
+        let shown = rel.under(&self.root);
+        let existing = match self
+            .identity
+            .act(|| sys::stat_at(&parent.dir, name))
+            .map_err(FsError::from)?
+        {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(self.err(&shown, "look at", e).into()),
+        };
+        let mut carried = None;
+        if let Some(m) = &existing {
+            match m.kind {
+                Kind::File => {}
+                Kind::Link => return Err(FsError::Link { path: shown }.into()),
+                k => {
+                    return Err(FsError::NotAFile {
+                        path: shown,
+                        kind: k.word(),
+                    }
+                    .into())
+                }
+            }
+            self.check_links(&shown, m)?;
+            if cfg!(windows) {
+                if let Ok(Ok(f)) = self
+                    .identity
+                    .act(|| sys::open_file(&parent.dir, name, FileHow::Read))
+                {
+                    carried = sys::carry_from(&f);
+                }
+            }
+        }
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp_name = format!(
+            ".{}{TEMP_MARKER}{}-{n}",
+            rel.file_name(),
+            std::process::id()
+        );
+        let tmp = OsStr::new(&tmp_name);
+        let tmp_shown = shown.with_file_name(&tmp_name);
+        let mut file = self.act(&shown, "create a file in the folder of", || {
+            sys::open_file(&parent.dir, tmp, FileHow::CreateNew { mode: 0o600 })
+        })?;
+        let result = (|| {
+            let value = fill(&mut file)?;
+            file.flush()
+                .and_then(|()| file.sync_all())
+                .map_err(|e| self.err(&tmp_shown, "write", e))?;
+            let mode = match (opts.mode, &existing) {
+                (NewMode::KeepOr(_), Some(m)) => m.unix_mode,
+                (NewMode::KeepOr(m), None) | (NewMode::Exactly(m), _) => m,
+            };
+            if cfg!(unix) {
+                sys::set_mode(&file, mode).map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
+            }
+            if let Some(c) = &carried {
+                self.identity
+                    .act(|| sys::carry_to(c, &file))
+                    .map_err(FsError::from)?
+                    .map_err(|e| self.err(&tmp_shown, "set the rights of", e))?;
+            }
+            check(&value)?;
+            drop(file);
+            self.act(&shown, "replace", || {
+                opts.retry.run(|| sys::rename_at(&parent.dir, tmp, name))
+            })?;
+            sys::sync_dir(&parent.dir);
+            Ok(value)
+        })();
+        if result.is_err() {
+            let _ = self
+                .identity
+                .act(|| sys::remove_file_at(&parent.dir, tmp));
+        }
+        result
+    }
+
+    /// Write `bytes` at `rel` atomically (see [`Location::replace`]).
+    pub fn write(&self, rel: &RelPath, bytes: &[u8], opts: &WriteOptions) -> Result<(), FsError> {
+        let shown = rel.under(&self.root);
+        self.replace(
+            rel,
+            opts,
+            |f| f.write_all(bytes).map_err(|e| self.err(&shown, "write", e)),
+            |_| Ok(()),
+        )
+    }
+
+    /// Remove the file at `rel` (a link there is removed as the link, never followed).
+    /// `Ok(false)`: nothing was there.
+    pub fn remove(&self, rel: &RelPath, retry: RetryPolicy) -> Result<bool, FsError> {
+        let parent = match self.reach_parent(rel, None) {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let shown = rel.under(&self.root);
+        let name = OsStr::new(rel.file_name());
+        match self
+            .identity
+            .act(|| retry.run(|| sys::remove_file_at(&parent.dir, name)))?
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.err(&shown, "remove", e)),
+        }
+    }
+
+    /// Remove the folder at `rel` if it is empty; whether it is gone.
+    pub fn remove_empty_dir(&self, rel: &RelPath) -> bool {
+        let Ok(parent) = self.reach_parent(rel, None) else {
+            return false;
+        };
+        matches!(
+            self.identity
+                .act(|| sys::remove_dir_at(&parent.dir, OsStr::new(rel.file_name()))),
+            Ok(Ok(()))
+        )
+    }
+
+    /// Remove the folder at `rel` and everything in it, never following a link (a link inside
+    /// is removed as the link). At most `limit` entries: a folder with more is left, partly
+    /// removed, and `false` returned.
+    pub fn remove_tree(&self, rel: &RelPath, limit: usize) -> bool {
+        let Ok(dir) = self.subdir(rel, None) else {
+            return false;
+        };
+        let mut budget = limit;
+        let ok = dir.remove_contents(&mut budget, 0);
+        ok && self.remove_empty_dir(rel)
+    }
+
+    fn remove_contents(&self, budget: &mut usize, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        let Ok(Ok(entries)) = self.identity.act(|| sys::list(&self.dir)) else {
+            return false;
+        };
+        let mut ok = true;
+        for (name, kind) in entries {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            if kind == Kind::Dir {
+                let Some(rel) = name.to_str().and_then(|n| RelPath::parse(n).ok()) else {
+                    ok = false;
+                    continue;
+                };
+                match self.subdir(&rel, None) {
+                    Ok(sub) => {
+                        ok &= sub.remove_contents(budget, depth + 1);
+                        ok &= self.remove_empty_dir(&rel);
+                    }
+                    Err(_) => ok = false,
+                }
+            } else {
+                ok &= matches!(
+                    self.identity.act(|| sys::remove_file_at(&self.dir, &name)),
+                    Ok(Ok(()))
+                );
+            }
+        }
+        ok
+    }
+
+    /// The names in the folder `rel` (`None`: the location's own folder), with what each is.
+    pub fn list(&self, rel: Option<&RelPath>) -> Result<Vec<(String, Kind)>, FsError> {
+        let owned;
+        let dir = match rel {
+            Some(r) => {
+                owned = self.subdir(r, None)?;
+                &owned
+            }
+            None => self,
+        };
+        let entries = dir.act(&dir.root, "list", || sys::list(&dir.dir))?;
+        Ok(entries
+            .into_iter()
+            .map(|(n, k)| (n.to_string_lossy().into_owned(), k))
+            .collect())
+    }
+
+    /// Open (creating when missing) the file at `rel` for reading and writing: a lock file.
+    #[allow(clippy::disallowed_types)]
+    pub fn open_lock_file(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
+        let parent = self.reach_parent(rel, Some(0o700))?;
+        let shown = rel.under(&self.root);
+        let file = self.act(&shown, "open", || {
+            sys::open_file(
+                &parent.dir,
+                OsStr::new(rel.file_name()),
+                FileHow::ReadWriteCreate { mode },
+            )
+        })?;
+        let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
+        if m.kind != Kind::File {
+            return Err(FsError::NotAFile {
+                path: shown,
+                kind: m.kind.word(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Remove condafix's temp files (`TEMP_MARKER`) an interrupted write left in the folder
+    /// `rel` (`None`: this one).
+    pub fn remove_temp_files(&self, rel: Option<&RelPath>) {
+        let owned;
+        let dir = match rel {
+            Some(r) => match self.subdir(r, None) {
+                Ok(d) => {
+                    owned = d;
+                    &owned
+                }
+                Err(_) => return,
+            },
+            None => self,
+        };
+        let Ok(Ok(entries)) = dir.identity.act(|| sys::list(&dir.dir)) else {
+            return;
+        };
+        for (name, kind) in entries {
+            if kind == Kind::File && name.to_string_lossy().contains(TEMP_MARKER) {
+                let _ = dir.identity.act(|| sys::remove_file_at(&dir.dir, &name));
+            }
+        }
+    }
+}
