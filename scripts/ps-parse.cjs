@@ -1,13 +1,16 @@
-// Parse-check the PowerShell scripts without PowerShell (none in Debian's archive): the
-// tree-sitter PowerShell grammar (its wasm build from npm) parses each script, and any ERROR or
-// MISSING node fails the check, with its line and column. Also: every script is ASCII (Windows
-// PowerShell 5.1 reads a file without a BOM in the ANSI code page, so a non-ASCII character
-// would change meaning) and has no BOM.
+// Parse-check the PowerShell without PowerShell (none in Debian's archive): the tree-sitter
+// PowerShell grammar (its wasm build from npm) parses each script, and any ERROR or MISSING node
+// fails the check, with its line and column. Every script must also be ASCII (Windows PowerShell
+// 5.1 reads a file without a BOM in the ANSI code page, so a non-ASCII character would change
+// meaning) without a BOM. The `shell: pwsh`/`shell: powershell` steps of the workflows and the
+// composite action are parsed too (their `${{ }}` expressions replaced by a placeholder).
+// The grammar refuses a little valid PowerShell: bare words in a comma list (`a.exe, README.md`)
+// and native arguments such as `-O2`; quote those ('README.md', '-O2').
 //
-//   node scripts/ps-parse.cjs [FILE.ps1 ...]   (default: every scripts/**/*.ps1)
+//   node scripts/ps-parse.cjs [FILE.ps1 ...]   (default: every scripts/**/*.ps1 and .github step)
 //   node scripts/ps-parse.cjs --self-test      (the check must fail on broken scripts)
 //
-// Needs `npm install web-tree-sitter tree-sitter-powershell` in target/ps-parse (see .ci/run).
+// Needs `npm install web-tree-sitter tree-sitter-powershell yaml` in target/ps-parse (.ci/run).
 // windows-latest parses the same files with PowerShell's own parser (.github/workflows/ci.yml).
 const fs = require("node:fs");
 const path = require("node:path");
@@ -38,6 +41,29 @@ function problems(parser, text) {
   };
   walk(tree.rootNode);
   tree.delete();
+  return out;
+}
+
+// The PowerShell run steps of a workflow or composite action: [name, text, line of the script].
+function steps(file) {
+  const YAML = local("yaml");
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+  const text = fs.readFileSync(file, "utf8");
+  const out = [];
+  const visit = (node) => {
+    if (YAML.isMap(node)) {
+      const shell = node.get("shell");
+      const run = node.get("run", true);
+      if ((shell === "pwsh" || shell === "powershell") && run && typeof run.value === "string") {
+        const line = text.slice(0, run.range[0]).split("\n").length + 1;
+        out.push([node.get("name") || node.get("id") || "step", run.value.replace(/\$\{\{[^}]*\}\}/g, "X"), line]);
+      }
+      for (const item of node.items) visit(item.value);
+    } else if (YAML.isSeq(node)) {
+      for (const item of node.items) visit(item);
+    }
+  };
+  visit(doc.contents);
   return out;
 }
 
@@ -88,6 +114,28 @@ const SELF_TEST_OK = "param([string]$A = 'x')\n$r = & { if ($A) { @{ k = 1 } } e
   if (!files.length) {
     console.log("ps-parse: no .ps1 file found");
     failed++;
+  }
+  if (!args.length) {
+    const gh = path.join(root, ".github");
+    const yamls = [
+      ...fs.readdirSync(path.join(gh, "workflows")).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(gh, "workflows", f)),
+      path.join(gh, "actions", "condafix", "action.yml"),
+    ];
+    let n = 0;
+    for (const y of yamls) {
+      for (const [name, text, line] of steps(y)) {
+        n++;
+        // Non-ASCII is fine here: the runner passes a step's script to PowerShell as UTF-8.
+        const p = problems(parser, text).filter((m) => !m.includes("non-ASCII"));
+        const rel = path.relative(root, y);
+        for (const m of p) {
+          const [l, c] = m.split(" ")[0].split(":").map(Number);
+          console.log(`${rel}:${line + l - 1}:${c} (step "${name}") ${m.slice(m.indexOf(" ") + 1)}`);
+        }
+        if (p.length) failed++;
+      }
+    }
+    console.log(`ps-parse: ${n} PowerShell steps in .github: ${failed ? "see above" : "ok"}`);
   }
   process.exit(failed ? 1 : 0);
 })();

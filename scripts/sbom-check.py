@@ -184,7 +184,7 @@ def auditable(exe, file):
     for n, v in missing:
         print(f"sbom-check: {file} lists {n} {v}, which {exe} does not record as built for it")
     for n, v in extra:
-        print(f"sbom-check: note: {exe} records {n} {v} (cargo metadata's workspace-wide features); the SBOM leaves it out")
+        print(f"sbom-check: note: {exe} records {n} {v} (cargo-auditable reads cargo metadata, which unifies features over the workspace and counts some proc-macro dependencies); the SBOM leaves it out")
     print(f"sbom-check: {exe}: {len(built)} runtime crates recorded by cargo-auditable, {len(listed)} in the SBOM, {len(missing)} of them unrecorded")
     return 1 if missing else 0
 
