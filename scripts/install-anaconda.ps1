@@ -38,6 +38,8 @@ Set-StrictMode -Version 2
 # The log is UTF-8 without a BOM whatever the PowerShell: Windows PowerShell 5.1's Add-Content
 # writes the ANSI code page, which turns a non-ASCII path into question marks.
 $utf8 = New-Object System.Text.UTF8Encoding $false
+# .NET resolves a relative path against the process's folder, not PowerShell's location.
+$LogFile = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($LogFile)
 function Write-Log([string]$Message) {
     $line = '{0} {1}' -f (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'), $Message
     [System.IO.File]::AppendAllText($LogFile, $line + [Environment]::NewLine, $utf8)
