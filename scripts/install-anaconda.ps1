@@ -35,9 +35,14 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2
 
+# The log is UTF-8 without a BOM whatever the PowerShell: Windows PowerShell 5.1's Add-Content
+# writes the ANSI code page, which turns a non-ASCII path into question marks.
+$utf8 = New-Object System.Text.UTF8Encoding $false
+# .NET resolves a relative path against the process's folder, not PowerShell's location.
+$LogFile = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($LogFile)
 function Write-Log([string]$Message) {
     $line = '{0} {1}' -f (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'), $Message
-    Add-Content -Path $LogFile -Value $line
+    [System.IO.File]::AppendAllText($LogFile, $line + [Environment]::NewLine, $utf8)
     Write-Host $line
 }
 
@@ -86,10 +91,17 @@ Write-Log "running $Condafix $($cfArgs -join ' ')"
 # lines as text.
 $saved = $ErrorActionPreference
 $ErrorActionPreference = 'Continue'
+# condafix writes UTF-8 when its output is piped, and PowerShell decodes a native program's output
+# with [Console]::OutputEncoding, the OEM code page (437, or 949 on Korean Windows): a profile
+# folder with non-ASCII letters would arrive garbled. UTF-8 (no BOM) around the call, restored
+# after it (setting it fails without a console; then it stays as it is).
+$savedEncoding = [Console]::OutputEncoding
+try { [Console]::OutputEncoding = $utf8 } catch { }
 try {
     & $Condafix @cfArgs 2>&1 | ForEach-Object { Write-Log ("condafix: " + $_.ToString()) }
     $code = $LASTEXITCODE
 } finally {
+    try { [Console]::OutputEncoding = $savedEncoding } catch { }
     $ErrorActionPreference = $saved
 }
 Write-Log "condafix exit code $code (log: $condafixLog)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Assemble a release into target/dist/v<version>/: the zip per target (condafix.exe, README,
-# licenses, changelog), install.ps1, a CycloneDX SBOM, SHA256SUMS over all of them, the winget and
-# Scoop manifests, and the release notes; then check the zip against SHA256SUMS the way
-# install.ps1 does, and print what a tag would publish.
+# licenses, changelog), install.ps1, a CycloneDX SBOM per target (checked strictly by
+# scripts/sbom-check.py), SHA256SUMS over all of them, the winget and Scoop manifests, and the
+# release notes; then check the zip against SHA256SUMS the way install.ps1 does, and print what a
+# tag would publish.
 #
 #   bash scripts/release.sh --dry-run
 #
@@ -32,7 +33,10 @@ cp "$exe" README.md LICENSE-MIT LICENSE-APACHE CHANGELOG.md "$stage/$name/"
 # The zip holds the files at its root, as Compress-Archive makes it in release.yml.
 (cd "$stage/$name" && python3 -m zipfile -c "$OLDPWD/$dist/$name.zip" condafix.exe README.md LICENSE-MIT LICENSE-APACHE CHANGELOG.md)
 cp scripts/install.ps1 "$dist/install.ps1"
-cargo run --locked --quiet -p condafix-suite --bin dist -- sbom --version "$version" > "$dist/condafix-$version.cdx.json"
+SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || echo 0)" cargo run --locked --quiet -p condafix-suite --bin dist -- \
+  sbom --version "$version" --target "$target" > "$dist/$name.cdx.json"
+py=$(bash scripts/ci-venv.sh)
+"$py" scripts/sbom-check.py validate --forbid insta,insta-cmd,rcgen,jsonschema,rustls,condafix-fixtures,condafix-suite "$dist/$name.cdx.json"
 (cd "$dist" && sha256sum ./*.zip ./*.cdx.json ./install.ps1 | sed 's| \./| |' > SHA256SUMS)
 cargo run --locked --quiet -p condafix-suite --bin dist -- manifests --version "$version" \
   --sums "$dist/SHA256SUMS" --out "$dist/manifests" --target "$target:x64:64bit"
@@ -63,9 +67,8 @@ PY
 echo "== a tag v$version would publish:"
 (cd "$dist" && ls -l --time-style=+ ./*.zip ./*.cdx.json install.ps1 SHA256SUMS | awk '{print "  " $NF "  (" $5 " bytes)"}')
 echo "== SHA256SUMS"; sed 's/^/  /' "$dist/SHA256SUMS"
-echo "== pin in .github/actions/condafix/checksums.txt (the MSVC zips, from the real release):"
-echo "  $version x86_64-pc-windows-msvc <sha256 of condafix-$version-x86_64-pc-windows-msvc.zip>"
-echo "  $version aarch64-pc-windows-msvc <sha256 of condafix-$version-aarch64-pc-windows-msvc.zip>"
+echo "== after the release, .github/workflows/pin-release.yml opens the pull request that pins its MSVC zips in"
+echo "   .github/actions/condafix/checksums.txt (dist pin --version $version --sums SHA256SUMS)"
 echo "== manifests: $dist/manifests (winget/$version/*.yaml, scoop/condafix.json)"
 echo "== notes: $(head -c 200 "$dist/NOTES.md" | head -3 | tr '\n' ' ')..."
 echo "release: rehearsal done in $dist (nothing published)"

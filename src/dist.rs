@@ -1,16 +1,21 @@
 //! What a release publishes besides the zips: the winget manifest set and the Scoop manifest
-//! (both from the release's `SHA256SUMS`), and the release notes (the version's section of
-//! `CHANGELOG.md`). `scripts/release.sh` calls these through the `dist` binary; the tests check
-//! the fields each format requires.
+//! (both from the release's `SHA256SUMS`), the release notes (the version's section of
+//! `CHANGELOG.md`), a CycloneDX SBOM per target ([`sbom`]), and the pins the GitHub Action's
+//! `checksums.txt` gets after a release. `scripts/release.sh` and the release workflow call
+//! these through the `dist` binary; the tests check them against the formats' rules.
 
 use std::collections::BTreeMap;
+
+pub mod sbom;
 
 /// The GitHub repository releases are published from (the workspace's `repository`).
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 /// The winget package identifier.
 pub const WINGET_ID: &str = "Condafix.Condafix";
 /// The winget manifest schema version the manifests follow.
-pub const WINGET_MANIFEST_VERSION: &str = "1.6.0";
+/// The winget manifest schema version the manifests follow: the newest one the community
+/// repository (winget-pkgs) lists as accepted for new submissions.
+pub const WINGET_MANIFEST_VERSION: &str = "1.12.0";
 
 /// A release target, with winget's and Scoop's names for its architecture.
 pub type Target<'a> = (&'a str, &'a str, &'a str);
@@ -171,58 +176,59 @@ pub fn changelog_notes(changelog: &str, version: &str) -> Option<String> {
     (!notes.is_empty()).then(|| notes.to_string())
 }
 
-/// A CycloneDX 1.5 SBOM of condafix and every crate in `Cargo.lock` (name, version, purl, the
-/// registry checksum as a SHA-256 hash).
-pub fn sbom(version: &str, cargo_lock: &str) -> String {
-    let mut components = Vec::new();
-    let mut current: BTreeMap<&str, String> = BTreeMap::new();
-    let mut flush = |c: &mut BTreeMap<&str, String>| {
-        if let (Some(name), Some(ver)) = (c.get("name"), c.get("version")) {
-            let mut comp = serde_json::json!({
-                "type": "library",
-                "name": name,
-                "version": ver,
-                "purl": format!("pkg:cargo/{name}@{ver}"),
-            });
-            if let Some(sum) = c.get("checksum") {
-                comp["hashes"] = serde_json::json!([{ "alg": "SHA-256", "content": sum }]);
+/// The CycloneDX SBOM of the exe for `target`, from `cargo tree`'s output (see [`sbom`]) and
+/// `Cargo.lock`. The version must be the binary package's own.
+pub fn sbom_for_target(tree: &str, cargo_lock: &str, meta: &sbom::Meta) -> Result<String, String> {
+    let graph = sbom::parse_tree(tree)?;
+    let root = &graph.crates[&graph.root];
+    if root.name != sbom::PACKAGE || root.version != meta.version {
+        return Err(format!(
+            "cargo tree's root is {} {}, not {} {}",
+            root.name,
+            root.version,
+            sbom::PACKAGE,
+            meta.version
+        ));
+    }
+    Ok(sbom::document(
+        &graph,
+        &sbom::lock_checksums(cargo_lock),
+        meta,
+    ))
+}
+
+/// `checksums.txt` of the GitHub Action with the release's zips pinned (`<version> <target>
+/// <sha256>` lines, appended). A line already there is kept; a different hash for a pinned
+/// version and target is an error (a pin is never replaced). Returns the text and whether it
+/// changed.
+pub fn pin_checksums(
+    checksums_txt: &str,
+    version: &str,
+    sums: &BTreeMap<String, String>,
+) -> Result<(String, bool), String> {
+    let mut out = checksums_txt.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut changed = false;
+    for (target, _, _) in TARGETS {
+        let hash = hash_of(sums, &zip_name(version, target))?;
+        let pinned = checksums_txt.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && f[0] == version && f[1] == target).then(|| f[2].to_ascii_lowercase())
+        });
+        match pinned {
+            Some(p) if p == hash => {}
+            Some(p) => {
+                return Err(format!(
+                    "checksums.txt pins {version} {target} to another hash\n  pinned:     {p}\n  SHA256SUMS: {hash}"
+                ))
             }
-            if c.get("source").is_none() {
-                comp["type"] = "application".into();
-            }
-            components.push(comp);
-        }
-        c.clear();
-    };
-    for line in cargo_lock.lines() {
-        let line = line.trim();
-        if line == "[[package]]" {
-            flush(&mut current);
-            continue;
-        }
-        for key in ["name", "version", "source", "checksum"] {
-            if let Some(v) = line
-                .strip_prefix(key)
-                .and_then(|r| r.trim_start().strip_prefix('='))
-            {
-                current.insert(key, v.trim().trim_matches('"').to_string());
+            None => {
+                out.push_str(&format!("{version} {target} {hash}\n"));
+                changed = true;
             }
         }
     }
-    flush(&mut current);
-    let doc = serde_json::json!({
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "version": 1,
-        "metadata": {
-            "component": {
-                "type": "application",
-                "name": "condafix",
-                "version": version,
-                "purl": format!("pkg:cargo/condafix@{version}"),
-            }
-        },
-        "components": components,
-    });
-    serde_json::to_string_pretty(&doc).expect("json") + "\n"
+    Ok((out, changed))
 }

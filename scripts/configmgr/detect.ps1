@@ -11,6 +11,17 @@
 $Condafix = Join-Path $env:ProgramFiles 'condafix\condafix.exe'
 if (-not (Test-Path -LiteralPath $Condafix)) { exit 0 }   # not installed
 $ErrorActionPreference = 'Continue'
-$line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
-if ($LASTEXITCODE -eq 0) { Write-Output $line }            # compliant: "installed"
+# condafix writes UTF-8 when its output is piped, and PowerShell decodes a native program's output
+# with [Console]::OutputEncoding, the OEM code page (437, or 949 on Korean Windows): a profile
+# folder with non-ASCII letters would arrive garbled. UTF-8 (no BOM) around the call, restored
+# after it (setting it fails without a console; then it stays as it is).
+$savedEncoding = [Console]::OutputEncoding
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+try {
+    $line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
+    $code = $LASTEXITCODE
+} finally {
+    try { [Console]::OutputEncoding = $savedEncoding } catch { }
+}
+if ($code -eq 0) { Write-Output $line }                    # compliant: "installed"
 exit 0

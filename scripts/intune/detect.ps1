@@ -15,8 +15,18 @@ if (-not (Test-Path -LiteralPath $Condafix)) {
 }
 # As SYSTEM condafix works for every user's profile; --all-users says so when run otherwise.
 $ErrorActionPreference = 'Continue'
-$line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
-$code = $LASTEXITCODE
+# condafix writes UTF-8 when its output is piped, and PowerShell decodes a native program's output
+# with [Console]::OutputEncoding, the OEM code page (437, or 949 on Korean Windows): a profile
+# folder with non-ASCII letters would arrive garbled. UTF-8 (no BOM) around the call, restored
+# after it (setting it fails without a console; then it stays as it is).
+$savedEncoding = [Console]::OutputEncoding
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+try {
+    $line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
+    $code = $LASTEXITCODE
+} finally {
+    try { [Console]::OutputEncoding = $savedEncoding } catch { }
+}
 if ($line) { Write-Output $line } else { Write-Output "condafix check exit $code" }
 if ($code -eq 0) { exit 0 }
 exit 1

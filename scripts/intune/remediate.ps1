@@ -17,8 +17,18 @@ if (-not (Test-Path -LiteralPath $Condafix)) {
 [string[]]$cfArgs = @('post-install', '--all-users', '--remove-insecure', '--replace-foreign', '-q')
 if ($CaFile) { $cfArgs += @('--ca-file', $CaFile) }
 $ErrorActionPreference = 'Continue'
-& $Condafix @cfArgs 2>&1 | ForEach-Object { $_.ToString() } | Out-Null
-$code = $LASTEXITCODE
-$line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
+# condafix writes UTF-8 when its output is piped, and PowerShell decodes a native program's output
+# with [Console]::OutputEncoding, the OEM code page (437, or 949 on Korean Windows): a profile
+# folder with non-ASCII letters would arrive garbled. UTF-8 (no BOM) around the call, restored
+# after it (setting it fails without a console; then it stays as it is).
+$savedEncoding = [Console]::OutputEncoding
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+try {
+    & $Condafix @cfArgs 2>&1 | ForEach-Object { $_.ToString() } | Out-Null
+    $code = $LASTEXITCODE
+    $line = & $Condafix check --all-users 2>$null | Select-Object -Last 1
+} finally {
+    try { [Console]::OutputEncoding = $savedEncoding } catch { }
+}
 if ($line) { Write-Output $line }
 exit $code

@@ -3,7 +3,11 @@
 //! `dist manifests --version V --sums SHA256SUMS --out DIR`: the winget manifest set and the Scoop
 //! manifest for that release into DIR (`winget/` and `scoop/`).
 //! `dist notes --version V [--changelog CHANGELOG.md]`: the version's release notes on stdout.
-//! `dist sbom --version V [--lock Cargo.lock]`: a CycloneDX SBOM on stdout.
+//! `dist sbom --version V --target TRIPLE [--lock Cargo.lock] [--tree FILE] [--serial-number URN]`:
+//! the CycloneDX SBOM of the exe for that target on stdout, from `cargo tree` (run here unless
+//! `--tree` gives its output) and `Cargo.lock`; the timestamp is `SOURCE_DATE_EPOCH` when set.
+//! `dist pin --version V --sums SHA256SUMS [--checksums FILE]`: add the release's zips to the
+//! GitHub Action's `checksums.txt` (default `.github/actions/condafix/checksums.txt`).
 //! `--target TRIPLE:WINGET_ARCH:SCOOP_ARCH` (repeatable) replaces the release targets (a
 //! rehearsal with the GNU build).
 
@@ -16,6 +20,23 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
+}
+
+/// `cargo tree`'s graph of the release exe for `target` (see [`dist::sbom::cargo_tree_args`]).
+fn cargo_tree(target: &str) -> Result<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(&cargo)
+        .args(dist::sbom::cargo_tree_args(target))
+        .output()
+        .map_err(|e| format!("cannot run {cargo} tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cargo} tree failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|_| "cargo tree printed non-UTF-8".to_string())
 }
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -72,12 +93,50 @@ fn main() -> std::process::ExitCode {
             Ok(())
         })(),
         Some("sbom") => (|| {
+            let target = arg(&args, "--target").ok_or("--target is required")?;
             let lock = arg(&args, "--lock").unwrap_or_else(|| "Cargo.lock".into());
-            let text = fs_err::read_to_string(&lock).map_err(|e| e.to_string())?;
-            print!("{}", dist::sbom(&version, &text));
+            let lock = fs_err::read_to_string(&lock).map_err(|e| e.to_string())?;
+            let tree = match arg(&args, "--tree") {
+                Some(f) => fs_err::read_to_string(&f).map_err(|e| e.to_string())?,
+                None => cargo_tree(&target)?,
+            };
+            let timestamp = match std::env::var("SOURCE_DATE_EPOCH") {
+                Ok(s) => s
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("SOURCE_DATE_EPOCH={s:?} is not a Unix time"))?,
+                Err(_) => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(|e| e.to_string())?
+                    .as_secs(),
+            };
+            let meta = dist::sbom::Meta {
+                version: version.clone(),
+                target,
+                timestamp: dist::sbom::rfc3339(timestamp),
+                serial_number: arg(&args, "--serial-number")
+                    .unwrap_or_else(dist::sbom::random_serial_number),
+            };
+            print!("{}", dist::sbom_for_target(&tree, &lock, &meta)?);
             Ok(())
         })(),
-        _ => Err("usage: dist manifests|notes|sbom --version V ...".to_string()),
+        Some("pin") => (|| {
+            let sums_path = arg(&args, "--sums").ok_or("--sums is required")?;
+            let file = arg(&args, "--checksums")
+                .unwrap_or_else(|| ".github/actions/condafix/checksums.txt".into());
+            let sums =
+                dist::parse_sums(&fs_err::read_to_string(&sums_path).map_err(|e| e.to_string())?)?;
+            let text = fs_err::read_to_string(&file).map_err(|e| e.to_string())?;
+            let (text, changed) = dist::pin_checksums(&text, &version, &sums)?;
+            if changed {
+                fs_err::write(&file, text).map_err(|e| e.to_string())?;
+                eprintln!("dist: pinned {version} in {file}");
+            } else {
+                eprintln!("dist: {file} already pins {version}");
+            }
+            Ok(())
+        })(),
+        _ => Err("usage: dist manifests|notes|sbom|pin --version V ...".to_string()),
     };
     match result {
         Ok(()) => 0.into(),
