@@ -1,0 +1,119 @@
+//! Reading every input into a [`Fleet`], the files spread over worker threads; one thread
+//! aggregates what they send (bounded channel: readers wait rather than pile up results).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::error::{Note, Problem, ReportError};
+use crate::fleet::Fleet;
+use crate::limits::Limits;
+use crate::model::Observation;
+use crate::read::sink::{Redact, Sink};
+
+/// How to read.
+pub struct ReadOptions<'a> {
+    pub limits: Limits,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Removes credentials from every text taken from an input.
+    pub redact: &'a Redact,
+    /// Called after each file, with (files done, files in all).
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+enum Msg {
+    Batch(Vec<Observation>),
+    Done { notes: Vec<Note> },
+}
+
+/// Read every PATH (files, folders, patterns, zips) into the fleet.
+pub fn collect(paths: &[PathBuf], opts: &ReadOptions<'_>) -> Result<Fleet, ReportError> {
+    let expanded = crate::inputs::expand(paths, &opts.limits);
+    if expanded.files.is_empty() && expanded.notes.is_empty() && !expanded.missing.is_empty() {
+        return Err(ReportError::NoInput {
+            paths: expanded.missing,
+        });
+    }
+    let mut fleet = Fleet::default();
+    fleet.notes.extend(
+        expanded
+            .missing
+            .iter()
+            .map(|p| Note::new((opts.redact)(&p.display().to_string()), &Problem::Missing)),
+    );
+    fleet.notes.extend(expanded.notes);
+    fleet.stats.skipped = expanded.skipped;
+    let files = expanded.files;
+    let total = files.len() as u64;
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, 16)
+    .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(threads * 4);
+    let mut worker_failed = None;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let tx = tx.clone();
+                let next = &next;
+                let files = &files;
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else {
+                        break;
+                    };
+                    let mut send = |batch: Vec<Observation>| {
+                        let _ = tx.send(Msg::Batch(batch));
+                    };
+                    let mut sink = Sink::new(
+                        (opts.redact)(&path.display().to_string()),
+                        None,
+                        opts.limits,
+                        opts.redact,
+                        &mut send,
+                    );
+                    crate::read::read_file(path, &mut sink);
+                    sink.finish();
+                    let notes = std::mem::take(&mut sink.notes);
+                    drop(sink);
+                    let _ = tx.send(Msg::Done { notes });
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut done = 0u64;
+        for msg in rx {
+            match msg {
+                Msg::Batch(batch) => batch.into_iter().for_each(|o| fleet.add(o)),
+                Msg::Done { notes } => {
+                    fleet.notes.extend(notes);
+                    done += 1;
+                    if let Some(p) = opts.progress {
+                        p(done, total);
+                    }
+                }
+            }
+        }
+        for h in handles {
+            if let Err(e) = h.join() {
+                let what = e
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| e.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                worker_failed = Some(what);
+            }
+        }
+    });
+    if let Some(what) = worker_failed {
+        return Err(ReportError::Worker { what });
+    }
+    fleet.stats.files = total;
+    fleet.settle();
+    fleet.notes.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(fleet)
+}
