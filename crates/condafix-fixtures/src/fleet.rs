@@ -566,6 +566,25 @@ impl Lcg {
     }
 }
 
+/// The outcomes in the order installs get them: most installs healthy or fixed, every other
+/// outcome present.
+const MIX: [Outcome; 14] = [
+    Outcome::Healthy,
+    Outcome::Fixed,
+    Outcome::Healthy,
+    Outcome::StillBroken,
+    Outcome::Healthy,
+    Outcome::Fixed,
+    Outcome::NeedsElevation,
+    Outcome::Healthy,
+    Outcome::Skipped,
+    Outcome::Healthy,
+    Outcome::WouldFix,
+    Outcome::Fixed,
+    Outcome::Healthy,
+    Outcome::Refused,
+];
+
 const ERAS: [Option<&str>; 5] = [
     Some("altered-search-path"),
     Some("default-mode"),
@@ -617,6 +636,9 @@ pub fn generated(
 ) -> Vec<Device> {
     let mut rng = Lcg::new(seed);
     let mut next_error = 0usize;
+    // Fixed installs take their (gone) errors from a counter of their own, so that every
+    // code is still left somewhere after the run.
+    let mut next_fixed_error = 0usize;
     let mut next_warning = 0usize;
     let mut next_outcome = 0usize;
     let mut devices = Vec::with_capacity(n);
@@ -625,7 +647,7 @@ pub fn generated(
         let count = 1 + (i % 3);
         let mut installs = Vec::new();
         for k in 0..count {
-            let outcome = Outcome::ALL[next_outcome % Outcome::ALL.len()];
+            let outcome = MIX[next_outcome % MIX.len()];
             next_outcome += 1;
             let scope = if (i + k) % 2 == 0 {
                 "just-me"
@@ -638,9 +660,14 @@ pub fn generated(
                 (_, 0) => format!("C:\\Users\\user{i}\\miniconda3"),
                 (_, _) => format!("C:\\Users\\user{i}\\miniconda3\\envs\\env{k}"),
             };
+            let counter = if outcome == Outcome::Fixed {
+                &mut next_fixed_error
+            } else {
+                &mut next_error
+            };
             let mut take_error = || {
-                let (c, f) = &errors[next_error % errors.len().max(1)];
-                next_error += 1;
+                let (c, f) = &errors[*counter % errors.len().max(1)];
+                *counter += 1;
                 Finding {
                     code: c.clone(),
                     severity: "error",
@@ -654,7 +681,8 @@ pub fn generated(
             } else {
                 Vec::new()
             };
-            let warning = (!warnings.is_empty() && outcome == Outcome::Healthy).then(|| {
+            let warned = matches!(outcome, Outcome::Healthy) || outcome.broken_after();
+            let warning = (!warnings.is_empty() && warned).then(|| {
                 let (c, f) = &warnings[next_warning % warnings.len()];
                 next_warning += 1;
                 Finding {
@@ -670,7 +698,11 @@ pub fn generated(
                     warning.clone().into_iter().collect(),
                     warning.into_iter().collect(),
                 ),
-                _ => (errors_now.clone(), errors_now),
+                _ => {
+                    let mut all = errors_now;
+                    all.extend(warning);
+                    (all.clone(), all)
+                }
             };
             let python = (outcome != Outcome::Skipped).then(|| {
                 let (v, b) = PYTHONS[(i * 3 + k) % PYTHONS.len()];
@@ -764,7 +796,10 @@ mod tests {
     fn the_check_line_counts_and_lists_each_install() {
         let fleet = generated(3, 0, &codes("D", 2), &[], 1);
         let line = check_line(&fleet[1], When::Before);
-        assert!(line.starts_with("condafix check: NOT COMPLIANT (2 of 2 prefixes) | condafix=0.1.0 healthy=0 broken=2 skipped=0 | broken era="), "{line}");
+        // Device 1 has two installs: the second is fixed (broken before), the third healthy.
+        assert!(line.starts_with("condafix check: NOT COMPLIANT (1 of 2 prefixes) | condafix=0.1.0 healthy=1 broken=1 skipped=0 | broken era=B py=3.10.9 openssl=1.1.1w scope=all-users codes=D000"), "{line}");
+        let after = check_line(&fleet[1], When::After);
+        assert!(after.starts_with("condafix check: compliant (2 prefixes) | condafix=0.1.0 healthy=2 broken=0 skipped=0 | healthy"), "{after}");
         assert_eq!(time_at(0, 3661), "2025-01-01T01:01:01Z");
         assert_eq!(time_at(59, 0), "2025-03-01T00:00:00Z");
     }

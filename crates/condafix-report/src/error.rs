@@ -62,6 +62,8 @@ pub enum Problem {
     ZipBomb { ratio: u64 },
     #[error("expands beyond {limit_mib} MiB: not read further")]
     ZipTooLarge { limit_mib: u64 },
+    #[error("expands beyond the size the archive gives for it (a zip bomb?): not read further")]
+    ZipLies,
     #[error("is an archive inside an archive: not read (unpack the outer one first)")]
     NestedArchive,
     #[error(
@@ -96,6 +98,7 @@ impl Problem {
             Problem::Zip(_) => "invalid-zip",
             Problem::ZipBomb { .. } => "zip-bomb",
             Problem::ZipTooLarge { .. } => "zip-too-large",
+            Problem::ZipLies => "zip-bomb",
             Problem::NestedArchive => "nested-archive",
             Problem::BadTime(_) => "bad-time",
             Problem::NoHost(_) => "no-host",

@@ -103,7 +103,7 @@ impl Fleet {
     /// Sort each device's history, oldest first.
     pub fn settle(&mut self) {
         for d in self.devices.values_mut() {
-            d.history.sort_by_key(|p| p.time);
+            d.history.sort_by_key(|p| (p.time, p.state));
         }
     }
 

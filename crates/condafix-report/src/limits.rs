@@ -104,6 +104,7 @@ impl<R: Read> Read for Capped<R> {
 pub struct Expansion<R> {
     inner: R,
     compressed: u64,
+    declared: u64,
     read: u64,
     limits: Limits,
     /// Set when the expansion was stopped: why.
@@ -111,10 +112,12 @@ pub struct Expansion<R> {
 }
 
 impl<R: Read> Expansion<R> {
-    pub fn new(inner: R, compressed: u64, limits: Limits) -> Self {
+    /// `compressed` and `declared`: the sizes the archive gives for the member.
+    pub fn new(inner: R, compressed: u64, declared: u64, limits: Limits) -> Self {
         Expansion {
             inner,
             compressed,
+            declared,
             read: 0,
             limits,
             stopped: Rc::new(Cell::new(None)),
@@ -126,7 +129,9 @@ impl<R: Read> Read for Expansion<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
-        let problem = if self.read > self.limits.member_bytes {
+        let problem = if self.read > self.declared {
+            Some(crate::error::Problem::ZipLies)
+        } else if self.read > self.limits.member_bytes {
             Some(crate::error::Problem::ZipTooLarge {
                 limit_mib: self.limits.member_bytes / MIB,
             })
@@ -273,7 +278,7 @@ mod tests {
     #[test]
     fn an_expansion_far_beyond_its_compressed_size_is_stopped() {
         let zeros = std::io::repeat(0).take(10 << 20);
-        let mut e = Expansion::new(zeros, 1000, Limits::default());
+        let mut e = Expansion::new(zeros, 1000, 10 << 20, Limits::default());
         let mut sink = Vec::new();
         assert!(std::io::copy(&mut e, &mut sink).is_err());
         assert!(matches!(
@@ -281,5 +286,12 @@ mod tests {
             Some(crate::error::Problem::ZipBomb { ratio: 1000 })
         ));
         assert!(sink.len() < 3 << 20);
+        let more = std::io::repeat(0).take(10 << 20);
+        let mut e = Expansion::new(more, 1 << 20, 4096, Limits::default());
+        assert!(std::io::copy(&mut e, &mut Vec::new()).is_err());
+        assert!(matches!(
+            e.stopped.take(),
+            Some(crate::error::Problem::ZipLies)
+        ));
     }
 }

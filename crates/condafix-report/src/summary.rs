@@ -87,7 +87,7 @@ pub struct Count {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Day {
     /// `YYYY-MM-DD` (UTC).
-    pub date: String,
+    pub day: String,
     pub healthy: u64,
     pub fixed: u64,
     pub still_broken: u64,
@@ -341,7 +341,7 @@ fn over_time(devices: &[&Device]) -> Vec<Day> {
     let mut days: BTreeMap<String, Day> = BTreeMap::new();
     for ((_, date), (_, s)) in last {
         let day = days.entry(date.clone()).or_insert_with(|| Day {
-            date,
+            day: date,
             ..Day::default()
         });
         match s {

@@ -100,7 +100,7 @@ result, 2 usage or I/O error (nothing readable, an output that cannot be written
 Examples:
   condafix report \\\\fs01\\condafix-reports -o fleet.html
   condafix report runstates.json devicestatus.csv --csv fleet.csv --stale-days 7
-  condafix report ansible-out.json --ndjson - | splunk add oneshot -";
+  condafix report ansible-out.json --ndjson events.ndjson   (for a forwarder to pick up)";
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

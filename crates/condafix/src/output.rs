@@ -65,7 +65,7 @@ pub fn run_time() -> jiff::Timestamp {
 pub fn stamp(report: &mut condafix_detect::Report) {
     report.build = Some(build());
     report.host = Some(host_name());
-    report.time = Some(condafix_report::time::rfc3339(run_time()));
+    report.time = Some(condafix_report::time::rfc3339_ms(run_time()));
 }
 
 /// A `--json` document: the version fields, the host and time, then the command's body.
@@ -76,7 +76,7 @@ pub struct Document<T> {
     pub build: condafix_detect::Build,
     /// The machine the document is about.
     pub host: String,
-    /// When it was made: RFC 3339, UTC.
+    /// When it was made: RFC 3339, UTC, to the millisecond.
     pub time: String,
     #[serde(flatten)]
     pub body: T,
@@ -89,7 +89,7 @@ impl<T: Serialize> Document<T> {
             condafix_version: env!("CARGO_PKG_VERSION"),
             build: build(),
             host: host_name(),
-            time: condafix_report::time::rfc3339(run_time()),
+            time: condafix_report::time::rfc3339_ms(run_time()),
             body,
         }
     }

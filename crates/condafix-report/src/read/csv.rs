@@ -74,11 +74,15 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
 
 /// The delimiter the header line uses.
 pub fn delimiter(first_line: &str) -> u8 {
-    let count = |c: char| first_line.matches(c).count();
-    [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| count(*d as char))
-        .unwrap_or(b',')
+    let count = |c: u8| first_line.matches(c as char).count();
+    // The first of the most frequent: a comma when there is none.
+    let mut best = b',';
+    for d in [b';', b'\t'] {
+        if count(d) > count(best) {
+            best = d;
+        }
+    }
+    best
 }
 
 /// Read a CSV export.
@@ -177,5 +181,34 @@ pub fn read(reader: impl Read, delimiter: u8, sink: &mut Sink<'_>) {
         }
         let o = intune::observation(&run, sink, Source::IntuneCsv, Some(format!("{line}")));
         sink.emit(o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_console_export_with_quoted_headers_is_read() {
+        let text = "\"Device name\",\"Last update time\",\"Pre-remediation detection output\"\r\n\"PC-1\",\"2025-01-01T00:00:00Z\",\"condafix check: compliant (1 prefix)\"\r\n";
+        let mut got = Vec::new();
+        let mut out = |b: Vec<crate::model::Observation>| got.extend(b);
+        let redact = |s: &str| s.to_string();
+        let mut sink = Sink::new(
+            "a.csv".into(),
+            None,
+            crate::Limits::default(),
+            &redact,
+            &mut out,
+        );
+        read(text.as_bytes(), b',', &mut sink);
+        sink.finish();
+        let notes = sink.notes.clone();
+        drop(sink);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].host, "PC-1");
+        assert_eq!(delimiter("a;b;c"), b';');
+        assert_eq!(delimiter("abc"), b',');
     }
 }

@@ -117,38 +117,32 @@ fn name_ends_with(name: &str, exts: &[&str]) -> bool {
     exts.iter().any(|e| lower.ends_with(e))
 }
 
+/// The first bytes of a stream (up to [`SNIFF`]), and the whole stream again.
+fn sniffed<'r>(mut reader: impl Read + 'r) -> (Vec<u8>, Box<dyn Read + 'r>) {
+    let mut head = vec![0u8; SNIFF];
+    let n = read_up_to(&mut reader, &mut head);
+    head.truncate(n);
+    let again = std::io::Cursor::new(head.clone()).chain(reader);
+    (head, Box::new(again))
+}
+
 /// Read a stream (a file's bytes, an archive member) into the sink.
 pub fn read_stream(reader: impl Read, sink: &mut Sink<'_>) {
-    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
-    let head = match buffered.fill_buf() {
-        Ok(h) => h.to_vec(),
-        Err(e) => {
-            sink.note(None, &Problem::Unreadable(e.to_string()));
-            return;
-        }
-    };
-    let mut reader: Box<dyn BufRead + '_> = match head.as_slice() {
+    let (first, mut whole) = sniffed(reader);
+    let (head, text): (Vec<u8>, Box<dyn Read + '_>) = match first.as_slice() {
         [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => {
-            let le = head[0] == 0xff;
-            buffered.consume(2);
-            Box::new(BufReader::with_capacity(
-                64 * 1024,
-                crate::limits::Utf16::new(buffered, le),
-            ))
+            let mut bom = [0u8; 2];
+            let _ = read_up_to(&mut whole, &mut bom);
+            sniffed(crate::limits::Utf16::new(whole, first[0] == 0xff))
         }
         [0xef, 0xbb, 0xbf, ..] => {
-            buffered.consume(3);
-            Box::new(buffered)
+            let mut bom = [0u8; 3];
+            let _ = read_up_to(&mut whole, &mut bom);
+            (first[3..].to_vec(), whole)
         }
-        _ => Box::new(buffered),
+        _ => (first, whole),
     };
-    let head = match reader.fill_buf() {
-        Ok(h) => h[..h.len().min(SNIFF)].to_vec(),
-        Err(e) => {
-            sink.note(None, &Problem::Unreadable(e.to_string()));
-            return;
-        }
-    };
+    let mut reader: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(64 * 1024, text));
     if head.starts_with(b"PK\x03\x04") {
         sink.note(None, &Problem::NestedArchive);
         return;
@@ -353,7 +347,12 @@ fn read_zip(file: fs_err::File, sink: &mut Sink<'_>) {
             continue;
         }
         let compressed = member.compressed_size();
-        let expansion = Expansion::new(&mut member, compressed, sink.limits);
+        let ratio = sink.limits.member_ratio;
+        if declared > 1 << 20 && declared / compressed.max(1) > ratio {
+            sink.note(None, &Problem::ZipBomb { ratio });
+            continue;
+        }
+        let expansion = Expansion::new(&mut member, compressed, declared, sink.limits);
         let stopped = expansion.stopped.clone();
         let before = sink.notes.len();
         read_stream(expansion, sink);

@@ -74,7 +74,7 @@ pub fn csv(s: &Summary) -> String {
     }));
     rows.extend(s.over_time.iter().map(|d| Row {
         section: "day",
-        key: d.date.clone(),
+        key: d.day.clone(),
         count: Some(d.healthy + d.fixed + d.still_broken + d.skipped + d.no_conda + d.no_result),
         verdicts: Some([d.healthy, d.fixed, d.still_broken, d.skipped]),
         no_conda: Some(d.no_conda),

@@ -286,7 +286,7 @@ pub fn html(s: &Summary, title: &str) -> String {
             .iter()
             .map(|d| {
                 (
-                    d.date.clone(),
+                    d.day.clone(),
                     vec![
                         (d.healthy, "healthy"),
                         (d.fixed, "fixed"),
@@ -303,7 +303,7 @@ pub fn html(s: &Summary, title: &str) -> String {
             .iter()
             .map(|d| {
                 vec![
-                    esc(&d.date),
+                    esc(&d.day),
                     d.healthy.to_string(),
                     d.fixed.to_string(),
                     d.still_broken.to_string(),

@@ -2,7 +2,7 @@
 //! (`condafix_report` reads and renders; this is the command around it), and `--report-dir`,
 //! the other end: `check` and `post-install` dropping their document on a share.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use condafix_detect::redact::redact_credentials;
@@ -202,7 +202,7 @@ mod tests {
     }
 
     /// Where the published event schema lives.
-    fn event_schema_path() -> PathBuf {
+    fn event_schema_path() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/report-event.schema.json")
     }
 
