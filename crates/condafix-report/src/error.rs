@@ -60,7 +60,7 @@ pub enum Problem {
         "expands to more than {ratio} times its compressed size (a zip bomb?): not read further"
     )]
     ZipBomb { ratio: u64 },
-    #[error("expands beyond {limit_mib} MiB: not read further")]
+    #[error("expands beyond {limit_mib} MiB, more than any member of a zip of reports should (a zip bomb?): not read further")]
     ZipTooLarge { limit_mib: u64 },
     #[error("expands beyond the size the archive gives for it (a zip bomb?): not read further")]
     ZipLies,
@@ -97,7 +97,7 @@ impl Problem {
             Problem::Unknown(_) => "unknown-format",
             Problem::Zip(_) => "invalid-zip",
             Problem::ZipBomb { .. } => "zip-bomb",
-            Problem::ZipTooLarge { .. } => "zip-too-large",
+            Problem::ZipTooLarge { .. } => "zip-bomb",
             Problem::ZipLies => "zip-bomb",
             Problem::NestedArchive => "nested-archive",
             Problem::BadTime(_) => "bad-time",

@@ -127,7 +127,22 @@ impl<R: Read> Expansion<R> {
 
 impl<R: Read> Read for Expansion<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                // The zip reader stops a member that goes on past its declared size (an
+                // InvalidData error that says so): the archive lies about the member, which
+                // is what a zip bomb does. Other errors are the archive's own (a bad CRC).
+                let lies = e.kind() == io::ErrorKind::InvalidData
+                    && e.to_string().contains("declared uncompressed size");
+                self.stopped.set(Some(if lies {
+                    crate::error::Problem::ZipLies
+                } else {
+                    crate::error::Problem::Zip(e.to_string())
+                }));
+                return Err(e);
+            }
+        };
         self.read += n as u64;
         let problem = if self.read > self.declared {
             Some(crate::error::Problem::ZipLies)
