@@ -212,6 +212,41 @@ fn more(n: usize) -> String {
     }
 }
 
+/// `2025-03-01T08:28:59Z` as `2025-03-01 08:28`.
+fn short_time(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm}"),
+        _ => t.to_string(),
+    }
+}
+
+/// A device's earlier states as runs: `still-broken ×5 from 2025-02-24, fixed ×1 from ...`.
+fn earlier(history: &[crate::summary::HistoryPoint]) -> String {
+    let mut runs: Vec<(crate::model::DeviceState, usize, String)> = Vec::new();
+    for h in history {
+        let day = h
+            .time
+            .as_deref()
+            .and_then(|t| t.get(..10))
+            .unwrap_or("?")
+            .to_string();
+        match runs.last_mut() {
+            Some((state, n, _)) if *state == h.state => *n += 1,
+            _ => runs.push((h.state, 1, day)),
+        }
+    }
+    runs.iter()
+        .map(|(state, n, from)| {
+            if *n == 1 {
+                format!("{} on {from}", state.label())
+            } else {
+                format!("{} ×{n} from {from}", state.label())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn count_of(s: &Summary, key: &str) -> u64 {
     s.devices
         .iter()
@@ -363,24 +398,14 @@ pub fn html(s: &Summary, title: &str) -> String {
                         )
                     })
                     .collect();
-                let history: Vec<String> = a
-                    .history
-                    .iter()
-                    .map(|h| {
-                        format!(
-                            "{} {}",
-                            h.time.as_deref().and_then(|t| t.get(..10)).unwrap_or("?"),
-                            h.state.label()
-                        )
-                    })
-                    .collect();
+                let history = earlier(&a.history);
                 vec![
                     esc(&a.host),
                     esc(a.state.label()),
                     installs.join("<br>"),
                     rich(&a.next_step),
-                    esc(a.time.as_deref().unwrap_or("?")),
-                    esc(&history.join(", ")),
+                    esc(&a.time.as_deref().map_or_else(|| "?".into(), short_time)),
+                    esc(&history),
                 ]
             })
             .collect();

@@ -11,9 +11,9 @@ pub struct Bar {
     pub value: String,
 }
 
-const WIDTH: u32 = 720;
-const LABEL: u32 = 190;
-const AREA: u32 = 420;
+const WIDTH: u32 = 800;
+const LABEL: u32 = 250;
+const AREA: u32 = 380;
 const ROW: u32 = 24;
 
 fn shorten(s: &str, max: usize) -> String {
@@ -46,7 +46,7 @@ pub fn bars(id: &str, title: &str, rows: &[Bar]) -> String {
             "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             LABEL - 8,
             y + 16,
-            esc(&shorten(&r.label, 28))
+            esc(&shorten(&r.label, 36))
         ));
         let mut x = f64::from(LABEL);
         for (count, class) in &r.parts {

@@ -27,7 +27,18 @@ pub fn devices(n: usize, day: u64, seed: u64) -> Vec<Device> {
 /// The `--report-dir` file name of a device's document.
 pub fn file_name(d: &Device) -> String {
     let compact: String = d.time.chars().filter(|c| *c != '-' && *c != ':').collect();
-    format!("{}-{compact}.json", d.host)
+    let host: String = d
+        .host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{host}-{compact}.json")
 }
 
 /// Each device's post-install document as `--report-dir` writes it.
