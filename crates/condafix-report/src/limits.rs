@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_capped_reader_stops_at_its_cap_and_starts_again_after_a_reset() {
-        let data = vec![b'a'; 100];
+        let data = [b'a'; 100];
         let (mut r, budget) = Capped::new(&data[..], 40);
         let mut buf = [0u8; 30];
         assert_eq!(r.read(&mut buf).unwrap(), 30);

@@ -92,8 +92,7 @@ fn plural(n: usize) -> String {
 /// A value token: no spaces, no `|`, nothing a parser could mistake.
 fn token(v: Option<&str>) -> String {
     match v {
-        None => "?".into(),
-        Some(s) if s.is_empty() => "?".into(),
+        None | Some("") => "?".into(),
         Some(s) => s
             .chars()
             .map(|c| {

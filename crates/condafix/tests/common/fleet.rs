@@ -6,8 +6,11 @@ use std::path::Path;
 use condafix_detect::{Code, Severity};
 use condafix_fixtures::fleet::{self, Device, Vintage};
 
+/// Finding codes, each with a fix text.
+pub type Codes = Vec<(String, String)>;
+
 /// Every error and every warning code, each with a fix text.
-pub fn codes() -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn codes() -> (Codes, Codes) {
     let of = |s: Severity| {
         Code::ALL
             .iter()
