@@ -103,7 +103,13 @@ pub fn print<T: Serialize>(printer: &Printer, body: T) -> anyhow::Result<()> {
 
 /// A command's document as `--json` prints it, credentials redacted (for `--report-dir`).
 pub fn text<T: Serialize>(body: T) -> anyhow::Result<String> {
-    let text = serde_json::to_string_pretty(&Document::new(body))?;
+    redacted(&Document::new(body))
+}
+
+/// A value that is a whole document already (detect's `Report`, stamped) as JSON, credentials
+/// redacted.
+pub fn redacted<T: Serialize>(doc: &T) -> anyhow::Result<String> {
+    let text = serde_json::to_string_pretty(doc)?;
     Ok(condafix_detect::redact::redact_credentials(&text) + "\n")
 }
 

@@ -124,7 +124,12 @@ fn the_summary_of_a_generated_fleet_covering_every_verdict_era_and_finding() {
         assert_cmd_snapshot!(
             "report_fleet_summary",
             report(&ctx, &[share.to_str().unwrap(), "--json"])
-        )
+        );
+        // Without an output: the report for people, on stderr.
+        assert_cmd_snapshot!(
+            "report_fleet_text",
+            report(&ctx, &[share.to_str().unwrap()])
+        );
     });
 }
 
@@ -383,8 +388,13 @@ fn check_and_post_install_drop_documents_the_report_reads_back() {
         files[0].starts_with("PC-LAB-7-2") && files[0].ends_with("Z.json"),
         "{files:?}"
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&fs_err::read_to_string(dir.join(&files[0])).unwrap()).unwrap();
+    let raw = fs_err::read_to_string(dir.join(&files[0])).unwrap();
+    assert_eq!(
+        raw.matches("\"schema_version\"").count(),
+        1,
+        "one document: {raw}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();
     common::schema::assert_valid("detect", &doc);
     assert_eq!(doc["host"], "PC-LAB-7");
 
@@ -397,8 +407,9 @@ fn check_and_post_install_drop_documents_the_report_reads_back() {
     let files = files_in(&dir);
     assert_eq!(files.len(), 2, "{files:?}");
     for f in &files {
-        let doc: serde_json::Value =
-            serde_json::from_str(&fs_err::read_to_string(dir.join(f)).unwrap()).unwrap();
+        let raw = fs_err::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(raw.matches("\"host\"").count(), 1, "one document: {raw}");
+        let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();
         if doc.get("exit_code").is_some() {
             common::schema::assert_valid("post-install", &doc);
             assert_eq!(doc["prefixes"][0]["era"], "A");

@@ -5,6 +5,11 @@ use crate::summary::Summary;
 
 const SHOWN: usize = 10;
 
+/// `1 device`, `2 devices`.
+fn n(count: u64, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+}
+
 fn counts(c: &[crate::summary::Count]) -> String {
     c.iter()
         .filter(|c| c.count > 0)
@@ -16,11 +21,11 @@ fn counts(c: &[crate::summary::Count]) -> String {
 /// The report for people.
 pub fn text(s: &Summary) -> String {
     let mut out = format!(
-        "condafix report: {} devices ({}) from {} documents in {} files\n",
-        s.inputs.devices,
+        "condafix report: {} ({}) from {} in {}\n",
+        n(s.inputs.devices, "device"),
         counts(&s.devices),
-        s.inputs.documents,
-        s.inputs.files
+        n(s.inputs.documents, "document"),
+        n(s.inputs.files, "file")
     );
     out.push_str(&format!("  installs: {}\n", counts(&s.installs)));
     if !s.attention.is_empty() {
@@ -39,9 +44,9 @@ pub fn text(s: &Summary) -> String {
     }
     if !s.stale.is_empty() {
         out.push_str(&format!(
-            "  not heard from for {} days: {} devices\n",
-            s.stale_days,
-            s.stale.len()
+            "  not heard from for {}: {}\n",
+            n(u64::from(s.stale_days), "day"),
+            n(s.stale.len() as u64, "device")
         ));
     }
     if !s.notes.is_empty() {

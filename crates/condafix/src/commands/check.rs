@@ -14,7 +14,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let fail_on = args.target.fail_on();
     let compliant = report.compliant(fail_on);
     if let Some(dir) = &args.report_dir.report_dir {
-        crate::commands::report::drop_document(dir, &report, &Printer::new(false), None);
+        // The detection report is a whole document already (stamped with host and time).
+        let text = crate::output::redacted(&report);
+        crate::commands::report::drop_document(dir, text, &Printer::new(false), None);
     }
     Printer::new(false).result(&summary_line(&report, fail_on));
     Ok(if compliant {

@@ -8,17 +8,22 @@ use anyhow::{bail, Context as _};
 use condafix_detect::redact::redact_credentials;
 use condafix_detect::{Code, Family, Severity};
 use condafix_report::{CodeInfo, DeviceState, Limits, ReadOptions, SummaryOptions};
-use serde::Serialize;
 
 use crate::cli::ReportArgs;
 use crate::exit::ExitStatus;
 use crate::log::Log;
 use crate::printer::Printer;
 
-/// Drop this run's document into `dir` as `<host>-<UTC time>.json`. A failure is a warning
-/// (and a log line): the run's own result never depends on a share being reachable.
-pub fn drop_document<T: Serialize>(dir: &Path, body: &T, printer: &Printer, log: Option<&mut Log>) {
-    let written = crate::output::text(body).and_then(|text| {
+/// Drop this run's document (`text`, as `--json` prints it) into `dir` as
+/// `<host>-<UTC time>.json`. A failure is a warning (and a log line): the run's own result
+/// never depends on a share being reachable.
+pub fn drop_document(
+    dir: &Path,
+    text: anyhow::Result<String>,
+    printer: &Printer,
+    log: Option<&mut Log>,
+) {
+    let written = text.and_then(|text| {
         crate::outfile::drop_document(
             dir,
             &crate::output::host_name(),
@@ -115,8 +120,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         })?,
         None => crate::output::run_time(),
     };
-    let people = Printer::new(args.quiet);
-    let progress = crate::progress::Progress::new(0, args.quiet);
+    // With --json, as every command, nothing for people but warnings and errors.
+    let people = Printer::new(args.quiet || args.json);
+    let progress = crate::progress::Progress::new(0, people.quiet());
     let on_file = |done: u64, total: u64| {
         progress.set_length(total);
         progress.inc();

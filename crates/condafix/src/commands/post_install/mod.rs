@@ -146,7 +146,12 @@ fn run_inner(
         prefixes: &results,
     };
     if let Some(dir) = &args.report_dir.report_dir {
-        crate::commands::report::drop_document(dir, &body, &Printer::new(args.quiet), Some(log));
+        crate::commands::report::drop_document(
+            dir,
+            crate::output::text(&body),
+            &Printer::new(args.quiet),
+            Some(log),
+        );
     }
     if args.json {
         crate::output::print(printer, body)?;
@@ -172,7 +177,12 @@ fn nothing_found(
         prefixes: &[],
     };
     if let Some(dir) = &args.report_dir.report_dir {
-        crate::commands::report::drop_document(dir, &body, &Printer::new(args.quiet), Some(log));
+        crate::commands::report::drop_document(
+            dir,
+            crate::output::text(&body),
+            &Printer::new(args.quiet),
+            Some(log),
+        );
     }
     if args.json {
         crate::output::print(printer, body)?;
