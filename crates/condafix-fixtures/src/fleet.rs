@@ -282,7 +282,7 @@ pub enum When {
 fn encode_path(p: &str) -> String {
     let mut out = String::new();
     for c in p.chars() {
-        if c == '%' || c == '|' || c.is_control() {
+        if c == '%' || c == '=' || c == '|' || c.is_control() {
             let mut b = [0u8; 4];
             for byte in c.encode_utf8(&mut b).bytes() {
                 out.push_str(&format!("%{byte:02X}"));

@@ -117,3 +117,21 @@ pub fn collect(paths: &[PathBuf], opts: &ReadOptions<'_>) -> Result<Fleet, Repor
     fleet.notes.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(fleet)
 }
+
+/// Read one input from memory, as if it were a file called `name` (fuzzing, tests): the
+/// observations it makes and its notes.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    limits: Limits,
+    redact: &Redact,
+) -> (Vec<Observation>, Vec<Note>) {
+    let mut got = Vec::new();
+    let mut out = |batch: Vec<Observation>| got.extend(batch);
+    let mut sink = Sink::new(name.to_string(), None, limits, redact, &mut out);
+    crate::read::read_stream(bytes, &mut sink);
+    sink.finish();
+    let notes = std::mem::take(&mut sink.notes);
+    drop(sink);
+    (got, notes)
+}

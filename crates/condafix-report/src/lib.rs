@@ -23,7 +23,7 @@ mod summary;
 pub mod summary_line;
 pub mod time;
 
-pub use collect::{collect, ReadOptions};
+pub use collect::{collect, read_bytes, ReadOptions};
 pub use error::{Note, Problem, ReportError};
 pub use fleet::{Device, Fleet, InputStats, Point};
 pub use inputs::{expand, matches as wildcard_matches, Expanded};

@@ -16,7 +16,7 @@
 //!   about the machine or a user's settings that fail the check), skipped, healthy: the
 //!   verdict word, `key=value` tokens (`era` A/B/C, `py`, `openssl`, `scope`
 //!   just-me/all-users, `codes` comma-separated error and warning codes; `?` unknown, `-` none),
-//!   then the path, last, as the rest of the segment (`%`, `|` and control characters
+//!   then the path, last, as the rest of the segment (`%`, `=`, `|` and control characters
 //!   percent-encoded; a Windows path never holds `|`). A config segment's place is a profile
 //!   folder or `(machine)`.
 //! - Segments that do not fit in 2,048 characters are left out and counted: ` | +N more`.
@@ -118,11 +118,12 @@ fn codes_token(codes: &[String]) -> String {
     }
 }
 
-/// `%`, `|` and control characters percent-encoded.
+/// `%`, `=`, `|` and control characters percent-encoded: a path never reads as a `key=value`
+/// token or a segment's end.
 fn encode_path(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     for c in p.chars() {
-        if c == '%' || c == '|' || c.is_control() {
+        if c == '%' || c == '=' || c == '|' || c.is_control() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push_str(&format!("%{b:02X}"));
@@ -358,7 +359,7 @@ fn parse_form1(compliant: bool, rest: &str) -> Parsed {
             None => config_codes.extend(codes),
             Some(v) => {
                 let mut i = Install::unnamed(v.verdict());
-                i.prefix = Some(decode_path(path.trim_end()));
+                i.prefix = Some(decode_path(path));
                 i.era = get("era").and_then(Era::from_detect);
                 i.python = get("py").map(str::to_string);
                 i.openssl = get("openssl").map(str::to_string);
@@ -457,6 +458,21 @@ mod tests {
         assert_eq!(p.installs[0].era, Some(Era::A));
         assert_eq!(p.installs[0].scope, Some(UserScope::JustMe));
         assert_eq!(p.installs[1].verdict, Verdict::Skipped);
+    }
+
+    #[test]
+    fn a_path_that_looks_like_tokens_stays_a_path() {
+        let l = line(vec![inst(
+            "machinepy=3.7.4 openssl=1.1.1d scope=j",
+            LineVerdict::Broken,
+            &[],
+        )]);
+        let p = parse(&format(&l)).unwrap();
+        assert_eq!(
+            p.installs[0].prefix.as_deref(),
+            Some("machinepy=3.7.4 openssl=1.1.1d scope=j")
+        );
+        assert_eq!(p.installs[0].python.as_deref(), Some("3.7.4"));
     }
 
     #[test]
