@@ -72,6 +72,8 @@ pub enum Problem {
     BadTime(String),
     #[error("names no host: it is counted under the name {0} (from its file name)")]
     NoHost(String),
+    #[error("has no device name: it is counted as {0} (request the run states with ?$expand=managedDevice, or export with the Device name column)")]
+    NoDeviceName(String),
     #[error(
         "is Ansible output with no condafix task (no task ran condafix or printed its document)"
     )]
@@ -101,7 +103,7 @@ impl Problem {
             Problem::ZipLies => "zip-bomb",
             Problem::NestedArchive => "nested-archive",
             Problem::BadTime(_) => "bad-time",
-            Problem::NoHost(_) => "no-host",
+            Problem::NoHost(_) | Problem::NoDeviceName(_) => "no-host",
             Problem::AnsibleWithoutCondafix => "ansible-without-condafix",
             Problem::More(_) => "more",
         }
@@ -111,7 +113,7 @@ impl Problem {
     pub fn unread(&self) -> bool {
         !matches!(
             self,
-            Problem::BadTime(_) | Problem::NoHost(_) | Problem::More(_)
+            Problem::BadTime(_) | Problem::NoHost(_) | Problem::NoDeviceName(_) | Problem::More(_)
         )
     }
 }

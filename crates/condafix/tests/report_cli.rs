@@ -307,6 +307,29 @@ fn powershell_utf16_graph_output_reads_the_same_as_utf8() {
 }
 
 #[test]
+fn graph_run_states_without_the_expanded_device_are_named_by_id_with_a_note_saying_how() {
+    let ctx = TestContext::new();
+    let devices = gen::devices(3, 59, 6);
+    let mut graph = fleet::graph_run_states(&devices);
+    for entry in graph["value"].as_array_mut().unwrap() {
+        entry.as_object_mut().unwrap().remove("managedDevice");
+    }
+    let path = ctx.path().join("no-expand.json");
+    fs_err::write(&path, graph.to_string()).unwrap();
+    let (_, v) = summary(&ctx, &[path.to_str().unwrap()]);
+    assert_eq!(v["inputs"]["devices"], 3);
+    let notes = v["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(
+        notes[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("?$expand=managedDevice"),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn a_zip_of_documents_and_json_lines_read_like_the_files() {
     use std::io::Write as _;
     let ctx = TestContext::new();

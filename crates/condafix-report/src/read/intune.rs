@@ -171,12 +171,18 @@ pub fn observation(
         .or_else(|| {
             let id = nonempty(&s.id)?;
             let name = format!("device {id}");
-            sink.note(row.clone(), &crate::error::Problem::NoHost(redact(&name)));
+            sink.note(
+                row.clone(),
+                &crate::error::Problem::NoDeviceName(redact(&name)),
+            );
             Some(name)
         })
         .unwrap_or_else(|| {
             let name = "unnamed device".to_string();
-            sink.note(row.clone(), &crate::error::Problem::NoHost(name.clone()));
+            sink.note(
+                row.clone(),
+                &crate::error::Problem::NoDeviceName(name.clone()),
+            );
             name
         });
     let mut time = None;
