@@ -74,18 +74,6 @@ fn zip_by_hand(name: &str, data: &[u8], declared: u32) -> Vec<u8> {
     z
 }
 
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn children_peak_rss() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    assert_eq!(rc, 0);
-    // SAFETY: initialised by the successful call above.
-    let usage = unsafe { usage.assume_init() };
-    usage.ru_maxrss as u64 * 1024
-}
-
 fn note_for<'a>(v: &'a serde_json::Value, file_ends: &str) -> Option<&'a serde_json::Value> {
     v["notes"].as_array().unwrap().iter().find(|n| {
         n["file"]
@@ -274,7 +262,7 @@ fn hostile_inputs_each_get_a_note_escaped_neutralised_redacted_output_and_bounde
 
     #[cfg(target_os = "linux")]
     {
-        let peak = children_peak_rss();
+        let peak = common::children_peak_rss();
         eprintln!("largest resident set of the report run: {} MiB", peak >> 20);
         assert!(peak < 64 * MIB, "the report run used {} MiB", peak >> 20);
     }

@@ -6,7 +6,7 @@
 //! (camelCase) or as PowerShell's Graph SDK objects serialize (PascalCase), and the console's
 //! CSV export of the same report. The detection outputs hold `condafix check`'s summary line.
 
-use serde::de::{IgnoredAny, MapAccess};
+use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::sink::Sink;
@@ -81,28 +81,6 @@ impl RunState {
             self.seen = true;
         }
         Ok(true)
-    }
-}
-
-impl<'de> Deserialize<'de> for RunState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RunState;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a deviceHealthScriptDeviceState")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RunState, A::Error> {
-                let mut s = RunState::default();
-                while let Some(key) = map.next_key::<String>()? {
-                    if !s.take(&key.to_ascii_lowercase(), &mut map)? {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(s)
-            }
-        }
-        d.deserialize_map(V)
     }
 }
 

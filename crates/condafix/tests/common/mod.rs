@@ -140,6 +140,20 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The largest resident set of any child waited for so far, in bytes (Linux: `getrusage`).
+/// Only meaningful in a test binary whose only children are the runs being measured.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn children_peak_rss() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: initialised by the successful call above.
+    let usage = unsafe { usage.assume_init() };
+    usage.ru_maxrss as u64 * 1024
+}
+
 pub fn run(mut cmd: Command) -> Run {
     let out = cmd.output().unwrap();
     let r = Run {

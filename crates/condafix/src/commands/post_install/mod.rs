@@ -145,14 +145,7 @@ fn run_inner(
         exit_code: status as u8,
         prefixes: &results,
     };
-    if let Some(dir) = &args.report_dir.report_dir {
-        crate::commands::report::drop_document(
-            dir,
-            crate::output::text(&body),
-            &Printer::new(args.quiet),
-            Some(log),
-        );
-    }
+    drop_report(args, &body, log);
     if args.json {
         crate::output::print(printer, body)?;
     } else {
@@ -176,18 +169,23 @@ fn nothing_found(
         exit_code: 0,
         prefixes: &[],
     };
-    if let Some(dir) = &args.report_dir.report_dir {
-        crate::commands::report::drop_document(
-            dir,
-            crate::output::text(&body),
-            &Printer::new(args.quiet),
-            Some(log),
-        );
-    }
+    drop_report(args, &body, log);
     if args.json {
         crate::output::print(printer, body)?;
     }
     Ok(ExitStatus::Healthy)
+}
+
+/// `--report-dir`: the run's document, dropped on the share (a failure is a warning).
+fn drop_report(args: &PostInstallArgs, body: &PostInstallBody<'_>, log: &mut Log) {
+    if let Some(dir) = &args.report_dir.report_dir {
+        crate::commands::report::drop_document(
+            dir,
+            crate::output::text(body),
+            &Printer::new(args.quiet),
+            Some(log),
+        );
+    }
 }
 
 /// Base first, then its envs; each base's envs right after it.
