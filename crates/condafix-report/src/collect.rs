@@ -135,3 +135,73 @@ pub fn read_bytes(
     drop(sink);
     (got, notes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: &str, text: &str) -> (Vec<Observation>, Vec<Note>) {
+        let redact = |s: &str| s.replace("hunter2", "****");
+        read_bytes(name, text.as_bytes(), Limits::default(), &redact)
+    }
+
+    const DOC: &str = r#"{"schema_version": 2, "condafix_version": "0.1.0", "host": "PC-1",
+        "time": "2025-03-01T00:00:00.000Z", "exit_code": 0,
+        "prefixes": [{"prefix": "C:\\u\\hunter2\\m3", "verdict": "fixed", "findings_after": []}]}"#;
+
+    #[test]
+    fn a_document_an_array_of_them_and_concatenated_ones_all_read() {
+        let (o, n) = read("a.json", DOC);
+        assert_eq!((o.len(), n.len()), (1, 0));
+        assert_eq!(o[0].host, "PC-1");
+        let installs = &o[0].state.as_ref().unwrap().installs;
+        assert_eq!(
+            installs[0].prefix.as_deref(),
+            Some("C:\\u\\****\\m3"),
+            "redacted"
+        );
+        let (o, n) = read("b.json", &format!("[{DOC}, {DOC}]"));
+        assert_eq!((o.len(), n.len()), (2, 0));
+        let (o, n) = read("c.json", &format!("{DOC}\n{DOC}\n"));
+        assert_eq!((o.len(), n.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_bad_line_of_json_lines_is_noted_and_the_next_one_read() {
+        let text = format!(
+            "{}\n{{\"broken\": \n{}\n",
+            DOC.replace('\n', " "),
+            DOC.replace('\n', " ")
+        );
+        let (o, n) = read("d.jsonl", &text);
+        assert_eq!(o.len(), 2);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].file.ends_with("d.jsonl:2"), "{n:?}");
+    }
+
+    #[test]
+    fn schema_one_foreign_json_and_ansible_without_condafix_each_have_their_note() {
+        let (_, n) = read(
+            "old.json",
+            r#"{"schema_version": 1, "condafix_version": "0.0.1"}"#,
+        );
+        assert_eq!(n[0].kind, "old-schema");
+        let (_, n) = read("x.json", r#"{"name": "something else", "items": []}"#);
+        assert_eq!(n[0].kind, "foreign-json");
+        assert!(n[0].problem.contains("name, items"), "{n:?}");
+        let ansible = r#"{"plays": [{"play": {"name": "p"}, "tasks": [{"hosts": {"pc1": {"rc": 0, "stdout": "hello", "cmd": "whoami"}}, "task": {"name": "t"}}]}], "stats": {}}"#;
+        let (o, n) = read("a.json", ansible);
+        assert!(o.is_empty());
+        assert_eq!(n[0].kind, "ansible-without-condafix");
+        let failed = r#"{"plays": [{"tasks": [{"hosts": {"pc1": {"rc": 2, "failed": true, "msg": "non-zero return code", "stderr": "condafix: error: access denied", "cmd": "C:\\tools\\condafix.exe post-install --json"}}, "task": {"name": "t", "duration": {"end": "2025-03-01T10:00:00.000000Z"}}}]}]}"#;
+        let (o, n) = read("f.json", failed);
+        assert!(n.is_empty(), "{n:?}");
+        let s = o[0].state.as_ref().unwrap();
+        assert_eq!(s.state(), crate::DeviceState::NoResult);
+        assert!(
+            s.no_result.as_deref().unwrap().contains("exit code 2"),
+            "{s:?}"
+        );
+        assert_eq!(o[0].time, Some("2025-03-01T10:00:00Z".parse().unwrap()));
+    }
+}
