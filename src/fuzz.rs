@@ -452,6 +452,105 @@ fn run_text(data: &[u8]) {
     let _ = condafix_prefix::text::decode_text(data);
 }
 
+/// What a fleet sends, in every format `condafix report` reads.
+fn report_seeds() -> Vec<Vec<u8>> {
+    use condafix_fixtures::fleet;
+    let errors = vec![("D010".to_string(), "stage it".to_string())];
+    let warnings = vec![("D022".to_string(), "adopt it".to_string())];
+    let devices = fleet::generated(3, 59, &errors, &warnings, 1);
+    let mut v = vec![
+        fleet::post_install_document(&devices[1], fleet::Vintage::Current)
+            .to_string()
+            .into_bytes(),
+        fleet::post_install_document(&devices[2], fleet::Vintage::Schema2)
+            .to_string()
+            .into_bytes(),
+        fleet::detect_document(&devices[0]).to_string().into_bytes(),
+        fleet::graph_run_states(&devices).to_string().into_bytes(),
+        fleet::intune_csv(&devices).into_bytes(),
+        fleet::ansible_json(&devices[..1]).to_string().into_bytes(),
+    ];
+    let text = String::from_utf8(v[3].clone()).unwrap_or_default();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    v.push(utf16);
+    v
+}
+
+fn run_report_input(data: &[u8]) {
+    let redact = |s: &str| condafix_detect::redact::redact_credentials(s);
+    for name in ["fuzz.json", "fuzz.jsonl", "fuzz.csv"] {
+        let (observations, notes) =
+            condafix_report::read_bytes(name, data, condafix_report::Limits::default(), &redact);
+        for n in &notes {
+            assert!(
+                !n.kind.is_empty() && !n.problem.is_empty(),
+                "an empty note: {n:?}"
+            );
+        }
+        for o in &observations {
+            assert!(!o.host.trim().is_empty(), "a device without a name: {o:?}");
+        }
+    }
+}
+
+fn summary_line_seeds() -> Vec<Vec<u8>> {
+    [
+        "condafix check: compliant (3 prefixes)",
+        "condafix check: NOT COMPLIANT (1 of 3 prefixes): C:\\Users\\me\\anaconda3 D010; machine T008",
+        "condafix check: NOT COMPLIANT (1 of 2 prefixes) | condafix=0.1.0 healthy=1 broken=1 skipped=0 | broken era=A py=3.7.4 openssl=1.1.1d scope=just-me codes=D010,D022 C:\\Users\\me\\anaconda3 | healthy era=B py=3.12.7 openssl=3.0.15 scope=all-users codes=- C:\\ProgramData\\anaconda3 | +2 more",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
+/// Parsing a summary line never panics, and a line written from what was parsed reads back
+/// as the same installs.
+fn run_summary_line(data: &[u8]) {
+    use condafix_report::summary_line::{self, Line, LineInstall, LineVerdict};
+    let text = String::from_utf8_lossy(data);
+    let Some(parsed) = summary_line::parse(&text) else {
+        return;
+    };
+    let installs: Vec<LineInstall> = parsed
+        .installs
+        .iter()
+        .filter_map(|i| {
+            Some(LineInstall {
+                path: i.prefix.clone()?,
+                verdict: match i.verdict {
+                    condafix_report::Verdict::StillBroken => LineVerdict::Broken,
+                    condafix_report::Verdict::Skipped => LineVerdict::Skipped,
+                    _ => LineVerdict::Healthy,
+                },
+                era: i.era,
+                python: None,
+                openssl: None,
+                scope: i.scope,
+                codes: Vec::new(),
+            })
+        })
+        .collect();
+    let line = summary_line::format(&Line {
+        compliant: parsed.compliant,
+        condafix_version: "0.1.0".into(),
+        installs: installs.clone(),
+        config: Vec::new(),
+    });
+    assert!(line.chars().count() <= summary_line::MAX_CHARS, "{line}");
+    assert_eq!(line.lines().count(), 1, "{line:?}");
+    let again = summary_line::parse(&line).expect("a line condafix wrote reads back");
+    if !line.contains(" more") {
+        let paths: Vec<Option<String>> = again.installs.iter().map(|i| i.prefix.clone()).collect();
+        let mut want: Vec<Option<String>> = installs.iter().map(|i| Some(i.path.clone())).collect();
+        let mut got = paths;
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{line}");
+    }
+}
+
 /// Every fuzz target.
 pub fn targets() -> Vec<Target> {
     vec![
@@ -519,6 +618,16 @@ pub fn targets() -> Vec<Target> {
             name: "text",
             seeds: pip_seeds,
             run: run_text,
+        },
+        Target {
+            name: "report-input",
+            seeds: report_seeds,
+            run: run_report_input,
+        },
+        Target {
+            name: "summary-line",
+            seeds: summary_line_seeds,
+            run: run_summary_line,
         },
     ]
 }

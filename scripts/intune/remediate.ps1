@@ -8,7 +8,9 @@
   Deployment: condafix.exe at %ProgramFiles%\condafix\condafix.exe (a Win32 app); this script
   is uploaded alone. Windows PowerShell 5.1 and PowerShell 7.
 #>
-param([string]$CaFile = '')
+# -ReportDir '\\fs01\condafix-reports$': drop the run's JSON document there for `condafix report`
+# (Intune passes no parameters: set the default here).
+param([string]$CaFile = '', [string]$ReportDir = '')
 $Condafix = Join-Path $env:ProgramFiles 'condafix\condafix.exe'
 if (-not (Test-Path -LiteralPath $Condafix)) {
     Write-Output "condafix.exe not found at ${Condafix}: deploy the condafix Win32 app first"
@@ -16,6 +18,7 @@ if (-not (Test-Path -LiteralPath $Condafix)) {
 }
 [string[]]$cfArgs = @('post-install', '--all-users', '--remove-insecure', '--replace-foreign', '-q')
 if ($CaFile) { $cfArgs += @('--ca-file', $CaFile) }
+if ($ReportDir) { $cfArgs += @('--report-dir', $ReportDir) }
 $ErrorActionPreference = 'Continue'
 # condafix writes UTF-8 when its output is piped, and PowerShell decodes a native program's output
 # with [Console]::OutputEncoding, the OEM code page (437, or 949 on Korean Windows): a profile

@@ -28,6 +28,12 @@ pub struct Report {
     /// on its own).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
+    /// The machine the document is about (set by the condafix program, like `build`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// When it was made: RFC 3339, UTC (set by the condafix program, like `build`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
     pub search: SearchInputs,
     /// Machine-wide configuration and findings (user and global config files, environment
     /// variables, stale discovery entries).
@@ -106,6 +112,8 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             condafix_version: env!("CARGO_PKG_VERSION"),
             build: None,
+            host: None,
+            time: None,
             search: SearchInputs {
                 system_root: ctx.system_root.as_deref().map(display_path),
                 path: ctx.path.iter().map(|p| display_path(p)).collect(),

@@ -8,6 +8,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archives;
+pub mod fleet;
 pub mod loader;
 mod openssl;
 mod pe;

@@ -39,6 +39,7 @@ pub enum Command {
     /// Exit 0 when every install is compliant, 1 when remediation is needed; prints one summary
     /// line on stdout
     /// (for Intune detection scripts and ConfigMgr detection methods).
+    #[command(long_about = CHECK_LONG)]
     Check(CheckArgs),
     /// Tell, without running Python, whether `import ssl` will load in a conda install, and why not.
     #[command(long_about = DETECT_LONG)]
@@ -66,6 +67,93 @@ pub enum Command {
     /// without Windows or conda at hand.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
+    /// The fleet at a glance: read what many machines sent (condafix --json documents, Intune
+    /// exports, Ansible output) and write a page, a summary and events for log platforms.
+    #[command(long_about = REPORT_LONG)]
+    Report(ReportArgs),
+}
+
+const REPORT_LONG: &str = "\
+The fleet at a glance, from what the machines already send.
+
+Reads every PATH (files, folders, patterns such as \\\\server\\share\\*.json, and .zip files of
+them): condafix --json documents of any command since schema 2 (one per file, several one after
+another, or JSON Lines in .jsonl/.ndjson files), including those `post-install --report-dir` and
+`check --report-dir` drop on a share; Intune remediation results as Microsoft Graph returns them
+(GET /deviceManagement/deviceHealthScripts/{id}/deviceRunStates?$expand=managedDevice, saved as
+JSON, also from PowerShell) or as the console exports them (CSV), whose detection outputs hold
+`condafix check`'s summary line; and Ansible's json callback output (ANSIBLE_STDOUT_CALLBACK=json).
+Each device's newest document wins; its older ones are its history. Files that cannot be read
+(truncated, too large, a zip bomb, not one of these) are listed with the reason, never fatal.
+
+Outputs (any together):
+  -o fleet.html   one self-contained page (no network, no script), charts with tables
+  --json          the summary on stdout (a versioned document, schema/report.schema.json)
+  --csv FILE      the same numbers as a table (`-`: stdout); formula-like cells neutralised
+  --ndjson FILE   one event per install for Splunk, Elastic, Azure Monitor (`-`: stdout;
+                  schema/report-event.schema.json)
+Without any, a short report goes to stderr.
+
+Exit codes: 0 no device is still broken, 1 some device is still broken or reported no condafix
+result, 2 usage or I/O error (nothing readable, an output that cannot be written).
+
+Examples:
+  condafix report \\\\fs01\\condafix-reports -o fleet.html
+  condafix report runstates.json devicestatus.csv --csv fleet.csv --stale-days 7
+  condafix report ansible-out.json --ndjson events.ndjson   (for a forwarder to pick up)";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files, folders, patterns (`*`, `?`) or .zip files to read.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Write the HTML page here.
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    pub output: Option<PathBuf>,
+
+    /// Print the summary as a versioned JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the summary's numbers as CSV here (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write one JSON event per install here (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub ndjson: Option<PathBuf>,
+
+    /// A device whose newest document is older than this many days is listed as stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub stale_days: u32,
+
+    /// Measure staleness from this time instead of now (RFC 3339, e.g. 2025-03-01T00:00:00Z),
+    /// to make a report reproducible.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+
+    /// The page's title.
+    #[arg(long, value_name = "TEXT", default_value = "condafix fleet report")]
+    pub title: String,
+
+    /// Worker threads reading the inputs (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `--report-dir`, for the commands whose document a fleet report reads.
+#[derive(Debug, Clone, Args)]
+pub struct ReportDirArg {
+    /// Also write this run's JSON document into DIR (a share: \\\\server\\share\\condafix) as
+    /// <host>-<UTC time>.json, for `condafix report`. Written atomically, never through a link,
+    /// never over another file; a failure to write it is a warning, never a failed run.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 const POST_INSTALL_LONG: &str = "\
@@ -91,7 +179,8 @@ annotations per finding, a table in $GITHUB_STEP_SUMMARY, outputs healthy, opens
 changed in $GITHUB_OUTPUT, and with --add-to-path the prefix on $GITHUB_PATH for later steps.
 
 A log with timestamps goes to --log-file (by default, when unattended, to
-%LOCALAPPDATA%\\condafix\\logs); credentials are redacted everywhere.";
+%LOCALAPPDATA%\\condafix\\logs); credentials are redacted everywhere. With --report-dir DIR the
+JSON document is also dropped into DIR (a share) for `condafix report`.";
 
 const CONFIG_LONG: &str = "\
 Make pip and conda trust the right certificates, the secure way (undoable).
@@ -458,13 +547,31 @@ pub struct PostInstallArgs {
 
     #[command(flatten)]
     pub config: ConfigFlags,
+
+    #[command(flatten)]
+    pub report_dir: ReportDirArg,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub report_dir: ReportDirArg,
 }
+
+const CHECK_LONG: &str = "\
+Exit 0 when every install is compliant, 1 when remediation is needed, and one summary line on
+stdout (what the Intune console shows and exports as the detection output; ConfigMgr's contract
+is \"stdout and exit 0 = compliant\").
+
+The line, at most 2,048 characters, in a stable form `condafix report` reads back:
+  condafix check: NOT COMPLIANT (1 of 2 prefixes) | condafix=0.1.0 healthy=1 broken=1 skipped=0
+  | broken era=A py=3.7.4 openssl=1.1.1d scope=just-me codes=D010,D022 C:\\Users\\me\\anaconda3
+  | healthy era=B py=3.12.7 openssl=3.0.15 scope=all-users codes=- C:\\ProgramData\\anaconda3
+(on one line). Still broken installs come first; what does not fit is counted as `+N more`.
+See the README for every field.";
 
 #[derive(Debug, Args)]
 pub struct BundleArgs {

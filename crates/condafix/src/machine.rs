@@ -425,11 +425,11 @@ impl Machine {
                 args.user.as_deref(),
             )?;
             self.note_owners(&report);
-            report.build = Some(crate::output::build());
+            crate::output::stamp(&mut report);
             return Ok(report);
         }
         let mut report = condafix_detect::detect_with(&self.host(), &args.prefixes, &ctx)?;
-        report.build = Some(crate::output::build());
+        crate::output::stamp(&mut report);
         Ok(report)
     }
 }

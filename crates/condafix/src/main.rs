@@ -8,6 +8,7 @@ mod commands;
 mod exit;
 mod log;
 mod machine;
+mod outfile;
 mod output;
 mod printer;
 mod progress;
@@ -34,6 +35,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Verify(args) => commands::verify::run(&args),
         cli::Command::Audit(args) => commands::audit::run(&args),
         cli::Command::Undo(args) => commands::undo::run(&args),
+        cli::Command::Report(args) => commands::report::run(&args),
     };
     match result {
         Ok(status) => status.into(),

@@ -31,12 +31,53 @@ pub fn build() -> condafix_detect::Build {
     }
 }
 
-/// A `--json` document: the version fields, then the command's body.
+/// The machine a document is about: `%COMPUTERNAME%` (what Intune, ConfigMgr and Ansible's
+/// Windows inventory call the device), else the kernel's host name.
+pub fn host_name() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let from_env = std::env::var("COMPUTERNAME")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
+        from_env
+            .or_else(|| {
+                ["/proc/sys/kernel/hostname", "/etc/hostname"]
+                    .iter()
+                    .filter_map(|f| fs_err::read_to_string(f).ok())
+                    .map(|h| h.trim().to_string())
+                    .find(|h| !h.is_empty())
+            })
+            .unwrap_or_else(|| "unknown-host".to_string())
+    })
+    .clone()
+}
+
+/// When this run started, once for the whole run (the documents and the `--report-dir` file
+/// name agree).
+pub fn run_time() -> jiff::Timestamp {
+    static NOW: std::sync::OnceLock<jiff::Timestamp> = std::sync::OnceLock::new();
+    *NOW.get_or_init(jiff::Timestamp::now)
+}
+
+/// Set `build`, `host` and `time` on a detection report (what `detect --json` prints and
+/// `check --report-dir` writes).
+pub fn stamp(report: &mut condafix_detect::Report) {
+    report.build = Some(build());
+    report.host = Some(host_name());
+    report.time = Some(condafix_report::time::rfc3339_ms(run_time()));
+}
+
+/// A `--json` document: the version fields, the host and time, then the command's body.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Document<T> {
     pub schema_version: u32,
     pub condafix_version: &'static str,
     pub build: condafix_detect::Build,
+    /// The machine the document is about.
+    pub host: String,
+    /// When it was made: RFC 3339, UTC, to the millisecond.
+    pub time: String,
     #[serde(flatten)]
     pub body: T,
 }
@@ -47,6 +88,8 @@ impl<T: Serialize> Document<T> {
             schema_version: SCHEMA_VERSION,
             condafix_version: env!("CARGO_PKG_VERSION"),
             build: build(),
+            host: host_name(),
+            time: condafix_report::time::rfc3339_ms(run_time()),
             body,
         }
     }
@@ -56,6 +99,18 @@ impl<T: Serialize> Document<T> {
 pub fn print<T: Serialize>(printer: &Printer, body: T) -> anyhow::Result<()> {
     printer.result(&serde_json::to_string_pretty(&Document::new(body))?);
     Ok(())
+}
+
+/// A command's document as `--json` prints it, credentials redacted (for `--report-dir`).
+pub fn text<T: Serialize>(body: T) -> anyhow::Result<String> {
+    redacted(&Document::new(body))
+}
+
+/// A value that is a whole document already (detect's `Report`, stamped) as JSON, credentials
+/// redacted.
+pub fn redacted<T: Serialize>(doc: &T) -> anyhow::Result<String> {
+    let text = serde_json::to_string_pretty(doc)?;
+    Ok(condafix_detect::redact::redact_credentials(&text) + "\n")
 }
 
 /// The schema of a document, for serialized output.
@@ -99,6 +154,7 @@ mod tests {
                 "post-install",
                 schema_of::<Document<crate::commands::post_install::PostInstallBody>>(),
             ),
+            ("report", schema_of::<Document<condafix_report::Summary>>()),
         ]
     }
 

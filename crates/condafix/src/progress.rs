@@ -31,6 +31,13 @@ impl Progress {
         }
     }
 
+    /// The total, when it is known only once the work has started.
+    pub fn set_length(&self, len: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(len);
+        }
+    }
+
     pub fn inc(&self) {
         if let Some(b) = &self.bar {
             b.inc(1);

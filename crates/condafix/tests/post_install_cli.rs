@@ -72,10 +72,15 @@ fn a_broken_install_is_fixed_then_unchanged_and_undo_brings_the_failure_back() {
     assert_eq!(v["prefixes"][0]["changed"], false);
     let check = cmd(&ctx, &s, "check").output().unwrap();
     assert_eq!(check.status.code(), Some(0));
+    let line = String::from_utf8_lossy(&check.stdout);
     assert_eq!(
-        String::from_utf8_lossy(&check.stdout).trim(),
-        "condafix check: compliant (1 prefix)",
+        line.trim().lines().count(),
+        1,
         "check prints one summary line"
+    );
+    assert!(
+        line.starts_with("condafix check: compliant (1 prefix) | condafix="),
+        "{line}"
     );
     assert!(check.stderr.is_empty());
     assert_eq!(

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod detect;
 pub mod post_install;
+pub mod report;
 pub mod stage;
 pub mod undo;
 pub mod verify;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod https_index;
 pub mod schema;
 pub mod windows;
@@ -109,6 +110,13 @@ impl TestContext {
         s.add_filter(r#""commit": "[^"]+""#, r#""commit": "[COMMIT]""#);
         s.add_filter(r#""date": "\d{4}-\d{2}-\d{2}""#, r#""date": "[DATE]""#);
         s.add_filter(r#""target": "[^"]+""#, r#""target": "[TARGET]""#);
+        // Every document names its machine and time (at the top level; nested hosts and
+        // times are data).
+        s.add_filter(r#"(?m)^  "host": "[^"]*""#, r#"  "host": "[HOST]""#);
+        s.add_filter(
+            r#"(?m)^  "time": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z""#,
+            r#"  "time": "[TIME]""#,
+        );
         s.add_filter(r"condafix\.exe", "condafix");
         s
     }
@@ -130,6 +138,20 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// The largest resident set of any child waited for so far, in bytes (Linux: `getrusage`).
+/// Only meaningful in a test binary whose only children are the runs being measured.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn children_peak_rss() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: initialised by the successful call above.
+    let usage = unsafe { usage.assume_init() };
+    usage.ru_maxrss as u64 * 1024
 }
 
 pub fn run(mut cmd: Command) -> Run {

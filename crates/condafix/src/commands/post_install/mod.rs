@@ -139,16 +139,15 @@ fn run_inner(
     if crate::commands::under_github_actions() {
         github::report(&results, &after, printer)?;
     }
+    let body = PostInstallBody {
+        dry_run: args.dry_run,
+        changed: results.iter().any(|r| r.changed),
+        exit_code: status as u8,
+        prefixes: &results,
+    };
+    drop_report(args, &body, log);
     if args.json {
-        crate::output::print(
-            printer,
-            PostInstallBody {
-                dry_run: args.dry_run,
-                changed: results.iter().any(|r| r.changed),
-                exit_code: status as u8,
-                prefixes: &results,
-            },
-        )?;
+        crate::output::print(printer, body)?;
     } else {
         printer.info(&render::report(&results, args.dry_run, log.path.as_deref()));
     }
@@ -164,18 +163,29 @@ fn nothing_found(
         "No conda installation found: nothing to do. Point condafix at one with --prefix <folder>.";
     log.line(msg);
     printer.info(&format!("{msg}\n"));
+    let body = PostInstallBody {
+        dry_run: args.dry_run,
+        changed: false,
+        exit_code: 0,
+        prefixes: &[],
+    };
+    drop_report(args, &body, log);
     if args.json {
-        crate::output::print(
-            printer,
-            PostInstallBody {
-                dry_run: args.dry_run,
-                changed: false,
-                exit_code: 0,
-                prefixes: &[],
-            },
-        )?;
+        crate::output::print(printer, body)?;
     }
     Ok(ExitStatus::Healthy)
+}
+
+/// `--report-dir`: the run's document, dropped on the share (a failure is a warning).
+fn drop_report(args: &PostInstallArgs, body: &PostInstallBody<'_>, log: &mut Log) {
+    if let Some(dir) = &args.report_dir.report_dir {
+        crate::commands::report::drop_document(
+            dir,
+            crate::output::text(body),
+            &Printer::new(args.quiet),
+            Some(log),
+        );
+    }
 }
 
 /// Base first, then its envs; each base's envs right after it.
@@ -376,6 +386,10 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
             .as_ref()
             .and_then(|v| v.unactivated.openssl_version.clone())
             .or_else(|| a.openssl.as_ref().map(|o| o.version.clone())),
+        python_version: a.python.as_ref().map(|py| py.version.clone()),
+        python_build: a.python.as_ref().map(|py| py.build.clone()),
+        era: crate::commands::check::prefix_era(a),
+        scope: crate::commands::check::user_scope(a.scope),
         prediction_confirmed: verify.as_ref().map(|v| v.agrees),
         stage: w.stage,
         config: w.config,

@@ -52,6 +52,13 @@ pub struct PrefixResult {
     pub reason: Option<String>,
     pub next_step: Option<String>,
     pub openssl_version: Option<String>,
+    /// The Python version and build string (for `condafix report`).
+    pub python_version: Option<String>,
+    pub python_build: Option<String>,
+    /// The era of the Python build: `A`, `B` or `C` (for `condafix report`).
+    pub era: Option<condafix_report::Era>,
+    /// Just Me or All Users (for `condafix report`).
+    pub scope: Option<condafix_report::UserScope>,
     /// Did detection's prediction hold against the real interpreter?
     pub prediction_confirmed: Option<bool>,
     pub stage: Option<Plan>,

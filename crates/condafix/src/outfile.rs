@@ -1,0 +1,213 @@
+//! Files condafix writes for people and other programs, outside any prefix: the document
+//! `--report-dir` drops on a share, and `report`'s page, CSV and events. Always a temp file
+//! in the same folder, then a rename, so a reader never sees half a file; never through a
+//! link (the folder and the file are checked, the temp file is created new and not followed).
+//! A `--report-dir` file never replaces one that is there (another run's, another machine's).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+
+/// A host name as a file name: letters, digits, `.`, `_` and `-` kept, the rest `_`.
+pub fn file_safe(host: &str) -> String {
+    let mut s: String = host
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    if s.is_empty() {
+        s.push_str("unknown-host");
+    }
+    s
+}
+
+fn is_link(p: &Path) -> bool {
+    fs_err::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// The folder, created when missing; refused when it (or the path to it) is a link.
+fn folder(dir: &Path) -> anyhow::Result<()> {
+    if is_link(dir) {
+        bail!(
+            "{} is a link: condafix does not write through links (give the folder itself)",
+            dir.display()
+        );
+    }
+    if !dir.exists() {
+        fs_err::create_dir_all(dir)
+            .with_context(|| format!("{} could not be created", dir.display()))?;
+    }
+    let meta = fs_err::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    Ok(())
+}
+
+/// A new temp file beside `dest`, created exclusively (never an existing file or a link).
+fn temp_beside(dest: &Path) -> anyhow::Result<(PathBuf, fs_err::File)> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for n in 0..100u32 {
+        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        let mut opts = fs_err::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use fs_err::os::unix::fs::OpenOptionsExt as _;
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        match opts.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).context("the temp file could not be created"),
+        }
+    }
+    bail!("no free temp file name beside {}", dest.display())
+}
+
+fn fill(tmp: &Path, mut file: fs_err::File, bytes: &[u8]) -> anyhow::Result<()> {
+    let result = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = result {
+        let _ = fs_err::remove_file(tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Put `tmp` at `dest` only if nothing is there: a hard link fails when the name is taken
+/// (atomically); where the file system has no hard links, a rename after a check.
+fn place_new(tmp: &Path, dest: &Path) -> std::io::Result<bool> {
+    match fs_err::hard_link(tmp, dest) {
+        Ok(()) => {
+            let _ = fs_err::remove_file(tmp);
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) => {
+            if fs_err::symlink_metadata(dest).is_ok() {
+                return Ok(false);
+            }
+            fs_err::rename(tmp, dest)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Write a document into `dir` as `<host>-<UTC time>.json` (`-2`, `-3`, ... when that name is
+/// taken); the path written.
+pub fn drop_document(
+    dir: &Path,
+    host: &str,
+    time: jiff::Timestamp,
+    text: &str,
+) -> anyhow::Result<PathBuf> {
+    folder(dir)?;
+    let stem = format!(
+        "{}-{}",
+        file_safe(host),
+        condafix_report::time::compact(time)
+    );
+    let first = dir.join(format!("{stem}.json"));
+    let (tmp, file) = temp_beside(&first)?;
+    fill(&tmp, file, text.as_bytes())?;
+    for n in 1..100u32 {
+        let dest = if n == 1 {
+            first.clone()
+        } else {
+            dir.join(format!("{stem}-{n}.json"))
+        };
+        match place_new(&tmp, &dest) {
+            Ok(true) => return Ok(dest),
+            Ok(false) => continue,
+            Err(e) => {
+                let _ = fs_err::remove_file(&tmp);
+                return Err(e).with_context(|| format!("{} could not be written", dest.display()));
+            }
+        }
+    }
+    let _ = fs_err::remove_file(&tmp);
+    bail!("{} and 98 more names beside it are taken", first.display())
+}
+
+/// Write (or replace) `dest` atomically; refused when `dest` or its folder is a link.
+pub fn replace(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    folder(&dir)?;
+    if is_link(dest) {
+        bail!(
+            "{} is a link: condafix does not write through links (remove it, or give another file name)",
+            dest.display()
+        );
+    }
+    if dest.is_dir() {
+        bail!("{} is a folder: give a file name", dest.display());
+    }
+    let (tmp, file) = temp_beside(dest)?;
+    fill(&tmp, file, bytes)?;
+    if let Err(e) = fs_err::rename(&tmp, dest) {
+        let _ = fs_err::remove_file(&tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_name_becomes_a_safe_file_name() {
+        assert_eq!(file_safe("PC-0042"), "PC-0042");
+        assert_eq!(file_safe("../..\\evil<script>"), "_._.._evil_script_");
+        assert_eq!(file_safe(""), "unknown-host");
+    }
+
+    #[test]
+    fn a_dropped_document_never_replaces_one_that_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let t: jiff::Timestamp = "2025-01-02T03:04:05Z".parse().unwrap();
+        let a = drop_document(dir.path(), "PC-1", t, "one").unwrap();
+        let b = drop_document(dir.path(), "PC-1", t, "two").unwrap();
+        assert_eq!(a.file_name().unwrap(), "PC-1-20250102T030405Z.json");
+        assert_eq!(b.file_name().unwrap(), "PC-1-20250102T030405Z-2.json");
+        assert_eq!(fs_err::read_to_string(&a).unwrap(), "one");
+        assert_eq!(fs_err::read_to_string(&b).unwrap(), "two");
+        // No temp file is left behind.
+        assert_eq!(fs_err::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn nothing_is_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        fs_err::write(&target, "keep").unwrap();
+        let link = dir.path().join("out.html");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = replace(&link, b"page").unwrap_err();
+        assert!(e.to_string().contains("is a link"), "{e}");
+        assert_eq!(fs_err::read_to_string(&target).unwrap(), "keep");
+        let linked_dir = dir.path().join("share");
+        std::os::unix::fs::symlink(dir.path(), &linked_dir).unwrap();
+        let t: jiff::Timestamp = "2025-01-02T03:04:05Z".parse().unwrap();
+        assert!(drop_document(&linked_dir, "PC", t, "x").is_err());
+    }
+}
