@@ -303,21 +303,34 @@ fn run_record(data: &[u8]) {
 fn state_seeds() -> Vec<Vec<u8>> {
     let sha = Sha256::of_bytes(b"x").to_hex();
     vec![
-        format!(r#"{{"schema_version":1,"entries":[{{"path":"DLLs/libssl-3-x64.dll","action":"replaced","sha256":"{sha}","size":1,"backup":".condafix/backup/txn-0001/DLLs/libssl-3-x64.dll","backup_sha256":"{sha}","origin":"o","txn":"txn-0001"}}],"registry":[{{"hive":"HKCU","key":"Environment","name":"Path","before":{{"type":"REG_EXPAND_SZ","data":"%X%"}},"after":null,"origin":"o","txn":"txn-0001"}}],"history":[{{"txn":"txn-0001","command":"stage","changes":1}}]}}"#).into_bytes(),
-        format!(r#"{{"txn":"txn-0002","command":"config","ops":[{{"path":"pip.ini","kind":"write","new_sha256":"{sha}","backup":".condafix/backup/txn-0002/pip.ini","existed":true,"state":"backed-up"}},{{"path":"HKCU\\Environment\\Path","kind":"registry","new_sha256":null,"backup":null,"existed":true,"state":"done","registry":{{"hive":"HKCU","key":"Environment","name":"Path","before":null,"after":{{"type":"REG_SZ","data":"C:\\p"}}}}}}],"receipt_written":false}}"#).into_bytes(),
+        format!(r#"{{"schema_version":2,"entries":[{{"path":"DLLs/libssl-3-x64.dll","action":"replaced","sha256":"{sha}","size":1,"backup":"backup/txn-0001/DLLs/libssl-3-x64.dll","backup_sha256":"{sha}","origin":"o","txn":"txn-0001"}}],"registry":[{{"hive":"HKCU","key":"Environment","name":"Path","before":{{"type":"REG_EXPAND_SZ","data":"%X%"}},"after":null,"origin":"o","txn":"txn-0001"}}],"history":[{{"txn":"txn-0001","command":"stage","changes":1}}]}}"#).into_bytes(),
+        format!(r#"{{"txn":"txn-0002","command":"config","ops":[{{"path":"pip.ini","kind":"write","new_sha256":"{sha}","backup":"backup/txn-0002/pip.ini","existed":true,"state":"backed-up"}},{{"path":"HKCU\\Environment\\Path","kind":"registry","new_sha256":null,"backup":null,"existed":true,"state":"done","registry":{{"hive":"HKCU","key":"Environment","name":"Path","before":null,"after":{{"type":"REG_SZ","data":"C:\\p"}}}}}}],"receipt_written":false}}"#).into_bytes(),
+    ]
+}
+
+/// The checks of a prefix's state and of a user's (with one file on its allow-list).
+fn state_checks() -> [condafix_txn::Checks; 2] {
+    [
+        condafix_txn::Checks::prefix(),
+        condafix_txn::Checks {
+            outside: Some(condafix_txn::OutsideFiles::new([std::path::PathBuf::from(
+                "C:\\Users\\me\\pip\\pip.ini",
+            )])),
+            registry: condafix_txn::RegistryScope::CurrentUser,
+        },
     ]
 }
 
 fn run_receipt(data: &[u8]) {
-    let outside =
-        condafix_txn::OutsideFiles::new([std::path::PathBuf::from("C:\\Users\\me\\pip\\pip.ini")]);
-    let _ = condafix_txn::check_receipt_bytes(data, &outside);
+    for c in state_checks() {
+        let _ = condafix_txn::check_receipt_bytes(data, &c);
+    }
 }
 
 fn run_journal(data: &[u8]) {
-    let outside =
-        condafix_txn::OutsideFiles::new([std::path::PathBuf::from("C:\\Users\\me\\pip\\pip.ini")]);
-    let _ = condafix_txn::check_journal_bytes(data, &outside);
+    for c in state_checks() {
+        let _ = condafix_txn::check_journal_bytes(data, &c);
+    }
 }
 
 fn dll_files() -> Vec<(String, Vec<u8>)> {

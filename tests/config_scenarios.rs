@@ -11,7 +11,9 @@ use condafix_detect::{detect_with, MapEnv, Report, SearchContext};
 use condafix_fixtures::scenarios::anaconda_2024_10;
 use condafix_fixtures::FakeMachine;
 use condafix_suite::normalize_paths;
-use condafix_txn::{Context, Faults, OutsideFiles, Undo};
+use condafix_txn::{
+    Context, Faults, FileScope, OutsideFiles, Placement, RegistryScope, Store, Stores, Undo,
+};
 
 struct Machine {
     dir: tempfile::TempDir,
@@ -88,14 +90,41 @@ impl Machine {
         command: condafix_prefix::TxnCommand,
         parts: &[&dyn condafix_txn::Changes],
     ) {
-        let outside = OutsideFiles::new(self.host().locations().outside_files(&self.prefix, None));
+        let locations = self.host().locations();
+        let outside = OutsideFiles::new(locations.outside_files(&self.prefix, None));
+        let place = Placement {
+            machine_state: self.dir.path().join("machine-state"),
+            elevated: false,
+            dry_run: false,
+        };
+        let prefix = Store::for_prefix(&self.prefix, &place).unwrap();
+        let home = locations.home.clone().unwrap();
+        fs_err::create_dir_all(&home).unwrap();
+        let user = Store::for_user(
+            "me",
+            condafix_actor::Identity::Process,
+            &home,
+            false,
+            FileScope {
+                allowed: outside,
+                roots: locations.user_roots(),
+                registry: RegistryScope::CurrentUser,
+            },
+        )
+        .unwrap();
         let faults = Faults::none();
         let cx = Context {
             faults: &faults,
             registry: Some(&self.reg),
-            outside: &outside,
         };
-        condafix_txn::apply(&self.prefix, command, parts, &cx).unwrap();
+        let stores = Stores {
+            prefix: &prefix,
+            others: Vec::new(),
+            user: Some(&user),
+            user_missing: None,
+            machine: None,
+        };
+        condafix_txn::apply(stores, command, parts, &cx).unwrap();
     }
 
     fn apply(&self, opts: &ConfigOptions) -> ConfigPlan {

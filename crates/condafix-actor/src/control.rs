@@ -244,8 +244,7 @@ pub fn windows_writers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec<W
         let mask = mask & !sid_denied;
         let on_folder = ace.flags & INHERIT_ONLY == 0 && mask & CHANGE != 0;
         let on_files = ace.flags & OBJECT_INHERIT != 0
-            && mask & (FILE_WRITE_DATA | FILE_APPEND_DATA | DELETE | WRITE_DAC | WRITE_OWNER)
-                != 0;
+            && mask & (FILE_WRITE_DATA | FILE_APPEND_DATA | DELETE | WRITE_DAC | WRITE_OWNER) != 0;
         if on_folder || on_files {
             let how = match (on_folder, on_files) {
                 (true, true) => "may change the folder and its files",

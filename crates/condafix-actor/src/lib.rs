@@ -36,7 +36,8 @@ pub use privilege::{can_start_as_user, process_is_elevated, process_is_system};
 
 /// Who may change the folder open as `dir` (`path` for messages).
 fn control_of_dir(dir: &sys::DirHandle, path: &std::path::Path) -> Result<Control, FsError> {
-    sys::control_of_dir(dir).map_err(|e| FsError::from_io(path, "read the rights of", "condafix", e))
+    sys::control_of_dir(dir)
+        .map_err(|e| FsError::from_io(path, "read the rights of", "condafix", e))
 }
 
 /// Who may change the folder at `path` (followed as given), read from its handle; a folder whose

@@ -221,6 +221,18 @@ impl Location {
         &self.root
     }
 
+    /// The same folder and identity, on a handle of its own.
+    pub fn clone_handle(&self) -> Result<Self, FsError> {
+        Ok(Self {
+            root: self.root.clone(),
+            dir: self
+                .dir
+                .try_clone()
+                .map_err(|e| self.err(&self.root, "open the folder", e))?,
+            identity: self.identity.clone(),
+        })
+    }
+
     pub fn identity(&self) -> &Identity {
         &self.identity
     }
@@ -284,10 +296,7 @@ impl Location {
                 }
             });
             let next = next?;
-            cur = Reached {
-                dir: next,
-                shown,
-            };
+            cur = Reached { dir: next, shown };
         }
         Ok(cur)
     }
@@ -437,7 +446,8 @@ impl Location {
                 (NewMode::KeepOr(m), None) | (NewMode::Exactly(m), _) => m,
             };
             if cfg!(unix) {
-                sys::set_mode(&file, mode).map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
+                sys::set_mode(&file, mode)
+                    .map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
             }
             if let Some(c) = &carried {
                 self.identity
@@ -454,9 +464,7 @@ impl Location {
             Ok(value)
         })();
         if result.is_err() {
-            let _ = self
-                .identity
-                .act(|| sys::remove_file_at(&parent.dir, tmp));
+            let _ = self.identity.act(|| sys::remove_file_at(&parent.dir, tmp));
         }
         result
     }

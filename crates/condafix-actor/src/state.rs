@@ -50,6 +50,17 @@ pub fn machine_state_dir(program_data: Option<&Path>, windows: bool) -> PathBuf 
     }
 }
 
+/// The machine state folder of this machine, from this process's own environment (never a
+/// user's: `%ProgramData%` on Windows).
+pub fn process_machine_state_dir() -> PathBuf {
+    machine_state_dir(
+        std::env::var_os("PROGRAMDATA")
+            .map(PathBuf::from)
+            .as_deref(),
+        cfg!(windows),
+    )
+}
+
 /// A user's state folder below their home or local app-data folder, as a path relative to it.
 pub fn user_state_rel(windows: bool) -> RelPath {
     RelPath::parse(if windows {
@@ -80,7 +91,10 @@ pub fn prefix_key(prefix: &Path) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .take(32)
         .collect();
-    format!("{}-{h:016x}", if name.is_empty() { "prefix" } else { &name })
+    format!(
+        "{}-{h:016x}",
+        if name.is_empty() { "prefix" } else { &name }
+    )
 }
 
 /// The last component of a path in either separator style.
@@ -97,11 +111,7 @@ fn text_last(p: &Path) -> String {
 /// made or opened up is refused, naming it and the fix.
 pub fn check_state_folder(loc: &Location, owner_only: bool) -> Result<(), FsError> {
     let meta = loc.meta()?;
-    let expected = loc
-        .identity()
-        .account()
-        .cloned()
-        .or_else(process_account);
+    let expected = loc.identity().account().cloned().or_else(process_account);
     let fix = "remove it and run condafix again (condafix recreates it with the right rights)";
     if !cfg!(windows) {
         if expected.as_ref().is_some_and(|e| *e != meta.owner) {
@@ -120,7 +130,11 @@ pub fn check_state_folder(loc: &Location, owner_only: bool) -> Result<(), FsErro
                 path: loc.root().to_path_buf(),
                 why: format!(
                     "others may {} it (mode {:o}); {fix}",
-                    if owner_only { "read or change" } else { "change" },
+                    if owner_only {
+                        "read or change"
+                    } else {
+                        "change"
+                    },
                     meta.unix_mode
                 ),
             });
@@ -138,9 +152,9 @@ pub fn check_state_folder(loc: &Location, owner_only: bool) -> Result<(), FsErro
     }
 }
 
-/// Open (creating when missing) the machine state folder, checked: owned by condafix's
-/// account, changeable by no one else.
-pub fn open_machine_state(dir: &Path) -> Result<Location, FsError> {
+/// Open (with `create`, creating when missing) the machine state folder, checked: owned by
+/// condafix's account, changeable by no one else.
+pub fn open_machine_state(dir: &Path, create: bool) -> Result<Location, FsError> {
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
         return Err(FsError::Untrusted {
             path: dir.to_path_buf(),
@@ -161,13 +175,13 @@ pub fn open_machine_state(dir: &Path) -> Result<Location, FsError> {
                 path: parent.to_path_buf(),
                 why: why.to_string(),
             })?;
-        let mid = base.subdir(&mid, Some(0o755))?;
+        let mid = base.subdir(&mid, create.then_some(0o755))?;
         check_state_folder(&mid, false)?;
         mid
     } else {
         Location::open(parent, Identity::Process)?
     };
-    let loc = parent.subdir(&rel, Some(0o700))?;
+    let loc = parent.subdir(&rel, create.then_some(0o700))?;
     crate::sys::protect_new_state_folder(&loc);
     check_state_folder(&loc, true)?;
     Ok(loc)
@@ -180,7 +194,10 @@ mod tests {
     #[test]
     fn prefix_keys_are_readable_stable_and_case_blind() {
         let a = prefix_key(Path::new("C:\\Users\\alice\\anaconda3"));
-        assert!(a.starts_with("anaconda3-") && a.len() == "anaconda3-".len() + 16, "{a}");
+        assert!(
+            a.starts_with("anaconda3-") && a.len() == "anaconda3-".len() + 16,
+            "{a}"
+        );
         assert_eq!(a, prefix_key(Path::new("c:\\users\\ALICE\\anaconda3")));
         assert_ne!(a, prefix_key(Path::new("C:\\Users\\bob\\anaconda3")));
         assert!(RelPath::parse(&prefix_key(Path::new("/x/../..//"))).is_ok());
@@ -192,10 +209,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
-        let loc = open_machine_state(&state).unwrap();
+        let loc = open_machine_state(&state, true).unwrap();
         assert_eq!(loc.meta().unwrap().unix_mode & 0o777, 0o700);
         fs_err::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = open_machine_state(&state).unwrap_err();
+        let err = open_machine_state(&state, true).unwrap_err();
         assert!(matches!(err, FsError::Untrusted { .. }), "{err}");
         assert!(err.to_string().contains("remove it"), "{err}");
         // A link planted where the folder goes is refused, not followed.
@@ -203,7 +220,7 @@ mod tests {
         let elsewhere = dir.path().join("elsewhere");
         fs_err::create_dir(&elsewhere).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &state).unwrap();
-        let err = open_machine_state(&state).unwrap_err();
+        let err = open_machine_state(&state, true).unwrap_err();
         assert!(matches!(err, FsError::Link { .. }), "{err:?}");
     }
 }

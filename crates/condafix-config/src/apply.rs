@@ -1,24 +1,26 @@
-//! A config plan as transaction steps: files and registry values inside the transaction;
+//! A config plan as transaction steps: files and registry values through the transactions of
+//! the stores they belong to;
 //! `$GITHUB_*` lines and the environment-change broadcast after it commits.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use condafix_prefix::registry::RegistryWrite;
-use condafix_txn::{Changes, Transaction, TxnError};
+use condafix_txn::{Changes, TxnError, Txns};
 
-use crate::plan::{ConfigAction, ConfigPlan};
+use crate::model::{ConfigAction, ConfigPlan};
 
 impl Changes for ConfigPlan {
-    fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError> {
+    fn apply(&self, t: &mut Txns<'_>) -> Result<(), TxnError> {
         for a in &self.actions {
             match a {
                 ConfigAction::WriteFile {
+                    place,
                     target,
                     bytes,
                     what,
                     ..
-                } => t.write(target, bytes, what)?,
+                } => t.write(place, target, bytes, what)?,
                 ConfigAction::SetRegistry {
                     hive,
                     key,

@@ -11,12 +11,16 @@
 mod apply;
 pub mod bundle;
 mod error;
+mod model;
 pub mod path_env;
 mod pkgs_cache;
 mod plan;
+mod planner;
 mod targets;
 pub mod text_edit;
+mod trust;
 
 pub use condafix_detect::locations::WriteScope as Scope;
 pub use error::ConfigError;
-pub use plan::{plan_config, ConfigAction, ConfigOptions, ConfigPlan, GithubFiles};
+pub use model::{ConfigAction, ConfigOptions, ConfigPlan, GithubFiles};
+pub use plan::plan_config;

@@ -350,6 +350,53 @@ impl ConfigLocations {
 }
 
 impl ConfigLocations {
+    /// The folders machine-wide settings live below: `%ProgramData%` on Windows, `/etc`
+    /// elsewhere. A file below them is the machine's; condafix changes it only from the machine
+    /// state, when elevated.
+    pub fn machine_roots(&self) -> Vec<PathBuf> {
+        if self.windows {
+            self.program_data.iter().cloned().collect()
+        } else {
+            vec![self.etc_dir.clone()]
+        }
+    }
+
+    /// The folders a user's own settings live below: their home and app-data folders. Below
+    /// them condafix reaches a file step by step without following a link.
+    pub fn user_roots(&self) -> Vec<PathBuf> {
+        [
+            &self.home,
+            &self.appdata,
+            &self.local_appdata,
+            &self.xdg_config_home,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+
+    /// The machine-wide files condafix may write: pip's global files, conda's system
+    /// `.condarc` files, the machine's CA bundle. Only from a machine's own environment (a
+    /// user's could point `%ProgramData%` anywhere).
+    pub fn machine_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .pip_global_and_user()
+            .into_iter()
+            .filter(|(r, _)| *r == ConfigRole::PipGlobal)
+            .map(|(_, p)| p)
+            .collect();
+        for (role, dir) in self.condarc_machine() {
+            if role == ConfigRole::CondarcSystem {
+                out.extend(Self::condarc_files(role, &dir));
+            }
+        }
+        out.extend(self.ca_bundle_target(WriteScope::Global, Path::new("")));
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Every file outside `prefix` condafix may write for it: the allow-list its transactions
     /// check, for new changes and for paths read back from a journal or receipt. pip's global
     /// and user files and `PIP_CONFIG_FILE`; the `.condarc` search path (the machine's,

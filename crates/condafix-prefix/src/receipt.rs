@@ -1,6 +1,8 @@
-//! The receipt (read side): what condafix changed in a prefix, relative to how it found it, so
-//! that `undo` can restore the exact previous bytes and the next run (and `detect`) knows which
-//! files it owns. `condafix-txn` writes it.
+//! The receipt (read side): what condafix changed, relative to how it found it, so that `undo`
+//! can restore the exact previous bytes and the next run (and `detect`) knows which files it
+//! owns. `condafix-txn` writes it. Each state folder has one (see `condafix_actor::state`): a
+//! prefix's (`<prefix>\.condafix`, or the machine state folder's `prefixes\<key>` for a prefix
+//! only the administrators control), a user's, the machine's.
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +12,14 @@ use crate::registry::{Hive, RegValue};
 use crate::{Error, Sha256};
 
 /// The folder condafix keeps its state in, inside a prefix.
-pub const STATE_DIR: &str = ".condafix";
+pub const STATE_DIR: &str = condafix_actor::state::PREFIX_STATE_DIR;
 pub const RECEIPT_FILE: &str = "receipt.json";
 pub const JOURNAL_FILE: &str = "journal.json";
 pub const BACKUP_DIR: &str = "backup";
 
-pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
+/// 2: one receipt per state folder, paths of backups relative to it, `for_prefix` on entries of
+/// a user's or the machine's receipt.
+pub const RECEIPT_SCHEMA_VERSION: u32 = 2;
 
 /// What condafix did to a path, relative to the state it found it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -31,19 +35,27 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReceiptEntry {
-    /// Prefix-relative, `/`-separated.
+    /// Prefix-relative, `/`-separated, in a prefix's receipt; absolute in a user's or the
+    /// machine's.
     pub path: String,
     pub action: Action,
     /// The bytes condafix left there (none after a removal).
     pub sha256: Option<Sha256>,
     pub size: Option<u64>,
-    /// The original file, kept under `.condafix/backup/` (none for a creation).
+    /// The original file, kept under the state folder's `backup/` (none for a creation).
     pub backup: Option<String>,
     pub backup_sha256: Option<Sha256>,
+    /// The Unix permission bits the original file had (restored with its bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// Where the bytes came from and why (free text for people, e.g. a package and a path).
     pub origin: String,
     /// The transaction that first touched the path.
     pub txn: String,
+    /// In a user's or the machine's receipt: the prefix the change was made for (`undo
+    /// --prefix` undoes only those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_prefix: Option<String>,
 }
 
 /// A registry value condafix changed: what it was and what condafix left, with their types.
@@ -58,6 +70,9 @@ pub struct RegistryEntry {
     pub after: Option<RegValue>,
     pub origin: String,
     pub txn: String,
+    /// The prefix the change was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_prefix: Option<String>,
 }
 
 impl RegistryEntry {
@@ -124,31 +139,56 @@ impl Default for Receipt {
 }
 
 impl Receipt {
-    pub fn path(prefix: &Path) -> PathBuf {
-        prefix.join(STATE_DIR).join(RECEIPT_FILE)
+    /// The receipt in the state folder `dir`.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(RECEIPT_FILE)
     }
 
-    /// Load the receipt of `prefix`; none yet is an empty receipt.
-    pub fn load(prefix: &Path) -> Result<Self, Error> {
-        let path = Self::path(prefix);
-        let bytes = match crate::safe_read::read(&path, crate::safe_read::MAX_STATE_BYTES) {
-            Ok(b) => b,
-            Err(e) if e.is_not_found() => return Ok(Self::default()),
-            Err(e) => return Err(e.into()),
-        };
-        let r: Receipt = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            path: path.clone(),
+    /// Parse a receipt's bytes (`path` for messages).
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, Error> {
+        let r: Receipt = serde_json::from_slice(bytes).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
             what: "condafix receipt",
             source,
         })?;
         if r.schema_version > RECEIPT_SCHEMA_VERSION {
             return Err(Error::NewerSchema {
-                path,
+                path: path.to_path_buf(),
                 found: r.schema_version,
                 supported: RECEIPT_SCHEMA_VERSION,
             });
         }
         Ok(r)
+    }
+
+    /// Load the receipt of the state folder `dir`; none yet is an empty receipt.
+    pub fn load_from(dir: &Path) -> Result<Self, Error> {
+        let path = Self::path_in(dir);
+        let bytes = match crate::safe_read::read(&path, crate::safe_read::MAX_STATE_BYTES) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(Self::default()),
+            Err(e) => return Err(e.into()),
+        };
+        Self::parse(&bytes, &path)
+    }
+
+    /// The state folder of `prefix`: the machine state folder's (for a prefix only the
+    /// administrators control, fixed by an elevated run) when it has a receipt, else the
+    /// prefix's own `.condafix`.
+    pub fn state_dir_of(prefix: &Path, machine_state: &Path) -> PathBuf {
+        let machine = machine_state
+            .join(condafix_actor::state::MACHINE_PREFIXES_DIR)
+            .join(condafix_actor::state::prefix_key(prefix));
+        if Self::path_in(&machine).is_file() {
+            machine
+        } else {
+            prefix.join(STATE_DIR)
+        }
+    }
+
+    /// Load the receipt that describes `prefix` (see [`Receipt::state_dir_of`]).
+    pub fn load_for_prefix(prefix: &Path, machine_state: &Path) -> Result<Self, Error> {
+        Self::load_from(&Self::state_dir_of(prefix, machine_state))
     }
 
     /// The entry for a prefix-relative path (compared case-insensitively: Windows paths).

@@ -10,7 +10,7 @@ use condafix_detect::{
 use condafix_prefix::guard::{no_links_below, RelPath};
 use condafix_prefix::safe_read::{self, ReadError, MAX_DLL_BYTES};
 use condafix_prefix::{Layout, Sha256};
-use condafix_txn::{Changes, Receipt, Target, Transaction, TxnError};
+use condafix_txn::{Changes, Place, Receipt, Target, TxnError, Txns};
 use serde::Serialize;
 
 use crate::source::{Payload, SourceInfo, SourceSearch, VerifiedAgainst};
@@ -149,7 +149,8 @@ pub fn plan_prefix(
     let Some(python) = stageable(report, &mut plan) else {
         return Ok(plan);
     };
-    let receipt = Receipt::load(&prefix)?;
+    let receipt =
+        Receipt::load_for_prefix(&prefix, &condafix_actor::state::process_machine_state_dir())?;
     let base = match report.kind {
         PrefixKind::Base | PrefixKind::Venv => prefix.clone(),
         PrefixKind::Env => report
@@ -474,7 +475,7 @@ impl Changes for Plan {
     /// Every write and removal of the plan, through the transaction; the bytes of each DLL are
     /// streamed from their source again and must hash to what was verified when planning. A
     /// blocked plan changes nothing.
-    fn apply(&self, t: &mut Transaction<'_>) -> Result<(), TxnError> {
+    fn apply(&self, t: &mut Txns<'_>) -> Result<(), TxnError> {
         if !self.blocked.is_empty() {
             return Ok(());
         }
@@ -499,7 +500,9 @@ impl Changes for Plan {
                         source.verified_against
                     );
                     payload
-                        .with_reader(|r| t.write_from(&target, r, source.sha256, &origin))
+                        .with_reader(|r| {
+                            t.write_from(&Place::Prefix, &target, r, source.sha256, &origin)
+                        })
                         .map_err(|e| match e {
                             StageError::Txn(e) => e,
                             other => refused(dest, other),
@@ -507,11 +510,11 @@ impl Changes for Plan {
                 }
                 PlannedAction::Remove { dest, reason, .. } => {
                     let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
-                    t.remove(&target, reason)?
+                    t.remove(&Place::Prefix, &target, reason)?
                 }
                 PlannedAction::Adopt { dest, reason, .. } => {
                     let target = Target::inside(dest).map_err(|why| refused(dest, why))?;
-                    t.adopt(&target, reason)?
+                    t.adopt(&Place::Prefix, &target, reason)?
                 }
                 PlannedAction::KeepForeign { .. } => {}
             }

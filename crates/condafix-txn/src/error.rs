@@ -52,7 +52,7 @@ pub enum TxnError {
     #[error(transparent)]
     State(#[from] condafix_prefix::Error),
     #[error(transparent)]
-    Unsafe(#[from] condafix_prefix::safe_read::ReadError),
+    Fs(#[from] condafix_actor::FsError),
     #[error("{} would be larger than {cap} bytes; refused", path.display())]
     TooLarge { path: PathBuf, cap: u64 },
     #[error("{} ({field}) is refused: {why}; nothing was changed", file.display())]
@@ -63,16 +63,22 @@ pub enum TxnError {
         field: String,
         why: String,
     },
-    #[error("{}", link)]
-    Link {
-        link: condafix_prefix::guard::LinkFound,
-    },
-    #[error("another condafix ({}) is changing {} and did not finish within {waited} s; try again when it has finished", owner.as_deref().unwrap_or("process unknown"), prefix.display())]
+    #[error("another process ({}) holds the lock on {store} ({}) and did not let go within {waited} s; try again when it has finished", holder.as_deref().unwrap_or("which one, the system does not say"), state.display())]
     Locked {
-        prefix: PathBuf,
-        owner: Option<String>,
+        /// Whose store.
+        store: String,
+        /// Its state folder.
+        state: PathBuf,
+        /// What the system says of the holder (a pid on Linux); never what a file says.
+        holder: Option<String>,
         waited: u64,
     },
+    #[error("condafix does not change {}: {why}", place.display())]
+    NoIdentity { place: PathBuf, why: String },
+    #[error("changing machine-wide settings needs an elevated run (an administrator's elevated prompt, or SYSTEM)")]
+    NeedsElevation,
+    #[error("no state folder yet")]
+    NoState,
     #[error("the changes could not all be undone; the journal {} is kept and the next condafix run finishes the rollback", journal.display())]
     RollbackFailed {
         journal: PathBuf,

@@ -1,13 +1,12 @@
-//! Where a change goes, checked: a path inside the prefix (through the guard), a file outside it
-//! that condafix itself chose (a user's pip.ini or .condarc, from the allow-list), or a registry
-//! value condafix writes (`Path` and the TLS variables of the user or machine environment).
-//! Journals and receipts are read back through the same checks: they live in a folder the
-//! prefix's owner can write.
+//! What a change goes to, checked against the store it is made through: a prefix's store
+//! changes only paths inside that prefix (through the guard); a user's or the machine's store
+//! changes only the files condafix chose for it this run (the allow-list) and only the registry
+//! values of its own environment. Journals and receipts are read back through the same checks.
 
 use std::path::{Path, PathBuf};
 
 use condafix_prefix::guard::{self, RelPath};
-use condafix_prefix::registry::{is_user_sid, Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
+use condafix_prefix::registry::{Hive, MACHINE_ENVIRONMENT_KEY, USER_ENVIRONMENT_KEY};
 
 /// The registry values condafix writes: the environment's `Path` and the TLS variables
 /// `config --fix-env` and `--remove-insecure` repoint or remove.
@@ -21,27 +20,47 @@ pub const WRITABLE_ENV_VALUES: [&str; 7] = [
     "PIP_TRUSTED_HOST",
 ];
 
-/// Whether condafix may write (or restore) this registry value: the user's, the machine's, or
-/// a logged-on user's environment (`HKU\<SID>\Environment`, SID `S-1-5-21-...`). A hive
-/// condafix loaded itself for the run is not written: its changes could not be undone later.
-pub fn registry_value_allowed(hive: Hive, key: &str, name: &str) -> bool {
-    let env_key_ok = match hive {
-        Hive::CurrentUser => key.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY),
-        Hive::LocalMachine => key.eq_ignore_ascii_case(MACHINE_ENVIRONMENT_KEY),
-        Hive::Users => key.split_once('\\').is_some_and(|(sid, rest)| {
-            is_user_sid(sid) && rest.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY)
-        }),
-    };
-    env_key_ok
-        && WRITABLE_ENV_VALUES
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(name))
+/// Which environment a store may change in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryScope {
+    /// None (a prefix's store).
+    None,
+    /// This process's user's (`HKCU\Environment`).
+    CurrentUser,
+    /// A logged-on user's, reached as `HKU\<SID>\Environment`.
+    User { sid: String },
+    /// The machine's (`HKLM\...\Session Manager\Environment`).
+    Machine,
 }
 
-/// The files outside a prefix condafix may write for it this run: the config files it chose
-/// (pip's global and user files, `PIP_CONFIG_FILE`, the `.condarc` search path, the base's
-/// `.condarc`, its CA bundle in the user or machine folder). Anything else outside the prefix
-/// that a journal or receipt names is refused.
+impl RegistryScope {
+    /// Whether a store with this scope may write (or restore) this value. A hive condafix
+    /// loaded itself for the run is never written: its changes could not be undone later.
+    pub fn allows(&self, hive: Hive, key: &str, name: &str) -> bool {
+        let env_key_ok = match (self, hive) {
+            (RegistryScope::CurrentUser, Hive::CurrentUser) => {
+                key.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY)
+            }
+            (RegistryScope::Machine, Hive::LocalMachine) => {
+                key.eq_ignore_ascii_case(MACHINE_ENVIRONMENT_KEY)
+            }
+            (RegistryScope::User { sid }, Hive::Users) => {
+                key.split_once('\\').is_some_and(|(s, rest)| {
+                    s.eq_ignore_ascii_case(sid) && rest.eq_ignore_ascii_case(USER_ENVIRONMENT_KEY)
+                })
+            }
+            _ => false,
+        };
+        env_key_ok
+            && WRITABLE_ENV_VALUES
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The files outside a prefix a user's or the machine's store may write this run: the config
+/// files condafix chose (pip's files and `PIP_CONFIG_FILE`, the `.condarc` search path, its CA
+/// bundle). Anything else that a journal or receipt names is refused.
 #[derive(Debug, Clone, Default)]
 pub struct OutsideFiles {
     files: Vec<PathBuf>,
@@ -49,7 +68,7 @@ pub struct OutsideFiles {
 
 /// How paths are compared: `/`-separated, case-insensitively (Windows), trailing separators
 /// trimmed.
-fn path_key(p: &Path) -> String {
+pub(crate) fn path_key(p: &Path) -> String {
     dunce::simplified(p)
         .to_string_lossy()
         .replace('\\', "/")
@@ -64,7 +83,6 @@ impl OutsideFiles {
         }
     }
 
-    /// No file outside the prefix may be written (stage, undo of a prefix-only receipt).
     pub const fn none() -> Self {
         Self { files: Vec::new() }
     }
@@ -73,14 +91,18 @@ impl OutsideFiles {
         let k = path_key(path);
         self.files.iter().any(|f| path_key(f) == k)
     }
+
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
 }
 
 /// A file a change is made to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// Inside the prefix.
+    /// Inside the prefix of a prefix's store.
     Inside(RelPath),
-    /// Outside the prefix: a config file condafix chose (checked against the allow-list).
+    /// A file outside any prefix, of a user's or the machine's store (on its allow-list).
     Outside(PathBuf),
 }
 
@@ -88,22 +110,32 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetRefusal {
     Path(guard::PathRefusal),
-    /// An absolute path condafix did not choose for this prefix.
+    /// An absolute path in a prefix's state: it may only name files inside the prefix.
+    OutsideThePrefix,
+    /// An absolute path condafix did not choose for this store.
     NotAllowed,
+    /// A relative path in a user's or the machine's state.
+    NotAbsolute,
 }
 
 impl std::fmt::Display for TargetRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TargetRefusal::Path(r) => r.fmt(f),
+            TargetRefusal::OutsideThePrefix => f.write_str(
+                "it is outside the prefix, and a prefix's state may only name files inside it",
+            ),
             TargetRefusal::NotAllowed => {
-                f.write_str("it is outside the prefix and not a config file condafix writes for it")
+                f.write_str("it is not a file condafix writes for this user or machine")
+            }
+            TargetRefusal::NotAbsolute => {
+                f.write_str("a user's or the machine's state names files by their full path")
             }
         }
     }
 }
 
-fn is_absolute(text: &str) -> bool {
+pub(crate) fn is_absolute(text: &str) -> bool {
     Path::new(text).is_absolute()
         || text.starts_with(['/', '\\'])
         || (text.len() >= 2 && text.as_bytes()[1] == b':')
@@ -117,18 +149,23 @@ impl Target {
             .map_err(TargetRefusal::Path)
     }
 
-    /// Read a target back from its text (a journal or receipt `path`): relative paths through
-    /// the guard, absolute ones only when `outside` allows them.
-    pub fn parse(text: &str, outside: &OutsideFiles) -> Result<Self, TargetRefusal> {
-        if is_absolute(text) {
-            let p = PathBuf::from(text);
-            return if outside.allows(&p) {
-                Ok(Target::Outside(p))
-            } else {
-                Err(TargetRefusal::NotAllowed)
-            };
+    /// Read a target back from its text (a journal or receipt `path`): in a prefix's state
+    /// only relative paths through the guard; in a user's or the machine's only absolute
+    /// paths on `outside`.
+    pub fn parse(text: &str, outside: Option<&OutsideFiles>) -> Result<Self, TargetRefusal> {
+        match (outside, is_absolute(text)) {
+            (None, true) => Err(TargetRefusal::OutsideThePrefix),
+            (None, false) => Self::inside(text),
+            (Some(_), false) => Err(TargetRefusal::NotAbsolute),
+            (Some(o), true) => {
+                let p = PathBuf::from(text);
+                if o.allows(&p) {
+                    Ok(Target::Outside(p))
+                } else {
+                    Err(TargetRefusal::NotAllowed)
+                }
+            }
         }
-        Self::inside(text)
     }
 
     /// The text a journal or receipt keeps.
@@ -139,17 +176,8 @@ impl Target {
         }
     }
 
-    /// The file on disk; refused when a link sits on the way (inside the prefix: any component;
-    /// outside: the file and its folder).
-    pub fn resolve(&self, prefix: &Path) -> Result<PathBuf, guard::LinkFound> {
-        match self {
-            Target::Inside(r) => guard::no_links_below(prefix, r),
-            Target::Outside(p) => guard::no_link_at(p).map(|_| p.clone()),
-        }
-    }
-
-    /// Where its backup goes, under `.condafix/backup/<txn>/`: the same relative path, or for a
-    /// file outside the prefix `abs/` and its path with the drive colon and separators
+    /// Where its backup goes in the state folder: `backup/<txn>/` and the same relative path,
+    /// or for a file outside any prefix `abs/` and its path with the drive colon and separators
     /// flattened into components.
     pub fn backup_rel(&self, txn: &str) -> RelPath {
         let inner = match self {
@@ -165,20 +193,12 @@ impl Target {
                 format!("abs/{}", flat.join("/"))
             }
         };
-        let text = format!(
-            "{}/{}/{txn}/{inner}",
-            condafix_prefix::STATE_DIR,
-            condafix_prefix::BACKUP_DIR
-        );
+        let text = format!("{}/{txn}/{inner}", condafix_prefix::BACKUP_DIR);
         RelPath::parse(&text).unwrap_or_else(|_| {
             // A name the guard refuses (a device name in an outside path): keep it under a
             // fixed name; the receipt records where the original lives.
-            RelPath::parse(&format!(
-                "{}/{}/{txn}/abs/file",
-                condafix_prefix::STATE_DIR,
-                condafix_prefix::BACKUP_DIR
-            ))
-            .expect("a fixed backup path is valid")
+            RelPath::parse(&format!("{}/{txn}/abs/file", condafix_prefix::BACKUP_DIR))
+                .expect("a fixed backup path is valid")
         })
     }
 
@@ -191,15 +211,11 @@ impl Target {
     }
 }
 
-/// Check a backup path read from a journal or receipt: inside the prefix, under this
-/// transaction's backup folder.
+/// Check a backup path read from a journal or receipt: under this transaction's backup folder
+/// in the state folder.
 pub fn backup_path(text: &str, txn: &str) -> Result<RelPath, TargetRefusal> {
     let rel = RelPath::parse(text).map_err(TargetRefusal::Path)?;
-    let dir = format!(
-        "{}/{}/{txn}",
-        condafix_prefix::STATE_DIR,
-        condafix_prefix::BACKUP_DIR
-    );
+    let dir = format!("{}/{txn}", condafix_prefix::BACKUP_DIR);
     if rel.starts_with(&dir) && rel.as_str().len() > dir.len() {
         Ok(rel)
     } else {
@@ -212,77 +228,87 @@ mod tests {
     use super::*;
 
     #[test]
-    fn absolute_targets_need_the_allow_list_and_relative_ones_the_guard() {
+    fn a_prefix_state_names_only_inside_paths_and_a_user_state_only_its_files() {
         let allowed = OutsideFiles::new([PathBuf::from(
             "C:\\Users\\me\\AppData\\Roaming\\pip\\pip.ini",
         )]);
         assert!(matches!(
-            Target::parse("C:\\Users\\me\\AppData\\Roaming\\pip\\PIP.INI", &allowed),
+            Target::parse(
+                "C:\\Users\\me\\AppData\\Roaming\\pip\\PIP.INI",
+                Some(&allowed)
+            ),
             Ok(Target::Outside(_))
         ));
         assert_eq!(
-            Target::parse("C:\\Windows\\System32\\x.dll", &allowed),
+            Target::parse("C:\\Windows\\System32\\x.dll", Some(&allowed)),
             Err(TargetRefusal::NotAllowed)
         );
         assert_eq!(
-            Target::parse("/etc/passwd", &allowed),
-            Err(TargetRefusal::NotAllowed)
+            Target::parse("DLLs/x.dll", Some(&allowed)),
+            Err(TargetRefusal::NotAbsolute)
         );
+        // A prefix's journal or receipt can never name a file outside the prefix, whatever
+        // the allow-list of this run.
+        for outside in [
+            "/etc/pip.conf",
+            "C:\\ProgramData\\pip\\pip.ini",
+            "\\\\host\\x",
+        ] {
+            assert_eq!(
+                Target::parse(outside, None),
+                Err(TargetRefusal::OutsideThePrefix)
+            );
+        }
         assert!(matches!(
-            Target::parse("../../x", &allowed),
+            Target::parse("../../x", None),
             Err(TargetRefusal::Path(_))
         ));
         assert_eq!(
-            Target::parse("DLLs/x.dll", &allowed).unwrap().text(),
+            Target::parse("DLLs/x.dll", None).unwrap().text(),
             "DLLs/x.dll"
         );
     }
 
     #[test]
     fn backups_stay_under_their_transaction() {
-        assert!(backup_path(".condafix/backup/txn-0001/DLLs/x.dll", "txn-0001").is_ok());
+        assert!(backup_path("backup/txn-0001/DLLs/x.dll", "txn-0001").is_ok());
         for bad in [
-            ".condafix/backup/txn-0002/DLLs/x.dll",
-            ".condafix/backup/txn-0001/../../../x",
+            "backup/txn-0002/DLLs/x.dll",
+            "backup/txn-0001/../../../x",
             "DLLs/x.dll",
             "/etc/passwd",
-            ".condafix/backup/txn-0001",
+            "backup/txn-0001",
+            ".condafix/backup/txn-0001/DLLs/x.dll",
         ] {
             assert!(backup_path(bad, "txn-0001").is_err(), "{bad}");
         }
         let t = Target::Outside(PathBuf::from("C:\\Users\\me\\.condarc"));
         assert_eq!(
             t.backup_rel("txn-0003").as_str(),
-            ".condafix/backup/txn-0003/abs/C/Users/me/.condarc"
+            "backup/txn-0003/abs/C/Users/me/.condarc"
         );
     }
 
     #[test]
-    fn only_environment_values_condafix_writes_are_allowed() {
-        assert!(registry_value_allowed(
-            Hive::CurrentUser,
-            "Environment",
-            "PATH"
-        ));
-        assert!(registry_value_allowed(
-            Hive::LocalMachine,
-            MACHINE_ENVIRONMENT_KEY,
-            "SSL_CERT_FILE"
-        ));
-        assert!(!registry_value_allowed(
+    fn each_store_writes_only_its_own_environment() {
+        let user = RegistryScope::CurrentUser;
+        assert!(user.allows(Hive::CurrentUser, "Environment", "PATH"));
+        assert!(!user.allows(Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY, "Path"));
+        let machine = RegistryScope::Machine;
+        assert!(machine.allows(Hive::LocalMachine, MACHINE_ENVIRONMENT_KEY, "SSL_CERT_FILE"));
+        assert!(!machine.allows(Hive::CurrentUser, "Environment", "Path"));
+        let alice = RegistryScope::User {
+            sid: "S-1-5-21-1-2-3-1001".into(),
+        };
+        assert!(alice.allows(Hive::Users, "S-1-5-21-1-2-3-1001\\Environment", "Path"));
+        assert!(!alice.allows(Hive::Users, "S-1-5-21-1-2-3-1002\\Environment", "Path"));
+        assert!(!RegistryScope::None.allows(Hive::CurrentUser, "Environment", "Path"));
+        assert!(!user.allows(
             Hive::CurrentUser,
             "Software\\Microsoft\\Windows\\CurrentVersion\\Run",
             "evil"
         ));
-        assert!(!registry_value_allowed(
-            Hive::CurrentUser,
-            "Environment",
-            "ComSpec"
-        ));
-        assert!(!registry_value_allowed(
-            Hive::LocalMachine,
-            "Environment",
-            "Path"
-        ));
+        assert!(!user.allows(Hive::CurrentUser, "Environment", "ComSpec"));
+        assert!(!machine.allows(Hive::LocalMachine, "Environment", "Path"));
     }
 }

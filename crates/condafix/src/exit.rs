@@ -47,12 +47,21 @@ pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
 /// Whether condafix refused input from a prefix (a path that leaves it, a link, a state file it
 /// cannot trust): exit 2, a person must look.
 pub fn is_refusal(err: &anyhow::Error) -> bool {
+    use condafix_actor::FsError;
     use condafix_txn::TxnError;
-    let txn = |e: &TxnError| {
+    let fs = |e: &FsError| {
         matches!(
             e,
-            TxnError::Refused { .. } | TxnError::Link { .. } | TxnError::Corrupt { .. }
+            FsError::Link { .. }
+                | FsError::NotAFile { .. }
+                | FsError::HardLinked { .. }
+                | FsError::Untrusted { .. }
         )
+    };
+    let txn = |e: &TxnError| match e {
+        TxnError::Refused { .. } | TxnError::Corrupt { .. } | TxnError::NoIdentity { .. } => true,
+        TxnError::Fs(f) => fs(f),
+        _ => false,
     };
     err.chain().any(|c| {
         c.downcast_ref::<TxnError>().is_some_and(txn)
@@ -66,6 +75,7 @@ pub fn is_refusal(err: &anyhow::Error) -> bool {
             )
             || c.downcast_ref::<condafix_prefix::guard::LinkFound>()
                 .is_some()
+            || c.downcast_ref::<FsError>().is_some_and(fs)
     })
 }
 

@@ -1,9 +1,7 @@
 //! What every command needs from the machine: the environment, the registry, the loader's
 //! search context, and which prefixes to work on.
 
-use condafix_prefix::TxnCommand;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use condafix_detect::registry::RegistryWrite;
@@ -11,7 +9,6 @@ use condafix_detect::users::{HiveAccess, Profile, UserEnv, UserHive};
 use condafix_detect::{
     display_path, split_windows_path_list, HostInfo, PathSource, ProcessEnv, Report, SearchContext,
 };
-use condafix_txn::{Applied, Changes, Context, Faults, OutsideFiles, Recovery, Session, TxnError};
 
 /// Options shared by the commands that look at prefixes.
 #[derive(Debug, Clone, Args)]
@@ -97,36 +94,11 @@ pub fn host_registry() -> Box<dyn RegistryWrite> {
     }
 }
 
-/// The prefixes a run holds (locked, recovered), or for a dry run what recovery would do.
-#[derive(Default)]
-pub struct Held {
-    sessions: Vec<(Session, OutsideFiles)>,
-    /// What recovery did before anything was planned.
-    pub recovered: Vec<Recovery>,
-    /// `--dry-run`: what recovery would do.
-    pub pending: Vec<Recovery>,
-    /// `--dry-run`: prefixes another condafix is changing now.
-    pub notes: Vec<String>,
-    /// Prefixes whose state was refused (with `keep_going`): nothing is done to them.
-    pub refused: Vec<(PathBuf, TxnError)>,
-}
-
-impl Held {
-    /// The refusal for `prefix`, if its state was refused.
-    pub fn refusal(&self, prefix: &Path) -> Option<&TxnError> {
-        let key = |p: &Path| display_path(p).to_lowercase();
-        self.refused
-            .iter()
-            .find(|(p, _)| key(p) == key(prefix))
-            .map(|(_, e)| e)
-    }
-}
-
 pub struct Machine {
     pub env: ProcessEnv,
     pub registry: Box<dyn RegistryWrite>,
     /// In an all-users run: the user whose profile each install is under.
-    owners: std::cell::RefCell<Vec<(String, Profile)>>,
+    pub(crate) owners: std::cell::RefCell<Vec<(String, Profile)>>,
     /// This run works for every user: an empty list of targets means none, not "discover".
     all_users: std::cell::Cell<bool>,
 }
@@ -309,105 +281,6 @@ impl Machine {
                 None => plan,
             })
         })
-    }
-
-    /// The files outside `prefix` condafix may write for it (its config files; in an
-    /// all-users run, its owner's).
-    pub fn outside_files(&self, prefix: &Path, base: Option<&Path>) -> OutsideFiles {
-        let etc = self.host().etc_dir;
-        self.as_owner(prefix, |env, _, _| {
-            let locations =
-                condafix_detect::locations::ConfigLocations::new(env, cfg!(windows), &etc);
-            OutsideFiles::new(locations.outside_files(prefix, base))
-        })
-    }
-
-    /// Lock every prefix found (or given) for `command`, in one order so two runs cannot wait
-    /// on each other, and recover what interrupted runs left in them. With `dry_run`, nothing
-    /// is locked or written: what recovery would do is reported instead.
-    /// With `keep_going`, a prefix whose state is refused is set aside (in `refused`) and the
-    /// others are held; without it, the first refusal is the error.
-    pub fn hold_all(
-        &self,
-        prefixes: &[PathBuf],
-        command: TxnCommand,
-        timeout: Duration,
-        dry_run: bool,
-        keep_going: bool,
-        faults: &Faults,
-    ) -> Result<Held, TxnError> {
-        let mut found = if self.all_users_run() && prefixes.is_empty() {
-            Vec::new()
-        } else {
-            condafix_detect::discover::discover(&self.host(), prefixes).prefixes
-        };
-        found.sort_by_key(|d| d.prefix.to_lowercase());
-        let mut held = Held::default();
-        for d in found {
-            let base = d.base.as_ref().map(PathBuf::from);
-            let outside = self.outside_files(&d.path, base.as_deref());
-            if dry_run {
-                if let Some(owner) = condafix_txn::lock::PrefixLock::held_by_other(&d.path) {
-                    held.notes.push(format!(
-                        "{}: another condafix ({owner}) is changing this prefix right now",
-                        d.prefix
-                    ));
-                }
-                match condafix_txn::check_state(&d.path, &outside) {
-                    Ok(Some(r)) => held.pending.push(r),
-                    Ok(None) => {}
-                    Err(e) if keep_going => held.refused.push((d.path.clone(), e)),
-                    Err(e) => return Err(e),
-                }
-                continue;
-            }
-            let cx = Context {
-                faults,
-                registry: Some(self.registry.as_ref()),
-                outside: &outside,
-            };
-            match Session::open(&d.path, command, &cx, timeout) {
-                Ok(session) => {
-                    if let Some(r) = &session.recovered {
-                        held.recovered.push(r.clone());
-                    }
-                    held.sessions.push((session, outside));
-                }
-                Err(e) if keep_going && !matches!(e, TxnError::Locked { .. }) => {
-                    held.refused.push((d.path.clone(), e))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(held)
-    }
-
-    /// Apply plan parts to one held prefix: the one transaction path, with this machine's
-    /// registry and the prefix's allow-list of outside files.
-    pub fn apply(
-        &self,
-        held: &Held,
-        prefix: &Path,
-        command: TxnCommand,
-        parts: &[&dyn Changes],
-        faults: &Faults,
-    ) -> Result<Applied, TxnError> {
-        let key = |p: &Path| display_path(p).to_lowercase();
-        let (session, outside) = held
-            .sessions
-            .iter()
-            .find(|(s, _)| key(s.prefix()) == key(prefix))
-            .ok_or_else(|| TxnError::Refused {
-                file: prefix.to_path_buf(),
-                field: "prefix".into(),
-                why: "it was not locked for this run (an internal error: please report it)".into(),
-            })?;
-        let cx = Context {
-            faults,
-            registry: Some(self.registry.as_ref()),
-            outside,
-        };
-        session.apply(command, parts, &cx)
     }
 
     /// Discover (or take the given prefixes) and detect.

@@ -13,6 +13,7 @@ mod output;
 mod printer;
 mod progress;
 mod render;
+mod stores;
 
 use clap::Parser;
 

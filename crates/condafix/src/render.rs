@@ -309,16 +309,13 @@ pub fn stage_plans(plans: &[condafix_stage::Plan], dry_run: bool) -> String {
 pub fn recovery(r: &condafix_txn::Recovery) -> String {
     format!(
         "{}: an interrupted run ({}, {}) was {} first\n",
-        condafix_detect::display_path(&r.prefix),
-        r.txn,
-        r.command,
-        r.outcome
+        r.store, r.txn, r.command, r.outcome
     )
 }
 
 /// What holding the prefixes found: interrupted runs recovered (or, for a dry run, that would
 /// be), and prefixes another condafix is changing.
-pub fn held(h: &crate::machine::Held) -> String {
+pub fn held(h: &crate::stores::Held) -> String {
     let mut out = String::new();
     for r in &h.recovered {
         out.push_str(&recovery(r));
@@ -327,10 +324,7 @@ pub fn held(h: &crate::machine::Held) -> String {
         let _ = writeln!(
             out,
             "{}: an interrupted run ({}, {}) would be {} first (dry run: nothing was changed)",
-            condafix_detect::display_path(&r.prefix),
-            r.txn,
-            r.command,
-            r.outcome
+            r.store, r.txn, r.command, r.outcome
         );
     }
     for n in &h.notes {

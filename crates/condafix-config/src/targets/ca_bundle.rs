@@ -7,7 +7,7 @@ use condafix_prefix::{join_rel, Layout, Version};
 
 use super::ConfigTarget;
 use crate::bundle::{build_bundle, BundleInputs, CertSource};
-use crate::plan::Planner;
+use crate::planner::Planner;
 use crate::ConfigError;
 
 pub(crate) struct CaBundle;
@@ -68,7 +68,7 @@ impl ConfigTarget for CaBundle {
             p.note("this prefix carries no public root bundle (Library\\ssl\\cacert.pem, certifi): the bundle holds only the given and system certificates");
         }
         let path = p.trust.bundle_path.clone();
-        let before = crate::plan::read_config(&path).ok().flatten();
+        let before = crate::planner::read_config(&path).ok().flatten();
         if before.as_deref() != Some(bundle.pem.as_bytes()) {
             p.write_text(&path, "CA bundle", before.as_deref(), bundle.pem.clone());
         }

@@ -7,7 +7,7 @@ use condafix_detect::locations::{ConfigLocations, ConfigRole, WriteScope};
 use condafix_detect::tls::ConfigFile;
 
 use super::ConfigTarget;
-use crate::plan::Planner;
+use crate::planner::Planner;
 use crate::text_edit::YamlValue;
 use crate::ConfigError;
 

@@ -10,7 +10,8 @@ use condafix_detect::tls::env::{EnvOrigin, CA_DIR_VARS, CA_FILE_VARS};
 use condafix_prefix::registry::{Hive, RegValue};
 
 use super::ConfigTarget;
-use crate::plan::{ConfigAction, Planner};
+use crate::model::ConfigAction;
+use crate::planner::Planner;
 use crate::ConfigError;
 
 pub(crate) struct EnvVars;

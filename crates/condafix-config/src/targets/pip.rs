@@ -8,7 +8,7 @@ use condafix_prefix::ini::parse_ini;
 use condafix_prefix::text::decode_text;
 
 use super::ConfigTarget;
-use crate::plan::Planner;
+use crate::planner::Planner;
 use crate::text_edit::IniEdit;
 use crate::ConfigError;
 

@@ -6,8 +6,9 @@ use condafix_prefix::registry::{Hive, RegValue, MACHINE_ENVIRONMENT_KEY, USER_EN
 use condafix_prefix::Layout;
 
 use super::ConfigTarget;
+use crate::model::ConfigAction;
 use crate::path_env::{add_to_path_entries, prepend_entries};
-use crate::plan::{ConfigAction, Planner};
+use crate::planner::Planner;
 use crate::ConfigError;
 
 pub(crate) struct UserPath;

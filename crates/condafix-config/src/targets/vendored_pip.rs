@@ -8,7 +8,7 @@ use condafix_prefix::Version;
 
 use super::ConfigTarget;
 use crate::pkgs_cache::PipSources;
-use crate::plan::Planner;
+use crate::planner::Planner;
 use crate::ConfigError;
 
 pub(crate) struct VendoredPip;
@@ -63,7 +63,7 @@ impl ConfigTarget for VendoredPip {
             match expected.and_then(|h| sources.find(&rel, h)) {
                 Some((src, bytes)) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let before = crate::plan::read_config(&path).ok().flatten();
+                    let before = crate::planner::read_config(&path).ok().flatten();
                     p.write_text(
                         &path,
                         &format!("restore {rel} from {}", display_path(&src)),

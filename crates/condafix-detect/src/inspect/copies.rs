@@ -62,7 +62,11 @@ pub(crate) fn loose_copies(
         .as_ref()
         .map(|o| o.files.clone())
         .unwrap_or_default();
-    let receipt = condafix_txn::Receipt::load(home).unwrap_or_default();
+    let receipt = condafix_prefix::Receipt::load_for_prefix(
+        home,
+        &condafix_actor::state::process_machine_state_dir(),
+    )
+    .unwrap_or_default();
     let mut out = Vec::new();
     for (lower, rel, path) in found {
         // A python build that ships its own OpenSSL DLLs in DLLs\ owns them.

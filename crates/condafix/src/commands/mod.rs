@@ -61,6 +61,7 @@ pub fn config_options(flags: &ConfigFlags, printer: &Printer) -> ConfigOptions {
         fix_env: flags.fix_env,
         github: github_files(),
         now_unix: now_unix(),
+        machine_files: crate::stores::machine_files(),
     }
 }
 

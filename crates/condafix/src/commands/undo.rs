@@ -1,5 +1,5 @@
 use condafix_prefix::TxnCommand;
-use condafix_txn::{Receipt, Undo, UndoOutcome};
+use condafix_txn::{Undo, UndoOutcome};
 use serde::Serialize;
 
 use crate::cli::UndoArgs;
@@ -12,12 +12,16 @@ use crate::printer::Printer;
 pub(crate) enum UndoResult {
     Undone,
     NothingToUndo,
+    /// Not undone: the prefix's store could not be held or its state was refused (`why`).
+    Refused,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct PrefixUndo {
     prefix: String,
     result: UndoResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
     /// Files and registry values changed by this undo.
     changes: usize,
     #[serde(flatten)]
@@ -51,14 +55,28 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
     } else {
         condafix_detect::discover::discover(&machine.host(), &targets)
     };
+    let several = discovery.prefixes.len() > 1;
     let mut results = Vec::new();
     for d in &discovery.prefixes {
-        let receipt = Receipt::load(&d.path)?;
         let undo = Undo::default();
-        // With nothing in the receipt this still finishes an interrupted run, if one was left.
-        let nothing = receipt.entries.is_empty() && receipt.registry.is_empty();
-        let parts: &[&dyn condafix_txn::Changes] = if nothing { &[] } else { &[&undo] };
-        let applied = machine.apply(&held, &d.path, TxnCommand::Undo, parts, &faults)?;
+        // Also finishes an interrupted run, if one was left.
+        let applied = match machine.apply(&held, &d.path, TxnCommand::Undo, &[&undo], &faults) {
+            Ok(a) => a,
+            // One prefix that cannot be undone does not stop the others.
+            Err(e) if several => {
+                results.push(PrefixUndo {
+                    prefix: d.prefix.clone(),
+                    changes: 0,
+                    result: UndoResult::Refused,
+                    why: Some(e.to_string()),
+                    outcome: UndoOutcome::default(),
+                });
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let outcome = undo.outcome();
+        let nothing = outcome == UndoOutcome::default();
         results.push(PrefixUndo {
             prefix: d.prefix.clone(),
             changes: applied.changes,
@@ -67,12 +85,15 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<ExitStatus> {
             } else {
                 UndoResult::Undone
             },
-            outcome: undo.outcome(),
+            why: None,
+            outcome,
         });
     }
-    let left_alone = results
-        .iter()
-        .any(|r| !r.outcome.left_alone.is_empty() || !r.outcome.backup_missing.is_empty());
+    let left_alone = results.iter().any(|r| {
+        !r.outcome.left_alone.is_empty()
+            || !r.outcome.backup_missing.is_empty()
+            || r.result == UndoResult::Refused
+    });
     if args.json {
         let changed = results.iter().any(|r| r.result == UndoResult::Undone);
         crate::output::print(
@@ -100,6 +121,14 @@ fn render(results: &[PrefixUndo]) -> String {
     }
     for r in results {
         let _ = writeln!(out, "{}", r.prefix);
+        if r.result == UndoResult::Refused {
+            let _ = writeln!(
+                out,
+                "  NOT undone: {}",
+                r.why.as_deref().unwrap_or("refused")
+            );
+            continue;
+        }
         if r.result == UndoResult::NothingToUndo {
             let _ = writeln!(
                 out,
@@ -134,7 +163,7 @@ fn render(results: &[PrefixUndo]) -> String {
         for p in &r.outcome.backup_missing {
             let _ = writeln!(
                 out,
-                "  NOT restored {} (its backup in .condafix\\backup is missing or damaged)",
+                "  NOT restored {} (its backup in condafix's state folder is missing or damaged)",
                 p.replace('/', "\\")
             );
         }

@@ -115,9 +115,7 @@ fn run_inner(
     for r in &held.recovered {
         log.line(&format!(
             "{}: an interrupted run ({}) was {}",
-            condafix_detect::display_path(&r.prefix),
-            r.txn,
-            r.outcome
+            r.store, r.txn, r.outcome
         ));
     }
     printer.info(&crate::render::held(&held));
@@ -209,7 +207,7 @@ fn order(report: &Report) -> Vec<&PrefixReport> {
 /// transaction per prefix. A prefix that fails is reported, and the others go on.
 fn plan_and_apply(
     machine: &Machine,
-    held: &crate::machine::Held,
+    held: &crate::stores::Held,
     before: &Report,
     args: &PostInstallArgs,
     printer: &Printer,
