@@ -20,7 +20,7 @@ pub enum FsError {
     },
     #[error("{} is not condafix's to use: {why}", path.display())]
     Untrusted { path: PathBuf, why: String },
-    #[error("permission denied: {} (condafix acts there as {who})", path.display())]
+    #[error("{} is read-only or you lack permission to change it (condafix acts there as {who}); for an All Users install run condafix from an elevated prompt", path.display())]
     Denied {
         path: PathBuf,
         who: String,

@@ -73,13 +73,19 @@ impl StoreLock {
     /// install without elevation): nothing here can change it either, so there is nothing to
     /// lock.
     pub fn acquire(store: &Store, timeout: Duration) -> Result<Option<Self>, TxnError> {
-        let state = match store.state(true) {
-            Ok(s) => s,
-            Err(TxnError::Fs(e)) if e.is_denied() => return Ok(None),
-            Err(e) => return Err(e),
-        };
         let start = Instant::now();
         loop {
+            // (Again on every turn: the run that released the lock may have removed the
+            // folder, and a handle on the removed one would find nothing ever again.)
+            let state = match store.state(true) {
+                Ok(s) => s,
+                Err(TxnError::Fs(e)) if e.is_denied() => return Ok(None),
+                Err(TxnError::Fs(e)) if e.is_not_found() && start.elapsed() <= timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let file = match state.open_lock_file(&lock_rel(), 0o600) {
                 Ok(f) => f,
                 Err(e) if e.is_denied() || e.is_not_found() => {

@@ -97,6 +97,9 @@ pub struct Store {
     /// The folder the state folder is in, and the state folder's path below it.
     state_base: Location,
     state_rel: RelPath,
+    /// The state folder must be readable by its owner only (the machine's: backups of files
+    /// only the administrators could read); elsewhere it must be changeable by its owner only.
+    owner_only: bool,
     pub(crate) scope: Scope,
 }
 
@@ -165,6 +168,7 @@ impl Store {
                     kind,
                     state_base: base,
                     state_rel: rel,
+                    owner_only: true,
                     scope: Scope::Prefix(probe),
                 })
             }
@@ -182,6 +186,7 @@ impl Store {
                     kind,
                     state_base: loc.clone_handle().map_err(fs)?,
                     state_rel: RelPath::parse(state::PREFIX_STATE_DIR).expect("valid"),
+                    owner_only: false,
                     scope: Scope::Prefix(loc),
                 })
             }
@@ -215,6 +220,7 @@ impl Store {
             },
             state_base: base,
             state_rel: state::user_state_rel(windows),
+            owner_only: false,
             scope: Scope::Files {
                 files,
                 identity,
@@ -230,6 +236,7 @@ impl Store {
             kind: StoreKind::Machine,
             state_base: base,
             state_rel: RelPath::parse(state::MACHINE_DIR).expect("valid"),
+            owner_only: true,
             scope: Scope::Files {
                 files,
                 identity: Identity::Process,
@@ -284,7 +291,7 @@ impl Store {
                     fs(e)
                 }
             })?;
-        state::check_state_folder(&loc, true).map_err(fs)?;
+        state::check_state_folder(&loc, self.owner_only).map_err(fs)?;
         Ok(loc)
     }
 

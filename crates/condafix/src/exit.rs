@@ -25,16 +25,26 @@ impl std::fmt::Display for ExitStatus {
 
 /// The exit status for an error: elevation problems get their own code.
 pub fn status_for_error(err: &anyhow::Error) -> ExitStatus {
+    use condafix_actor::FsError;
     use condafix_txn::TxnError;
+    let txn_denied = |e: &TxnError| {
+        matches!(
+            e,
+            TxnError::Denied { .. }
+                | TxnError::NeedsElevation
+                | TxnError::Fs(FsError::Denied { .. })
+        )
+    };
     let denied = err.chain().any(|c| {
-        matches!(c.downcast_ref::<TxnError>(), Some(TxnError::Denied { .. }))
+        c.downcast_ref::<TxnError>().is_some_and(txn_denied)
+            || matches!(c.downcast_ref::<FsError>(), Some(FsError::Denied { .. }))
             || matches!(
                 c.downcast_ref::<condafix_stage::StageError>(),
-                Some(condafix_stage::StageError::Txn(TxnError::Denied { .. }))
+                Some(condafix_stage::StageError::Txn(e)) if txn_denied(e)
             )
             || matches!(
                 c.downcast_ref::<condafix_config::ConfigError>(),
-                Some(condafix_config::ConfigError::Txn(TxnError::Denied { .. }))
+                Some(condafix_config::ConfigError::Txn(e)) if txn_denied(e)
             )
     });
     if denied {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use condafix_actor::{Control, Identity};
 use condafix_detect::locations::ConfigLocations;
-use condafix_detect::users::{HiveAccess, Profile};
+use condafix_detect::users::Profile;
 use condafix_detect::{display_path, ProcessEnv};
 use condafix_prefix::TxnCommand;
 use condafix_txn::{
@@ -113,12 +113,14 @@ impl Machine {
             let mut files = loc.outside_files(prefix, base);
             let k = |p: &Path| key(p);
             files.retain(|f| !machine.iter().any(|m| k(m) == k(f)));
+            // Their own environment, `HKU\<SID>`: written only while it is live (the config
+            // plan drops changes for a user who is not logged on), and named in their state
+            // whether they are logged on now or not.
             let registry = match &owner {
                 None => RegistryScope::CurrentUser,
-                Some(o) if *o.access == HiveAccess::LoggedOn => RegistryScope::User {
+                Some(o) => RegistryScope::User {
                     sid: o.profile.sid.clone(),
                 },
-                Some(_) => RegistryScope::None,
             };
             let state_base = if cfg!(windows) {
                 loc.local_appdata.clone().or_else(|| {

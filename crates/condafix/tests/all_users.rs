@@ -248,7 +248,7 @@ fn post_install_fixes_each_users_install_and_settings_in_their_own_places_and_un
     assert!(!user_pip_file(&lab.ctx.path().join("home")).exists());
 
     let undo = lab.cmd("undo", &["--all-users", "--json"]);
-    assert_eq!(undo.code, 0, "{}", undo.stderr);
+    assert_eq!(undo.code, 0, "{}\n{}", undo.stdout, undo.stderr);
     assert_eq!(fs_err::read(user_pip_file(&lab.alice)).unwrap(), pip_before);
     assert_eq!(
         lab.reg()

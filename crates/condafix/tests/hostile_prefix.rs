@@ -250,7 +250,7 @@ fn receipt(lab: &Lab, entry: serde_json::Value) {
     plant(
         lab,
         "receipt.json",
-        serde_json::json!({"schema_version": 1, "entries": [entry],
+        serde_json::json!({"schema_version": 2, "entries": [entry],
             "history": [{"txn": "txn-0001", "command": "stage", "changes": 1}]}),
     );
 }
@@ -269,7 +269,7 @@ fn receipt_entries_outside_the_prefix_are_refused_and_undo_changes_nothing() {
             ),
             "climbing replaced" => (
                 serde_json::json!({"path": lab.climb(), "action": "replaced", "sha256": sentinel_sha,
-                    "size": 12, "backup": ".condafix/backup/txn-0001/x", "backup_sha256": sha_hex(b"evil"),
+                    "size": 12, "backup": "backup/txn-0001/x", "backup_sha256": sha_hex(b"evil"),
                     "origin": "x", "txn": "txn-0001"}),
                 "entries[0].path",
             ),

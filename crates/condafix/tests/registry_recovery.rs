@@ -65,7 +65,8 @@ fn a_killed_add_to_path_is_rolled_back_by_whichever_command_runs_next() {
                 r.stderr
             );
             let prefix = &s.prefixes[0];
-            let committed = fs_err::read_to_string(prefix.join(".condafix").join("receipt.json"))
+            // The user PATH is the user's: its change is in their own state folder.
+            let committed = fs_err::read_to_string(ctx.user_state().join("receipt.json"))
                 .is_ok_and(|t| t.contains("Path"));
             let r = run({
                 let mut c = ctx.on(next[0], &s);
@@ -85,10 +86,13 @@ fn a_killed_add_to_path_is_rolled_back_by_whichever_command_runs_next() {
                     "{next:?} after a kill at step {step} leaves PATH as it was"
                 );
             }
-            assert!(
-                !prefix.join(".condafix").join("journal.json").exists(),
-                "{next:?} finished the interrupted run (step {step})"
-            );
+            for state in [prefix.join(".condafix"), ctx.user_state()] {
+                assert!(
+                    !state.join("journal.json").exists(),
+                    "{next:?} finished the interrupted run in {} (step {step})",
+                    state.display()
+                );
+            }
             // Whatever was committed, undo restores the exact type and data.
             let r = run({
                 let mut c = ctx.on("undo", &s);

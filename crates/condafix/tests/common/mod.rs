@@ -27,6 +27,20 @@ impl TestContext {
         self.root.path()
     }
 
+    /// The state folder of this test user's own settings (their files outside any prefix,
+    /// their environment): `%LOCALAPPDATA%\condafix\state`, `~/.local/state/condafix`.
+    pub fn user_state(&self) -> PathBuf {
+        let home = self.path().join("home");
+        if cfg!(windows) {
+            home.join("AppData")
+                .join("Local")
+                .join("condafix")
+                .join("state")
+        } else {
+            home.join(".local").join("state").join("condafix")
+        }
+    }
+
     /// `condafix` with a clean environment whose home folders point into the temp root.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_condafix"));
