@@ -46,6 +46,18 @@ pub fn plan_config(
     for target in targets::ALL {
         target.plan(&mut p)?;
     }
+    // A config file detection could not read is not "nothing to change": say so (the plan is
+    // then refused in part, and `config` exits 1).
+    let unchecked: Vec<String> = machine
+        .findings
+        .iter()
+        .chain(&report.findings)
+        .filter(|f| f.code == condafix_detect::Code::T027)
+        .map(|f| f.message.clone())
+        .collect();
+    for m in unchecked {
+        p.refuse(format!("{m}; condafix changed nothing there"));
+    }
     if p.plan.actions.is_empty() && p.plan.refused.is_empty() && p.plan.notes.is_empty() {
         p.note("nothing to change");
     }

@@ -89,6 +89,9 @@ pub enum Code {
     D080,
     /// No Python in this prefix.
     D081,
+    /// condafix could not read this install (a malformed, oversized or special file, a refused
+    /// input): it is skipped, and every other install is still worked.
+    D090,
     /// `import ssl` failed in the real interpreter for another reason (the exception is given).
     V001,
     /// pip's HTTPS request failed certificate verification (family D).
@@ -146,6 +149,9 @@ pub enum Code {
     T025,
     /// a `.condarc` that is not valid YAML.
     T026,
+    /// a pip or conda config file could not be checked (too large, a FIFO or device, unreadable):
+    /// pip or conda may read settings from it that turn TLS off.
+    T027,
     /// a proxy is configured (credentials redacted).
     T030,
     /// a CA variable (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, ...) points at a missing file.
@@ -199,11 +205,11 @@ impl Code {
         match self {
             D001 | D002 | D003 | D010 | D020 | D021 | D022 | D023 | D030 | D031 | D032 | D040
             | D041 | D050 | D060 | D061 | D062 | D070 | D071 | D072 | D073 | D074 | D075 | D080
-            | D081 => Family::Dll,
+            | D081 | D090 => Family::Dll,
             V001 | V030 | V031 | V032 | V033 | V034 | V040 | V041 | V042 | V090 => Family::Verify,
             P001 | P002 => Family::Discovery,
             T001 | T002 | T003 | T004 | T005 | T006 | T007 | T008 | T009 | T020 | T021 | T022
-            | T023 | T024 | T025 | T026 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => {
+            | T023 | T024 | T025 | T026 | T027 | T030 | T040 | T041 | T042 | T050 | T051 | T060 => {
                 Family::Tls
             }
         }
@@ -237,6 +243,7 @@ impl Code {
             Code::D075 => "venv-home-unusable",
             Code::D080 => "not-windows-layout",
             Code::D081 => "no-python",
+            Code::D090 => "install-unreadable",
             Code::V001 => "ssl-import-failed",
             Code::V030 => "https-certificate-verify-failed",
             Code::V031 => "https-proxy-error",
@@ -265,6 +272,7 @@ impl Code {
             Code::T024 => "condarc-bom-crlf",
             Code::T025 => "condarc-misnamed",
             Code::T026 => "condarc-unparsable",
+            Code::T027 => "config-file-unchecked",
             Code::T030 => "proxy-configured",
             Code::T040 => "ca-env-missing",
             Code::T041 => "ca-env-overrides-pip-cert",
@@ -285,7 +293,8 @@ impl Code {
             | Code::D031
             | Code::D032
             | Code::D040
-            | Code::D041 => Severity::Error,
+            | Code::D041
+            | Code::D090 => Severity::Error,
             Code::D003
             | Code::D021
             | Code::D022
@@ -321,6 +330,7 @@ impl Code {
             Code::T024 => Severity::Info,
             Code::T025 => Severity::Warning,
             Code::T026 => Severity::Error,
+            Code::T027 => Severity::Error,
             Code::T030 => Severity::Info,
             Code::T040 => Severity::Error,
             Code::T041 => Severity::Warning,
@@ -334,7 +344,7 @@ impl Code {
         }
     }
 
-    pub const ALL: [Code; 60] = [
+    pub const ALL: [Code; 62] = [
         Code::V001,
         Code::V030,
         Code::V031,
@@ -370,6 +380,7 @@ impl Code {
         Code::D075,
         Code::D080,
         Code::D081,
+        Code::D090,
         Code::P001,
         Code::P002,
         Code::T001,
@@ -388,6 +399,7 @@ impl Code {
         Code::T024,
         Code::T025,
         Code::T026,
+        Code::T027,
         Code::T030,
         Code::T040,
         Code::T041,

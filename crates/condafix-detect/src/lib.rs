@@ -120,6 +120,7 @@ pub fn detect_all_users(
             if !seen.insert(d.prefix.to_lowercase()) {
                 continue;
             }
+            // One user's unreadable install is a verdict for it; the others are still worked.
             let mut r = inspect::inspect(
                 &d.path,
                 &user_ctx,
@@ -129,7 +130,8 @@ pub fn detect_all_users(
                     discovered: Some(d),
                 }),
                 &mut disk,
-            )?;
+            )
+            .unwrap_or_else(|e| inspect::unreadable(&d.path, &e, Some(d)));
             if d.path.starts_with(&profile.path) {
                 r.user = Some(profile.name.clone());
             }
@@ -161,6 +163,9 @@ pub fn detect_measured(
         .splice(0..0, discovery.findings.iter().cloned());
     // One cache for every prefix: envs hardlink the same DLLs from the package cache.
     let mut disk = facts::Disk::default();
+    // With several installs, one that cannot be read is a verdict for it (D090) and the others
+    // are still worked; a single install asked for is an error (exit 2) that names the file.
+    let several = discovery.prefixes.len() > 1;
     let reports = discovery
         .prefixes
         .iter()
@@ -175,6 +180,13 @@ pub fn detect_measured(
                 }),
                 &mut disk,
             )
+            .or_else(|e| {
+                if several {
+                    Ok(inspect::unreadable(&d.path, &e, Some(d)))
+                } else {
+                    Err(e)
+                }
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((Report::new(ctx, machine, reports), disk.stats))

@@ -192,6 +192,38 @@ fn inspect_dlls(
 }
 
 /// The report before anything is inspected: what the prefix is, and its openssl record.
+/// The report of an install condafix could not read (a malformed, oversized or special file,
+/// a refused input): D090, so that a run over many installs gives it a verdict and works the
+/// others.
+pub(crate) fn unreadable(
+    prefix: &Path,
+    err: &Error,
+    discovered: Option<&Discovered>,
+) -> PrefixReport {
+    let mut r = empty_report(prefix, Layout::Windows, PrefixKind::Base, None);
+    if let Some(d) = discovered {
+        r.found_by = d.found_by.clone();
+        r.scope = d.scope;
+        r.base = d.base.clone();
+    }
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    r.findings.push(
+        crate::Finding::new(
+            crate::Code::D090,
+            format!("condafix could not read this install, so it is skipped: {chain}"),
+        )
+        .fix("look at the file named: repair or remove it, then run condafix again"),
+    );
+    r.healthy = false;
+    r
+}
+
 fn empty_report(
     prefix: &Path,
     layout: Layout,

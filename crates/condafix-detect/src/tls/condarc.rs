@@ -44,7 +44,7 @@ pub(super) fn load(
     role: ConfigRole,
     findings: &mut Vec<Finding>,
 ) -> Option<ConfigFile> {
-    let bytes = super::read_config_file(path, Code::T026, findings)?;
+    let bytes = super::read_config_file(path, findings)?;
     Some(parse(&bytes, path, role, findings))
 }
 

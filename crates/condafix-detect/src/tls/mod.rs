@@ -70,14 +70,17 @@ pub fn parse_condarc(bytes: &[u8], path: &Path) -> (ConfigFile, Vec<Finding>) {
     (f, findings)
 }
 
-/// Read a config file the way detection may: never through a link, never more than a config
-/// file can be. `None` when it is absent or was not read (the finding says why).
-fn read_config_file(path: &Path, unreadable: Code, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
+/// Read a config file the way detection may: never through a link, never blocking on a FIFO,
+/// never more than a config file can be. `None` when it is absent or was not read; a file that
+/// is there but could not be read is a finding (T027, an error: pip or conda may read settings
+/// from it that condafix cannot check), never a silent pass.
+fn read_config_file(path: &Path, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
     use condafix_prefix::safe_read::{read, ReadError, MAX_CONFIG_BYTES};
+    let shown = crate::display_path(path);
     match read(path, MAX_CONFIG_BYTES) {
         Ok(b) => Some(b),
+        Err(e) if e.is_not_found() => None,
         Err(ReadError::Link { .. }) => {
-            let shown = crate::display_path(path);
             findings.push(
                 Finding::new(Code::T009, format!("{shown} is a link (a symlink or junction): condafix does not read or write through links, so its settings are not checked"))
                     .path(shown),
@@ -85,20 +88,26 @@ fn read_config_file(path: &Path, unreadable: Code, findings: &mut Vec<Finding>) 
             None
         }
         Err(ReadError::TooLarge { size, .. }) => {
-            let shown = crate::display_path(path);
             findings.push(
                 Finding::new(
-                    unreadable,
+                    Code::T027,
                     format!(
-                        "{shown} is {size} bytes, more than a config file can be: it is not read"
+                        "{shown} is {size} bytes, more than a config file can be: condafix does not read it, so it cannot tell whether it turns certificate checks off"
                     ),
                 )
                 .path(shown)
-                .fix("look at the file: it is not a config file pip or conda can use"),
+                .fix("look at the file: pip and conda still read it; shorten it or remove it"),
             );
             None
         }
-        Err(_) => None,
+        Err(e) => {
+            findings.push(
+                Finding::new(Code::T027, format!("{shown} could not be checked: {e}"))
+                    .path(shown)
+                    .fix("look at the file: replace it with a plain config file, or remove it"),
+            );
+            None
+        }
     }
 }
 
