@@ -139,6 +139,53 @@ impl Identity {
     }
 }
 
+/// The identity to act as in the folder at `path`: its owner's when one account alone controls
+/// it, condafix's own for a folder only the administrators control, and an error (naming who)
+/// when several accounts may change it.
+pub fn for_folder(path: &std::path::Path) -> Result<Identity, String> {
+    match crate::control_of(path) {
+        crate::Control::Owner(id) => Identity::for_owner(&id).map_err(|e| e.to_string()),
+        crate::Control::Machine => Ok(Identity::Process),
+        crate::Control::Shared(w) => Err(format!(
+            "several accounts may change {} ({})",
+            path.display(),
+            w.iter()
+                .map(crate::Writer::label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The identity of the user of a profile: on Windows the account its SID names, elsewhere
+/// whoever owns the profile folder (the registry stand-in's SIDs name no Unix account).
+pub fn for_profile(sid: &str, dir: &std::path::Path) -> Result<Identity, String> {
+    if cfg!(windows) {
+        Identity::for_owner(&AccountId::Sid(sid.to_ascii_uppercase())).map_err(|e| e.to_string())
+    } else {
+        for_folder(dir)
+    }
+}
+
+/// Run `f` as the account that controls the folder at `path` when this run is elevated (reads
+/// of what a user controls happen with their rights); as condafix itself otherwise, or when no
+/// one account controls it (the safe readers still refuse links, FIFOs and huge files).
+pub fn reading_as_owner_of<T>(path: &std::path::Path, f: impl FnOnce() -> T) -> T {
+    if !crate::privilege::process_is_elevated() {
+        return f();
+    }
+    match for_folder(path) {
+        Ok(id @ Identity::As(_)) => {
+            let mut f = Some(f);
+            match id.act(|| (f.take().expect("once"))()) {
+                Ok(v) => v,
+                Err(_) => (f.take().expect("not run"))(),
+            }
+        }
+        _ => f(),
+    }
+}
+
 /// The account this process runs as.
 pub fn process_account() -> Option<AccountId> {
     platform::process_account()

@@ -40,6 +40,18 @@ fn control_of_dir(dir: &sys::DirHandle, path: &std::path::Path) -> Result<Contro
         .map_err(|e| FsError::from_io(path, "read the rights of", "condafix", e))
 }
 
+/// Who, besides the administrators (root), may change the file or folder at `path` (not
+/// followed: for a link, who may change it and what it points at).
+pub fn writers_of_path(path: &std::path::Path) -> std::io::Result<Vec<Writer>> {
+    sys::writers_of_path(path)
+}
+
+/// Whether a writer's id names one user account (a uid; a SID the system calls a user, or an
+/// `S-1-5-21-`/`S-1-12-1-` SID when it cannot say): the one place that decides it.
+pub fn is_user_account(id: &str) -> bool {
+    sys::is_user_account(id)
+}
+
 /// Who may change the folder at `path` (followed as given), read from its handle; a folder whose
 /// rights cannot be read counts as changeable by anyone (the safe answer).
 pub fn control_of(path: &std::path::Path) -> Control {

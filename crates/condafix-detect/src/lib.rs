@@ -111,8 +111,26 @@ pub fn detect_all_users(
             etc_dir: host.etc_dir.clone(),
         };
         let user_ctx = ctx_of(&env, &view);
-        let discovery = discover::discover(&user_host, &[]);
-        let mut config = tls::machine_config(&user_host);
+        // What a user controls (their environments.txt, their config files) is read with their
+        // rights when condafix runs elevated; as condafix itself otherwise (the safe readers
+        // still refuse links, FIFOs and huge files).
+        let identity = if condafix_actor::process_is_elevated() {
+            condafix_actor::identity::for_profile(&profile.sid, &profile.path)
+                .unwrap_or(condafix_actor::Identity::Process)
+        } else {
+            condafix_actor::Identity::Process
+        };
+        let read_as_user = |f: &mut dyn FnMut()| {
+            if identity.act(&mut *f).is_err() {
+                f();
+            }
+        };
+        let mut discovery = discover::Discovery::default();
+        let mut config = tls::MachineConfig::default();
+        read_as_user(&mut || {
+            discovery = discover::discover(&user_host, &[]);
+            config = tls::machine_config(&user_host);
+        });
         config
             .findings
             .splice(0..0, discovery.findings.iter().cloned());
@@ -121,16 +139,19 @@ pub fn detect_all_users(
                 continue;
             }
             // One user's unreadable install is a verdict for it; the others are still worked.
-            let mut r = inspect::inspect(
-                &d.path,
-                &user_ctx,
-                Some(inspect::TlsContext {
-                    host: &user_host,
-                    machine: &config,
-                    discovered: Some(d),
-                }),
-                &mut disk,
-            )
+            // It is read with the rights of whoever controls it.
+            let mut r = condafix_actor::identity::reading_as_owner_of(&d.path, || {
+                inspect::inspect(
+                    &d.path,
+                    &user_ctx,
+                    Some(inspect::TlsContext {
+                        host: &user_host,
+                        machine: &config,
+                        discovered: Some(d),
+                    }),
+                    &mut disk,
+                )
+            })
             .unwrap_or_else(|e| inspect::unreadable(&d.path, &e, Some(d)));
             if d.path.starts_with(&profile.path) {
                 r.user = Some(profile.name.clone());
@@ -170,16 +191,20 @@ pub fn detect_measured(
         .prefixes
         .iter()
         .map(|d| {
-            inspect::inspect(
-                &d.path,
-                ctx,
-                Some(inspect::TlsContext {
-                    host,
-                    machine: &machine,
-                    discovered: Some(d),
-                }),
-                &mut disk,
-            )
+            // Read with the rights of whoever controls the install, when condafix runs
+            // elevated.
+            condafix_actor::identity::reading_as_owner_of(&d.path, || {
+                inspect::inspect(
+                    &d.path,
+                    ctx,
+                    Some(inspect::TlsContext {
+                        host,
+                        machine: &machine,
+                        discovered: Some(d),
+                    }),
+                    &mut disk,
+                )
+            })
             .or_else(|e| {
                 if several {
                     Ok(inspect::unreadable(&d.path, &e, Some(d)))

@@ -46,6 +46,9 @@ impl Verdict {
         Some(match word {
             "healthy" => (Verdict::Healthy, None),
             "fixed" => (Verdict::Fixed, None),
+            // Fixed as detection sees it, the interpreter not run to prove it: counted as
+            // fixed, the word kept.
+            "fixed-not-verified" => (Verdict::Fixed, Some(word)),
             "still-broken" => (Verdict::StillBroken, None),
             "skipped" => (Verdict::Skipped, None),
             "would-fix" | "needs-elevation" | "refused" => (Verdict::StillBroken, Some(word)),

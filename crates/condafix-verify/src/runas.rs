@@ -126,75 +126,37 @@ mod platform {
 mod platform {
     use std::ffi::OsString;
     use std::os::windows::ffi::OsStringExt as _;
-    use std::os::windows::io::{FromRawHandle as _, OwnedHandle};
+    use std::os::windows::io::AsRawHandle as _;
 
     use windows_sys::Win32::Foundation::HANDLE;
     use windows_sys::Win32::System::Environment::{
         CreateEnvironmentBlock, DestroyEnvironmentBlock,
     };
-    use windows_sys::Win32::System::RemoteDesktop::{
-        WTSActive, WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId,
-        WTSQueryUserToken, WTS_SESSION_INFOW,
-    };
 
     use super::{RunAs, UserEnv};
 
-    /// The sessions a user may be logged on to: the active ones, and the console's.
-    fn sessions() -> Vec<u32> {
-        let mut ids = Vec::new();
-        // SAFETY: the array WTSEnumerateSessionsW returns holds `count` entries and is freed
-        // once with WTSFreeMemory.
-        unsafe {
-            let mut info: *mut WTS_SESSION_INFOW = std::ptr::null_mut();
-            let mut count = 0u32;
-            if WTSEnumerateSessionsW(std::ptr::null_mut(), 0, 1, &mut info, &mut count) != 0
-                && !info.is_null()
-            {
-                for s in std::slice::from_raw_parts(info, count as usize) {
-                    if s.State == WTSActive {
-                        ids.push(s.SessionId);
-                    }
-                }
-                WTSFreeMemory(info as *mut core::ffi::c_void);
-            }
-            let console = WTSGetActiveConsoleSessionId();
-            if console != u32::MAX && !ids.contains(&console) {
-                ids.push(console);
-            }
-        }
-        ids
-    }
-
     pub fn as_user(id: &str) -> Result<RunAs, String> {
-        if !id.starts_with("S-1-5-21-") {
+        if !condafix_actor::is_user_account(id) {
             return Err(format!("{id} is not a user account"));
         }
-        for session in sessions() {
-            let mut token: HANDLE = std::ptr::null_mut();
-            // SAFETY: on success `token` is a primary token this process owns from here on.
-            if unsafe { WTSQueryUserToken(session, &mut token) } == 0 || token.is_null() {
-                continue;
-            }
-            // SAFETY: a valid handle, owned by nothing else.
-            let owned = unsafe { OwnedHandle::from_raw_handle(token as _) };
-            if crate::rights::token_sid(token).as_deref() != Some(id) {
-                continue;
-            }
-            let env = user_environment(token)
-                .ok_or_else(|| format!("the environment of {id} could not be read"))?;
-            let cwd = env
-                .iter()
-                .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
-                .map(|(_, v)| std::path::PathBuf::from(v))
-                .unwrap_or_else(|| "C:\\Windows".into());
-            return Ok(RunAs {
-                who: id.to_string(),
-                env: UserEnv::Own(env),
-                cwd,
-                token: owned,
-            });
-        }
-        Err(format!("{id} is not logged on"))
+        // A logged-on user's own session token (only SYSTEM may ask; the error says which
+        // way it failed: not logged on, or a privilege this process does not hold).
+        let owned =
+            condafix_actor::windows::token::logged_on_token(id).map_err(|e| e.to_string())?;
+        let token = owned.as_raw_handle() as HANDLE;
+        let env = user_environment(token)
+            .ok_or_else(|| format!("the environment of {id} could not be read"))?;
+        let cwd = env
+            .iter()
+            .find(|(k, _)| k.to_string_lossy().eq_ignore_ascii_case("SystemRoot"))
+            .map(|(_, v)| std::path::PathBuf::from(v))
+            .unwrap_or_else(|| "C:\\Windows".into());
+        Ok(RunAs {
+            who: id.to_string(),
+            env: UserEnv::Own(env),
+            cwd,
+            token: owned,
+        })
     }
 
     /// The user's own environment block (their profile's variables, not SYSTEM's).

@@ -183,7 +183,11 @@ pub struct PrefixVerify {
     /// What detection predicted, per context.
     pub predicted_unactivated: ImportResult,
     pub predicted_activated: ImportResult,
-    /// Whether the prediction held.
+    /// Whether the interpreter ran. When it did not (V042: someone else may change what it
+    /// runs, and it could not be run as them), nothing was confirmed: `agrees` is only the
+    /// prediction's own.
+    pub ran: bool,
+    /// Whether the prediction held (when the interpreter ran).
     pub agrees: bool,
     pub findings: Vec<Finding>,
     pub healthy: bool,
@@ -545,6 +549,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
         online,
         predicted_unactivated: pu,
         predicted_activated: pa,
+        ran: true,
         agrees,
         findings,
         healthy,
@@ -578,6 +583,7 @@ fn skipped(
         online: None,
         predicted_unactivated: report.prediction.unactivated.result,
         predicted_activated: report.prediction.activated.result,
+        ran: false,
         agrees: true,
         findings: vec![finding],
         healthy: report.prediction.unactivated.result.is_fine(),

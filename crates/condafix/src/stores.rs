@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use condafix_actor::{Control, Identity};
+use condafix_actor::Identity;
 use condafix_detect::locations::ConfigLocations;
 use condafix_detect::users::Profile;
 use condafix_detect::{display_path, ProcessEnv};
@@ -67,30 +67,6 @@ impl Held {
             .find(|(p, _)| key(p) == key(prefix))
             .map(|(_, e)| e)
     }
-}
-
-/// Whose rights a user's files are changed with: the profile's account (on Windows its SID; on
-/// Unix whoever owns the profile folder), or condafix's own when that is them.
-fn profile_identity(profile: &Profile) -> Result<Identity, String> {
-    let id = if cfg!(windows) {
-        condafix_actor::AccountId::Sid(profile.sid.clone())
-    } else {
-        match condafix_actor::control_of(&profile.path) {
-            Control::Owner(id) => id,
-            Control::Machine => return Ok(Identity::Process),
-            Control::Shared(w) => {
-                return Err(format!(
-                    "several accounts may change {} ({})",
-                    profile.dir,
-                    w.iter()
-                        .map(condafix_actor::Writer::label)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        }
-    };
-    Identity::for_owner(&id).map_err(|e| e.to_string())
 }
 
 impl Machine {
@@ -227,7 +203,7 @@ impl Machine {
                 .unwrap_or_else(|| "this account".into());
             let session = (|| {
                 let identity = match &profile {
-                    Some(p) => profile_identity(p)?,
+                    Some(p) => condafix_actor::identity::for_profile(&p.sid, &p.path)?,
                     None => Identity::Process,
                 };
                 let base = state_base.ok_or_else(|| {

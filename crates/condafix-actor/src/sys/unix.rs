@@ -236,3 +236,29 @@ pub fn control_of_dir(dir: &DirHandle) -> std::io::Result<crate::Control> {
 
 /// A state folder condafix made: its mode was set when it was made.
 pub fn protect_new_state_folder(_: &crate::Location) {}
+
+/// Who, besides root, may change the file or folder at `path`: for a link, whoever may change
+/// the link and whoever may change what it points at.
+pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs_err::symlink_metadata(path)?;
+    let mut out = Vec::new();
+    if m.file_type().is_symlink() {
+        if m.uid() != 0 {
+            out.push(crate::Writer::new(
+                format!("uid {}", m.uid()),
+                "owns the link",
+            ));
+        }
+        let t = fs_err::metadata(path)?;
+        out.extend(crate::control::unix_writers(t.uid(), t.gid(), t.mode()));
+    } else {
+        out.extend(crate::control::unix_writers(m.uid(), m.gid(), m.mode()));
+    }
+    Ok(out)
+}
+
+/// A `uid N` is one account; a group or everyone is not.
+pub fn is_user_account(id: &str) -> bool {
+    crate::control::unix_is_user(id)
+}

@@ -663,3 +663,43 @@ pub fn control_of_dir(dir: &DirHandle) -> std::io::Result<crate::Control> {
 
 /// A state folder condafix made got its protected owner-only DACL when it was made.
 pub fn protect_new_state_folder(_: &crate::Location) {}
+
+/// Who, besides the administrators and the system, may change the file or folder at `path`
+/// (its owner and DACL, from a handle): for a reparse point, who may change it and what it
+/// points at.
+pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+    let open = |follow: bool| -> std::io::Result<OwnedHandle> {
+        #[allow(clippy::disallowed_types)]
+        let f = std::fs::OpenOptions::new()
+            .access_mode(READ_CONTROL | FILE_READ_ATTRIBUTES)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+            .custom_flags(
+                FILE_FLAG_BACKUP_SEMANTICS
+                    | if follow {
+                        0
+                    } else {
+                        windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT
+                    },
+            )
+            .open(path)?;
+        Ok(f.into())
+    };
+    let h = open(false)?;
+    let judge = |h: &OwnedHandle| -> std::io::Result<Vec<crate::Writer>> {
+        let sd = crate::windows::acl::descriptor_of(h.as_raw_handle() as HANDLE)?;
+        Ok(crate::control::windows_writers(
+            &sd,
+            crate::control::windows_trusted,
+        ))
+    };
+    let mut out = judge(&h)?;
+    if info(h.as_raw_handle() as HANDLE)?.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        out.extend(judge(&open(true)?)?);
+    }
+    Ok(out)
+}
+
+/// Whether a SID is a user account (see `windows::account`).
+pub fn is_user_account(id: &str) -> bool {
+    crate::windows::account::is_user(id)
+}

@@ -108,7 +108,11 @@ fn render(results: &[PrefixVerify]) -> String {
             "  detect's prediction: {} / {} ({})",
             r.predicted_unactivated,
             r.predicted_activated,
-            if r.agrees { "confirmed" } else { "WRONG" }
+            match (r.ran, r.agrees) {
+                (false, _) => "not checked: the interpreter was not run",
+                (true, true) => "confirmed",
+                (true, false) => "WRONG",
+            }
         );
         for f in &r.findings {
             let _ = writeln!(out, "  {} {} {}: {}", f.severity, f.code, f.name, f.message);

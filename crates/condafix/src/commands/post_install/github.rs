@@ -74,6 +74,7 @@ pub fn report(results: &[PrefixResult], after: &Report, printer: &Printer) -> an
         let verdict = match r.verdict {
             Verdict::Healthy => "✅ healthy",
             Verdict::Fixed => "🔧 fixed",
+            Verdict::FixedNotVerified => "🔧 fixed, not verified",
             Verdict::WouldFix => "🔧 would fix (dry run)",
             Verdict::StillBroken => "❌ still broken",
             Verdict::NeedsElevation => "🔒 needs elevation",

@@ -333,7 +333,14 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
         failure: w.failure.as_ref(),
         has_python: a.python.is_some(),
         import_ok: a.prediction.unactivated.result.is_fine(),
-        verified: verify.as_ref().map(|v| (v.healthy, v.findings.first())),
+        verified: verify
+            .as_ref()
+            .filter(|v| v.ran)
+            .map(|v| (v.healthy, v.findings.first())),
+        not_run: verify
+            .as_ref()
+            .filter(|v| !v.ran)
+            .and_then(|v| v.findings.first()),
         blocked: w
             .stage
             .as_ref()
@@ -388,7 +395,7 @@ fn judge(a: &PrefixReport, w: Worked, args: &PostInstallArgs, log: &mut Log) -> 
         python_build: a.python.as_ref().map(|py| py.build.clone()),
         era: crate::commands::check::prefix_era(a),
         scope: crate::commands::check::user_scope(a.scope),
-        prediction_confirmed: verify.as_ref().map(|v| v.agrees),
+        prediction_confirmed: verify.as_ref().filter(|v| v.ran).map(|v| v.agrees),
         stage: w.stage,
         config: w.config,
         verify,

@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum Verdict {
     Healthy,
     Fixed,
+    /// Fixed as detection sees it, but the interpreter was not run to prove it (V042: someone
+    /// else may change what it runs); the reason says why.
+    FixedNotVerified,
     /// A dry run planned the changes that fix it (nothing was changed).
     WouldFix,
     StillBroken,
@@ -28,6 +31,7 @@ impl Verdict {
         match self {
             Verdict::Healthy => "healthy",
             Verdict::Fixed => "fixed",
+            Verdict::FixedNotVerified => "fixed-not-verified",
             Verdict::WouldFix => "would-fix",
             Verdict::StillBroken => "still-broken",
             Verdict::NeedsElevation => "needs-elevation",
@@ -38,7 +42,10 @@ impl Verdict {
 
     /// Nothing left to do here.
     pub fn is_good(self) -> bool {
-        matches!(self, Verdict::Healthy | Verdict::Fixed | Verdict::Skipped)
+        matches!(
+            self,
+            Verdict::Healthy | Verdict::Fixed | Verdict::FixedNotVerified | Verdict::Skipped
+        )
     }
 }
 

@@ -55,6 +55,7 @@ pub fn report(results: &[PrefixResult], dry_run: bool, log: Option<&std::path::P
         let v = match r.verdict {
             Verdict::Healthy => "healthy",
             Verdict::Fixed => "fixed",
+            Verdict::FixedNotVerified => "fixed, NOT VERIFIED",
             Verdict::WouldFix => "would fix",
             Verdict::StillBroken => "STILL BROKEN",
             Verdict::NeedsElevation => "NEEDS ELEVATION",

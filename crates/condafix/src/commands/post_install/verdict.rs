@@ -15,6 +15,8 @@ pub struct Evidence<'a> {
     pub import_ok: bool,
     /// The interpreter's verdict when it ran: healthy, and its first finding.
     pub verified: Option<(bool, Option<&'a Finding>)>,
+    /// Verification was wanted but the interpreter was not run (V042): why.
+    pub not_run: Option<&'a Finding>,
     /// Why staging could not proceed.
     pub blocked: &'a [String],
     /// Config files left untouched.
@@ -73,14 +75,29 @@ pub fn verdict(e: &Evidence<'_>) -> Judgement {
         && e.refused.is_empty()
         && e.problems.is_empty();
     if clean {
-        return Judgement {
-            verdict: if e.changes > 0 {
-                Verdict::Fixed
-            } else {
-                Verdict::Healthy
+        // A verdict never claims what did not happen: fixed by the prediction, but not proven
+        // by the interpreter, says so.
+        return match (e.changes > 0, e.not_run) {
+            (true, Some(f)) => Judgement {
+                verdict: Verdict::FixedNotVerified,
+                reason: Some(format!("fixed, not verified: {}", code_and_message(f))),
+                next_step: f.fix.clone(),
             },
-            reason: None,
-            next_step: None,
+            (false, Some(f)) => Judgement {
+                verdict: Verdict::Healthy,
+                reason: Some(format!("not verified: {}", code_and_message(f))),
+                next_step: f.fix.clone(),
+            },
+            (true, None) => Judgement {
+                verdict: Verdict::Fixed,
+                reason: None,
+                next_step: None,
+            },
+            (false, None) => Judgement {
+                verdict: Verdict::Healthy,
+                reason: None,
+                next_step: None,
+            },
         };
     }
     if let Some(planned) = e.planned.filter(|n| *n > 0 && e.blocked.is_empty()) {
@@ -175,6 +192,24 @@ mod tests {
         });
         assert_eq!(j.verdict, Verdict::StillBroken);
         assert_eq!(j.reason.as_deref(), Some("disk full"));
+    }
+
+    #[test]
+    fn a_fix_the_interpreter_did_not_confirm_is_fixed_not_verified() {
+        let v042 = finding(Code::V042, "run verify as the owner");
+        let e = Evidence {
+            has_python: true,
+            import_ok: true,
+            changes: 2,
+            not_run: Some(&v042),
+            ..Evidence::default()
+        };
+        let j = verdict(&e);
+        assert_eq!(j.verdict, Verdict::FixedNotVerified);
+        assert!(j.reason.unwrap().starts_with("fixed, not verified: V042"));
+        let j = verdict(&Evidence { changes: 0, ..e });
+        assert_eq!(j.verdict, Verdict::Healthy);
+        assert!(j.reason.unwrap().starts_with("not verified"));
     }
 
     #[test]
