@@ -622,3 +622,37 @@ impl Location {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(s: &str) -> RelPath {
+        RelPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_write_replaces_an_existing_file_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::open(dir.path(), Identity::Process).unwrap();
+        loc.write(&rel("sub/a.txt"), b"one", &WriteOptions::private())
+            .unwrap();
+        loc.write(&rel("sub/a.txt"), b"two", &WriteOptions::private())
+            .unwrap();
+        assert_eq!(loc.read(&rel("sub/a.txt"), 10).unwrap(), b"two");
+        let names: Vec<String> = loc
+            .list(Some(&rel("sub")))
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["a.txt"]);
+        assert!(loc
+            .remove(&rel("sub/a.txt"), RetryPolicy::default())
+            .unwrap());
+        assert!(!loc
+            .remove(&rel("sub/a.txt"), RetryPolicy::default())
+            .unwrap());
+        assert!(loc.remove_empty_dir(&rel("sub")));
+    }
+}

@@ -14,8 +14,10 @@ use std::path::Path;
 
 use windows_sys::Wdk::Foundation::OBJECT_ATTRIBUTES;
 use windows_sys::Wdk::Storage::FileSystem::{
-    NtCreateFile, FILE_CREATE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN,
-    FILE_OPEN_IF, FILE_OPEN_REPARSE_POINT, FILE_SYNCHRONOUS_IO_NONALERT,
+    FileDispositionInformation, FileDispositionInformationEx, FileRenameInformation,
+    FileRenameInformationEx, NtCreateFile, NtSetInformationFile, FILE_CREATE, FILE_DIRECTORY_FILE,
+    FILE_NON_DIRECTORY_FILE, FILE_OPEN, FILE_OPEN_IF, FILE_OPEN_REPARSE_POINT,
+    FILE_SYNCHRONOUS_IO_NONALERT,
 };
 use windows_sys::Win32::Foundation::{
     LocalFree, RtlNtStatusToDosError, HANDLE, OBJ_CASE_INSENSITIVE, UNICODE_STRING,
@@ -29,15 +31,13 @@ use windows_sys::Win32::Security::{
     UNPROTECTED_DACL_SECURITY_INFORMATION,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    FileDispositionInfo, FileDispositionInfoEx, FileFullDirectoryInfo,
-    FileFullDirectoryRestartInfo, FileRenameInfo, FileRenameInfoEx, GetFileInformationByHandle,
-    GetFileInformationByHandleEx, GetFileType, SetFileInformationByHandle,
-    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL,
-    FILE_ATTRIBUTE_REPARSE_POINT, FILE_DISPOSITION_INFO, FILE_DISPOSITION_INFO_EX,
-    FILE_FLAG_BACKUP_SEMANTICS, FILE_FULL_DIR_INFO, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
-    FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_TRAVERSE, FILE_TYPE_DISK, READ_CONTROL, SYNCHRONIZE,
-    WRITE_DAC,
+    FileFullDirectoryInfo, FileFullDirectoryRestartInfo, GetFileInformationByHandle,
+    GetFileInformationByHandleEx, GetFileType, BY_HANDLE_FILE_INFORMATION, DELETE,
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT,
+    FILE_DISPOSITION_INFO, FILE_DISPOSITION_INFO_EX, FILE_FLAG_BACKUP_SEMANTICS,
+    FILE_FULL_DIR_INFO, FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_LIST_DIRECTORY,
+    FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    FILE_TRAVERSE, FILE_TYPE_DISK, READ_CONTROL, SYNCHRONIZE, WRITE_DAC,
 };
 use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
@@ -347,12 +347,24 @@ pub fn stat_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<Meta> {
     }
 }
 
+/// `NtSetInformationFile`: the NT call itself (kernelbase's `SetFileInformationByHandle` does
+/// not pass every rename through on every system: Wine answers "invalid parameter").
 fn set_info(h: HANDLE, class: i32, buf: &[u8]) -> std::io::Result<()> {
+    let mut iosb: IO_STATUS_BLOCK = unsafe { std::mem::zeroed() };
     // SAFETY: `buf` holds a structure of the class's type, of the length passed.
-    if unsafe { SetFileInformationByHandle(h, class, buf.as_ptr() as *const _, buf.len() as u32) }
-        == 0
-    {
-        return Err(std::io::Error::last_os_error());
+    let status = unsafe {
+        NtSetInformationFile(
+            h,
+            &mut iosb,
+            buf.as_ptr() as *const _,
+            buf.len() as u32,
+            class,
+        )
+    };
+    if status < 0 {
+        // SAFETY: a pure conversion.
+        let code = unsafe { RtlNtStatusToDosError(status) };
+        return Err(std::io::Error::from_raw_os_error(code as i32));
     }
     Ok(())
 }
@@ -398,11 +410,11 @@ pub fn rename_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<(
     };
     // FILE_RENAME_FLAG_REPLACE_IF_EXISTS | FILE_RENAME_FLAG_POSIX_SEMANTICS.
     let ex = fill(0x1 | 0x2);
-    match set_info(h.as_raw_handle() as HANDLE, FileRenameInfoEx, &ex) {
+    match set_info(h.as_raw_handle() as HANDLE, FileRenameInformationEx, &ex) {
         Err(e) if unsupported(&e) => {
             // Older systems (and Wine): the plain class, ReplaceIfExists = TRUE.
             let plain = fill(1);
-            set_info(h.as_raw_handle() as HANDLE, FileRenameInfo, &plain)
+            set_info(h.as_raw_handle() as HANDLE, FileRenameInformation, &plain)
         }
         other => other,
     }
@@ -418,7 +430,7 @@ fn delete_by_handle(h: HANDLE) -> std::io::Result<()> {
             std::mem::size_of::<FILE_DISPOSITION_INFO_EX>(),
         )
     };
-    match set_info(h, FileDispositionInfoEx, bytes) {
+    match set_info(h, FileDispositionInformationEx, bytes) {
         Err(e) if unsupported(&e) => {
             let plain = FILE_DISPOSITION_INFO { DeleteFile: true };
             // SAFETY: as above.
@@ -428,7 +440,7 @@ fn delete_by_handle(h: HANDLE) -> std::io::Result<()> {
                     std::mem::size_of::<FILE_DISPOSITION_INFO>(),
                 )
             };
-            set_info(h, FileDispositionInfo, bytes)
+            set_info(h, FileDispositionInformation, bytes)
         }
         other => other,
     }
