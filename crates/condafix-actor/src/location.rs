@@ -598,6 +598,32 @@ impl Location {
         Ok(file)
     }
 
+    /// Open (creating when missing, with `mode`) the regular file at `rel` for appending: a log.
+    /// A link or a special file there is refused, and so is a file someone else owns.
+    #[allow(clippy::disallowed_types)]
+    pub fn open_append(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
+        let parent = self.reach_parent(rel, Some(0o700))?;
+        let shown = rel.under(&self.root);
+        let file = self.act(&shown, "open", || {
+            sys::open_file(
+                &parent.dir,
+                OsStr::new(rel.file_name()),
+                FileHow::AppendCreate { mode },
+            )
+        })?;
+        let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
+        if m.kind != Kind::File {
+            return Err(FsError::NotAFile {
+                path: shown,
+                kind: m.kind.word(),
+            });
+        }
+        if m.links > 1 && !cfg!(windows) {
+            self.check_links(&shown, &m)?;
+        }
+        Ok(file)
+    }
+
     /// Remove condafix's temp files (`TEMP_MARKER`) an interrupted write left in the folder
     /// `rel` (`None`: this one).
     pub fn remove_temp_files(&self, rel: Option<&RelPath>) {

@@ -1,4 +1,7 @@
-//! The log file: timestamped lines, credentials redacted, appended; never fatal.
+//! The log file: timestamped lines, credentials redacted and control characters escaped (as on
+//! the terminal), appended; never fatal. It is opened by handle in a folder condafix checked
+//! (`outfile::output_folder`), never through a link, owner-only (it may carry config contents);
+//! rotation deletes only files proven to be condafix's own logs.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,30 +51,51 @@ pub fn run_log_name(command: &str) -> String {
     format!("{command}-{}.log", now.strftime("%Y%m%dT%H%M%S%z"))
 }
 
+/// Whether `name` is a log file condafix names for `command` (`<command>-YYYYMMDDTHHMMSS±hhmm.log`).
+fn is_run_log_name(name: &str, command: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(command)
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_suffix(".log"))
+    else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    b.len() == 20
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && (b[15] == b'+' || b[15] == b'-')
+        && b[16..].iter().all(u8::is_ascii_digit)
+}
+
 /// Keep the newest `keep` logs of `command` in `dir` (by modification time), delete the rest.
+/// Only condafix's own logs go: named as it names them, regular files (looked at by handle,
+/// links never followed) owned by this account with no other hard link.
 pub fn prune_logs(dir: &Path, command: &str, keep: usize) {
-    let Ok(rd) = fs_err::read_dir(dir) else {
+    let Ok(loc) = crate::outfile::output_folder(dir, false) else {
         return;
     };
-    let prefix = format!("{command}-");
-    let mut logs: Vec<(std::time::SystemTime, PathBuf)> = rd
-        .flatten()
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && n.ends_with(".log")
-        })
-        .filter_map(|e| {
-            let m = fs_err::symlink_metadata(e.path()).ok()?;
-            if !m.is_file() {
-                return None;
-            }
-            Some((m.modified().ok()?, e.path()))
+    let Ok(entries) = loc.list(None) else {
+        return;
+    };
+    let me = condafix_actor::identity::process_account();
+    let mut logs: Vec<(u128, condafix_actor::guard::RelPath)> = entries
+        .into_iter()
+        .filter(|(n, k)| *k == condafix_actor::Kind::File && is_run_log_name(n, command))
+        .filter_map(|(n, _)| {
+            let rel = condafix_actor::guard::RelPath::parse(&n).ok()?;
+            let m = loc.stat(&rel).ok()??;
+            (m.kind == condafix_actor::Kind::File
+                && m.links <= 1
+                && (cfg!(windows) || Some(&m.owner) == me.as_ref()))
+            .then_some((m.modified_ns, rel))
         })
         .collect();
     logs.sort();
     let excess = logs.len().saturating_sub(keep);
-    for (_, p) in logs.into_iter().take(excess) {
-        let _ = fs_err::remove_file(p);
+    for (_, rel) in logs.into_iter().take(excess) {
+        let _ = loc.remove(&rel, condafix_actor::RetryPolicy::default());
     }
 }
 
@@ -83,21 +107,30 @@ impl Log {
         }
     }
 
+    // std::fs::File: what the folder's location opens; wrapped in fs_err's at once.
+    #[allow(clippy::disallowed_types)]
     pub fn open(path: &Path, printer: &crate::printer::Printer) -> Self {
-        if let Some(dir) = path.parent() {
-            let _ = fs_err::create_dir_all(dir);
-        }
-        match fs_err::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
+        let opened = (|| -> anyhow::Result<std::fs::File> {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let rel = condafix_actor::guard::RelPath::parse(&name)
+                .map_err(|why| anyhow::anyhow!("{name:?}: {why}"))?;
+            let loc = crate::outfile::output_folder(dir, true)?;
+            Ok(loc.open_append(&rel, 0o600)?)
+        })();
+        match opened {
             Ok(file) => Self {
-                file: Some(file),
+                file: Some(fs_err::File::from_parts(file, path)),
                 path: Some(path.to_path_buf()),
             },
             Err(e) => {
-                printer.warn(&format!("cannot write the log: {e}"));
+                printer.warn(&format!("cannot write the log {}: {e:#}", path.display()));
                 Self::none()
             }
         }
@@ -106,7 +139,7 @@ impl Log {
     pub fn line(&mut self, text: &str) {
         if let Some(f) = &mut self.file {
             let ts = timestamp();
-            for l in redact_credentials(text).lines() {
+            for l in crate::printer::escape_controls(&redact_credentials(text)).lines() {
                 let _ = writeln!(f, "{ts} {l}");
             }
         }
@@ -121,7 +154,9 @@ mod tests {
     fn only_the_newest_runs_logs_are_kept_and_nothing_else_is_touched() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..13 {
-            let p = dir.path().join(format!("post-install-2026112{i:02}.log"));
+            let p = dir
+                .path()
+                .join(format!("post-install-202611{i:02}T080000+0100.log"));
             fs_err::write(&p, b"x").unwrap();
             let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000 + i);
             fs_err::File::options()
@@ -141,10 +176,10 @@ mod tests {
         assert_eq!(left.len(), 11, "{left:?}");
         assert!(left.contains(&"notes.txt".to_string()));
         assert!(
-            !left.contains(&"post-install-202611200.log".to_string()),
+            !left.contains(&"post-install-20261100T080000+0100.log".to_string()),
             "the oldest went"
         );
-        assert!(left.contains(&"post-install-202611212.log".to_string()));
+        assert!(left.contains(&"post-install-20261112T080000+0100.log".to_string()));
         let ts = timestamp();
         assert!(
             ts.len() >= 25 && (ts.contains('+') || ts.contains('-')),

@@ -144,29 +144,102 @@ pub fn drop_document(
     bail!("{} and 98 more names beside it are taken", first.display())
 }
 
-/// Write (or replace) `dest` atomically; refused when `dest` or its folder is a link.
-pub fn replace(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// The folder for condafix's own output (a bundle, a log, a page), opened by handle and, with
+/// `create`, made when missing. Run elevated, condafix refuses a folder another account
+/// controls (they could swap what it writes, or read what only its owner should): its own or
+/// the administrators' folders, or a shared one with the sticky bit (`/tmp`), are fine.
+pub fn output_folder(dir: &Path, create: bool) -> anyhow::Result<condafix_actor::Location> {
+    use condafix_actor::{Control, Identity, Location};
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if create && !dir.exists() {
+        fs_err::create_dir_all(dir)
+            .with_context(|| format!("{} could not be created", dir.display()))?;
+    }
+    let loc = Location::open(dir, Identity::Process)
+        .with_context(|| format!("{} could not be opened", dir.display()))?;
+    if condafix_actor::process_is_elevated() {
+        let me = condafix_actor::identity::process_account();
+        let sticky = loc.meta().is_ok_and(|m| m.unix_mode & 0o1000 != 0);
+        match loc.control()? {
+            Control::Machine => {}
+            Control::Owner(id) if Some(&id) == me.as_ref() => {}
+            Control::Shared(_) if sticky => {}
+            other => bail!(
+                "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
+                dir.display(),
+                other.describe()
+            ),
+        }
+    }
+    Ok(loc)
+}
+
+fn file_rel(dest: &Path) -> anyhow::Result<(PathBuf, condafix_actor::guard::RelPath)> {
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    folder(&dir)?;
-    if is_link(dest) {
-        bail!(
-            "{} is a link: condafix does not write through links (remove it, or give another file name)",
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = condafix_actor::guard::RelPath::parse(&name).map_err(|why| {
+        anyhow::anyhow!(
+            "{} is not a file name condafix writes: {why}",
             dest.display()
-        );
+        )
+    })?;
+    Ok((dir, rel))
+}
+
+/// Write (or replace) `dest` atomically, by handle: a temp file made new beside it, renamed
+/// over it; a link or a folder at `dest` is refused. `private`: owner-only (it may carry config
+/// contents).
+pub fn replace(dest: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
+    replace_with(dest, private, |f| Ok(f.write_all(bytes)?))
+}
+
+/// [`replace`], the bytes written by `fill` (a zip, streamed).
+#[allow(clippy::disallowed_types)]
+pub fn replace_with(
+    dest: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use condafix_actor::{NewMode, WriteOptions};
+    let (dir, rel) = file_rel(dest)?;
+    let loc = output_folder(&dir, true)?;
+    let opts = WriteOptions {
+        mode: if private {
+            NewMode::Exactly(0o600)
+        } else {
+            NewMode::KeepOr(0o644)
+        },
+        create_dirs: None,
+        retry: condafix_actor::RetryPolicy::default(),
+    };
+    let result: Result<(), OutError> =
+        loc.replace(&rel, &opts, |f| fill(f).map_err(OutError::Fill), |_| Ok(()));
+    result.map_err(|e| match e {
+        OutError::Fs(e) => anyhow::Error::from(e),
+        OutError::Fill(e) => e,
+    })
+}
+
+/// Why an output was not written.
+enum OutError {
+    Fs(condafix_actor::FsError),
+    Fill(anyhow::Error),
+}
+
+impl From<condafix_actor::FsError> for OutError {
+    fn from(e: condafix_actor::FsError) -> Self {
+        OutError::Fs(e)
     }
-    if dest.is_dir() {
-        bail!("{} is a folder: give a file name", dest.display());
-    }
-    let (tmp, file) = temp_beside(dest)?;
-    fill(&tmp, file, bytes)?;
-    if let Err(e) = fs_err::rename(&tmp, dest) {
-        let _ = fs_err::remove_file(&tmp);
-        return Err(e.into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -202,7 +275,7 @@ mod tests {
         fs_err::write(&target, "keep").unwrap();
         let link = dir.path().join("out.html");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = replace(&link, b"page").unwrap_err();
+        let e = replace(&link, b"page", false).unwrap_err();
         assert!(e.to_string().contains("is a link"), "{e}");
         assert_eq!(fs_err::read_to_string(&target).unwrap(), "keep");
         let linked_dir = dir.path().join("share");

@@ -111,6 +111,10 @@ pub enum FileHow {
     ReadWriteCreate {
         mode: u32,
     },
+    /// Open for appending, creating it when missing (a log).
+    AppendCreate {
+        mode: u32,
+    },
 }
 
 // std::fs::File: what callers read, write and lock.
@@ -127,10 +131,17 @@ pub fn open_file(dir: &DirHandle, name: &OsStr, how: FileHow) -> std::io::Result
             base | OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK,
             mode,
         ),
+        FileHow::AppendCreate { mode } => (
+            base | OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NONBLOCK,
+            mode,
+        ),
     };
     let fd = rustix::fs::openat(&dir.0, name, flags, Mode::from_raw_mode(mode)).map_err(io)?;
     let file = std::fs::File::from(fd);
-    if matches!(how, FileHow::Read | FileHow::ReadWriteCreate { .. }) {
+    if matches!(
+        how,
+        FileHow::Read | FileHow::ReadWriteCreate { .. } | FileHow::AppendCreate { .. }
+    ) {
         // Back to blocking reads for a regular file (O_NONBLOCK means nothing for one, but
         // clear it so that nothing downstream sees EAGAIN).
         let fl = rustix::fs::fcntl_getfl(&file).map_err(io)?;

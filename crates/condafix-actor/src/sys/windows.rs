@@ -238,6 +238,7 @@ pub enum FileHow {
     Read,
     CreateNew { mode: u32 },
     ReadWriteCreate { mode: u32 },
+    AppendCreate { mode: u32 },
 }
 
 #[allow(clippy::disallowed_types)]

@@ -103,7 +103,7 @@ fn write(dest: &Path, text: &str, printer: &Printer) -> anyhow::Result<()> {
         printer.result(&text);
         return Ok(());
     }
-    crate::outfile::replace(dest, text.as_bytes())
+    crate::outfile::replace(dest, text.as_bytes(), false)
         .with_context(|| format!("{} could not be written", dest.display()))
 }
 
