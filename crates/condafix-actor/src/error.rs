@@ -18,6 +18,17 @@ pub enum FsError {
         owner: String,
         expected: String,
     },
+    #[error(
+        "{} is in use by another program (a running python.exe, an IDE, or antivirus scanning it); \
+         condafix retried for {seconds} s. Close the programs using this install and run condafix again",
+        path.display()
+    )]
+    InUse {
+        path: PathBuf,
+        seconds: u64,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{} is not condafix's to use: {why}", path.display())]
     Untrusted { path: PathBuf, why: String },
     #[error("{} is read-only or you lack permission to change it (condafix acts there as {who}); for an All Users install run condafix from an elevated prompt", path.display())]
@@ -54,6 +65,7 @@ impl FsError {
             | FsError::NotAFile { path, .. }
             | FsError::TooLarge { path, .. }
             | FsError::HardLinked { path, .. }
+            | FsError::InUse { path, .. }
             | FsError::Untrusted { path, .. }
             | FsError::Denied { path, .. }
             | FsError::Io { path, .. } => path,

@@ -64,6 +64,8 @@ pub struct Meta {
     pub volume: u64,
     pub index: u64,
     pub modified_ns: u128,
+    /// Windows' read-only attribute (false on Unix).
+    pub readonly: bool,
 }
 
 /// How long to keep trying when a file is in use (Windows: antivirus holds fresh DLLs, a running
@@ -457,9 +459,28 @@ impl Location {
             }
             check(&value)?;
             drop(file);
-            self.act(&shown, "replace", || {
-                opts.retry.run(|| sys::rename_at(&parent.dir, tmp, name))
-            })?;
+            let renamed = self
+                .identity
+                .act(|| opts.retry.run(|| sys::rename_at(&parent.dir, tmp, name)))
+                .map_err(FsError::from)?;
+            if let Err(e) = renamed {
+                // Windows answers "in use" also as "access denied": unless the file is
+                // read-only, that is what it means here (the temp file beside it was made, so
+                // the folder can be written).
+                let readonly = existing.as_ref().is_some_and(|m| m.readonly);
+                return Err(
+                    if sys::in_use(&e) && !(readonly && e.raw_os_error() == Some(5)) {
+                        FsError::InUse {
+                            path: shown.clone(),
+                            seconds: opts.retry.total().as_secs().max(1),
+                            source: e,
+                        }
+                    } else {
+                        self.err(&shown, "replace", e)
+                    }
+                    .into(),
+                );
+            }
             sys::sync_dir(&parent.dir);
             Ok(value)
         })();

@@ -213,6 +213,16 @@ impl Store {
         windows: bool,
         files: FileScope,
     ) -> Result<Store, TxnError> {
+        // Their local app-data folder may not be there yet: made as them.
+        if !state_base.exists() {
+            identity
+                .act(|| fs_err::create_dir_all(state_base))
+                .map_err(|e| fs(e.into()))?
+                .map_err(|source| TxnError::Write {
+                    path: state_base.to_path_buf(),
+                    source,
+                })?;
+        }
         let base = Location::open(state_base, identity.clone()).map_err(fs)?;
         Ok(Store {
             kind: StoreKind::User {

@@ -159,14 +159,24 @@ impl Writers {
 /// `paths`. Running what only condafix's own account (an administrator elevated on their own
 /// Just Me install) may change crosses no identity.
 pub fn writers_of(paths: &[PathBuf]) -> Writers {
-    let me = condafix_actor::identity::process_account().map(|a| a.to_string());
+    // SYSTEM and root are never a prefix's owner; an elevated administrator may be (and under
+    // the Windows lane's SYSTEM seam, Wine's one user is both).
+    let me = (!can_start_as_user())
+        .then(condafix_actor::identity::process_account)
+        .flatten()
+        .map(|a| a.to_string());
+    writers_besides(paths, me.as_deref())
+}
+
+/// Who other than the administrators, the system and `me` may change any of `paths`.
+pub fn writers_besides(paths: &[PathBuf], me: Option<&str>) -> Writers {
     let mut out = Writers::default();
     for p in paths {
         match condafix_actor::writers_of_path(p) {
             Ok(found) => {
                 let found: Vec<_> = found
                     .into_iter()
-                    .filter(|w| me.as_deref() != Some(w.id.as_str()))
+                    .filter(|w| me != Some(w.id.as_str()))
                     .collect();
                 if out.first.is_none() {
                     if let Some(w) = found.first() {

@@ -141,7 +141,8 @@ fn as_system_a_prefix_only_its_user_may_change_is_verified_as_that_user() {
     let prefix = scratch.path().join("anaconda3");
     fx.lay_out_prefix(&prefix, LoaderVariant::DefaultMode);
     let dirs = condafix_verify::rights::executed_from(&prefix, None);
-    let writers = condafix_verify::rights::writers_of(&dirs);
+    // As SYSTEM sees them (condafix runs with the SYSTEM seam; this test process does not).
+    let writers = condafix_verify::rights::writers_besides(&dirs, None);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_condafix"));
     cmd.args(["post-install", "--json", "--prefix"])
         .arg(&prefix)

@@ -59,6 +59,7 @@ fn meta_of(st: &rustix::fs::Stat) -> Meta {
         index: st.st_ino,
         modified_ns: (st.st_mtime as i128 * 1_000_000_000 + st.st_mtime_nsec as i128).max(0)
             as u128,
+        readonly: false,
     }
 }
 

@@ -253,6 +253,14 @@ pub fn open_file(dir: &DirHandle, name: &OsStr, how: FileHow) -> std::io::Result
             FILE_GENERIC_READ | FILE_GENERIC_WRITE | READ_CONTROL,
             FILE_OPEN_IF,
         ),
+        // FILE_APPEND_DATA without FILE_WRITE_DATA: every write goes to the end.
+        FileHow::AppendCreate { .. } => (
+            windows_sys::Win32::Storage::FileSystem::FILE_APPEND_DATA
+                | SYNCHRONIZE
+                | READ_CONTROL
+                | FILE_READ_ATTRIBUTES,
+            FILE_OPEN_IF,
+        ),
     };
     let h = nt_open(dir, name, access, disposition, FILE_NON_DIRECTORY_FILE)?;
     // SAFETY: an open handle.
@@ -311,6 +319,8 @@ fn meta_of(h: HANDLE) -> std::io::Result<Meta> {
         volume: u64::from(i.dwVolumeSerialNumber),
         index: (u64::from(i.nFileIndexHigh) << 32) | u64::from(i.nFileIndexLow),
         modified_ns: u128::from(write) * 100,
+        // FILE_ATTRIBUTE_READONLY
+        readonly: i.dwFileAttributes & 0x1 != 0,
     })
 }
 
@@ -343,6 +353,7 @@ pub fn stat_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<Meta> {
             volume: 0,
             index: 0,
             modified_ns: 0,
+            readonly: false,
         }),
         Err(e) => Err(e),
     }
