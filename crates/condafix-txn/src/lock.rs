@@ -80,7 +80,7 @@ impl StoreLock {
             let state = match store.state(true) {
                 Ok(s) => s,
                 Err(TxnError::Fs(e)) if e.is_denied() => return Ok(None),
-                Err(TxnError::Fs(e)) if e.is_not_found() && start.elapsed() <= timeout => {
+                Err(TxnError::NoState) if start.elapsed() <= timeout => {
                     std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
