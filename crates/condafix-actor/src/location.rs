@@ -192,6 +192,43 @@ impl Location {
         })
     }
 
+    /// Open the folder at `path` as `identity` without following a link at any step below the
+    /// file system's root (or the drive, or the share): for a path someone else may have a
+    /// hand in (a folder given for condafix's own output), where a link swapped in on the way
+    /// must not lead elsewhere.
+    pub fn open_unfollowed(path: &Path, identity: Identity) -> Result<Self, FsError> {
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| FsError::from_io(path, "find the current folder for", "condafix", e))?
+                .join(path)
+        };
+        let mut root = PathBuf::new();
+        let mut rest: Vec<String> = Vec::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::Prefix(_) | std::path::Component::RootDir => {
+                    root.push(c.as_os_str())
+                }
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    rest.pop();
+                }
+                std::path::Component::Normal(n) => rest.push(n.to_string_lossy().into_owned()),
+            }
+        }
+        let top = Self::open(&root, identity)?;
+        if rest.is_empty() {
+            return Ok(top);
+        }
+        let rel = RelPath::parse(&rest.join("/")).map_err(|why| FsError::Untrusted {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        })?;
+        top.subdir(&rel, None)
+    }
+
     /// The folder `rel` below this location, as a location of its own (same identity); with
     /// `create`, missing folders on the way are made with those permission bits.
     pub fn subdir(&self, rel: &RelPath, create: Option<u32>) -> Result<Self, FsError> {

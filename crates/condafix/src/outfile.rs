@@ -149,33 +149,57 @@ pub fn drop_document(
 /// controls (they could swap what it writes, or read what only its owner should): its own or
 /// the administrators' folders, or a shared one with the sticky bit (`/tmp`), are fine.
 pub fn output_folder(dir: &Path, create: bool) -> anyhow::Result<condafix_actor::Location> {
-    use condafix_actor::{Control, Identity, Location};
+    use condafix_actor::{Identity, Location};
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    if create && !dir.exists() {
-        fs_err::create_dir_all(dir)
-            .with_context(|| format!("{} could not be created", dir.display()))?;
+    // The deepest folder that is there, reached without following a link at any step (a link
+    // swapped in on the way cannot send condafix's output elsewhere) and checked; what is
+    // missing below it is made there, owner-only, by handle.
+    let mut existing = dir.to_path_buf();
+    let mut missing: Vec<String> = Vec::new();
+    while create && !existing.exists() {
+        let Some(name) = existing.file_name() else {
+            break;
+        };
+        missing.push(name.to_string_lossy().into_owned());
+        existing.pop();
     }
-    let loc = Location::open(dir, Identity::Process)
-        .with_context(|| format!("{} could not be opened", dir.display()))?;
-    if condafix_actor::process_is_elevated() {
-        let me = condafix_actor::identity::process_account();
-        let sticky = loc.meta().is_ok_and(|m| m.unix_mode & 0o1000 != 0);
-        match loc.control()? {
-            Control::Machine => {}
-            Control::Owner(id) if Some(&id) == me.as_ref() => {}
-            Control::Shared(_) if sticky => {}
-            other => bail!(
-                "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
-                dir.display(),
-                other.describe()
-            ),
-        }
+    let loc = Location::open_unfollowed(&existing, Identity::Process)
+        .with_context(|| format!("{} could not be opened", existing.display()))?;
+    check_ours(&loc, &existing)?;
+    if missing.is_empty() {
+        return Ok(loc);
     }
-    Ok(loc)
+    missing.reverse();
+    let rel = condafix_actor::guard::RelPath::parse(&missing.join("/"))
+        .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))?;
+    Ok(loc
+        .subdir(&rel, Some(0o700))
+        .with_context(|| format!("{} could not be created", dir.display()))?)
+}
+
+/// Run elevated, condafix refuses a folder another account controls: its own or the
+/// administrators' folders, or a shared one with the sticky bit (`/tmp`), are fine.
+fn check_ours(loc: &condafix_actor::Location, dir: &Path) -> anyhow::Result<()> {
+    use condafix_actor::Control;
+    if !condafix_actor::process_is_elevated() {
+        return Ok(());
+    }
+    let me = condafix_actor::identity::process_account();
+    let sticky = loc.meta().is_ok_and(|m| m.unix_mode & 0o1000 != 0);
+    match loc.control()? {
+        Control::Machine => Ok(()),
+        Control::Owner(id) if Some(&id) == me.as_ref() => Ok(()),
+        Control::Shared(_) if sticky => Ok(()),
+        other => bail!(
+            "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
+            dir.display(),
+            other.describe()
+        ),
+    }
 }
 
 fn file_rel(dest: &Path) -> anyhow::Result<(PathBuf, condafix_actor::guard::RelPath)> {
