@@ -176,9 +176,8 @@ pub fn output_folder(dir: &Path, create: bool) -> anyhow::Result<condafix_actor:
     missing.reverse();
     let rel = condafix_actor::guard::RelPath::parse(&missing.join("/"))
         .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))?;
-    Ok(loc
-        .subdir(&rel, Some(0o700))
-        .with_context(|| format!("{} could not be created", dir.display()))?)
+    loc.subdir(&rel, Some(0o700))
+        .with_context(|| format!("{} could not be created", dir.display()))
 }
 
 /// Run elevated, condafix refuses a folder another account controls: its own or the

@@ -23,7 +23,7 @@ use condafix_detect::registry::{
     FileRegistry, Hive, RegValue, Registry, RegistryWrite, ENV_FAKE_REGISTRY,
     MACHINE_ENVIRONMENT_KEY, PROFILE_LIST_KEY,
 };
-use condafix_fixtures::scenarios::{anaconda_2019_10, anaconda_2024_10, system_path};
+use condafix_fixtures::scenarios::{anaconda_2019_10, system_path};
 use condafix_fixtures::FakeMachine;
 
 /// The attacker, and another user whose files must stay theirs.
