@@ -179,7 +179,7 @@ impl Disk {
         self.conda_versions
             .entry(base.to_path_buf())
             .or_insert_with(|| {
-                condafix_prefix::CondaMeta::scan(base)
+                condafix_prefix::CondaMeta::scan_only(base, &["conda"])
                     .ok()?
                     .find("conda")
                     .map(|e| e.version.clone())

@@ -113,57 +113,6 @@ impl ArchiveKind {
     }
 }
 
-/// Find `member` (a `/` path, compared case-insensitively) in a tar stream and hand it to `f`.
-/// Every entry before it is checked; links and unsafe names refuse the whole archive.
-fn tar_member<T>(
-    reader: impl Read,
-    archive: &Path,
-    member: &str,
-    f: impl FnOnce(&mut dyn Read) -> T,
-) -> Result<Option<T>, ArchiveError> {
-    let mut tar = tar::Archive::new(reader);
-    let entries = tar.entries().map_err(io(archive, "tar archive"))?;
-    let wanted = member.to_lowercase();
-    for entry in entries {
-        let mut entry = entry.map_err(io(archive, "tar archive"))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if let Some(reason) = unsafe_entry_name(&name) {
-            return Err(hostile(archive, &name, reason));
-        }
-        let kind = entry.header().entry_type();
-        let is_link = kind.is_symlink() || kind.is_hard_link();
-        if is_link {
-            if let Some(target) = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-            {
-                if unsafe_entry_name(&target).is_some() {
-                    return Err(hostile(
-                        archive,
-                        &name,
-                        "it is a link that points outside the archive",
-                    ));
-                }
-            }
-        }
-        if name.trim_start_matches("./").to_lowercase() != wanted {
-            continue;
-        }
-        if is_link {
-            return Err(hostile(archive, &name, "it is a link, not a file"));
-        }
-        if entry.header().size().unwrap_or(0) > MAX_MEMBER_BYTES {
-            return Err(hostile(
-                archive,
-                &name,
-                "it is larger than any DLL (a decompression bomb?)",
-            ));
-        }
-        return Ok(Some(f(&mut (&mut entry).take(MAX_MEMBER_BYTES + 1))));
-    }
-    Ok(None)
-}
-
 // std::fs::File: what the no-follow open of `safe_read` hands back.
 #[allow(clippy::disallowed_types)]
 fn open_zip(
@@ -175,7 +124,16 @@ fn open_zip(
         what,
         source: std::io::Error::other(e.to_string()),
     })?;
-    let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err(path, what))?;
+    let mut reader = std::io::BufReader::new(file);
+    let entries = zip_entry_count(&mut reader).map_err(io(path, what))?;
+    if entries > MAX_ZIP_ENTRIES {
+        return Err(hostile(
+            path,
+            "",
+            format!("it lists {entries} entries (no package or bundle has more than {MAX_ZIP_ENTRIES}); its directory is not read"),
+        ));
+    }
+    let zip = zip::ZipArchive::new(reader).map_err(zip_err(path, what))?;
     check_zip_names(&zip, path)?;
     Ok(zip)
 }
@@ -191,6 +149,45 @@ fn check_zip_names<R: Read + Seek>(
         }
     }
     Ok(())
+}
+
+/// More entries than any package, wheel or offline bundle has: a zip that lists more is refused
+/// before its central directory is read (its cost is per entry).
+pub const MAX_ZIP_ENTRIES: u64 = 100_000;
+
+/// The number of entries a zip's end-of-central-directory record (or its ZIP64 one) declares.
+fn zip_entry_count<R: Read + Seek>(r: &mut R) -> std::io::Result<u64> {
+    use std::io::SeekFrom;
+    let len = r.seek(SeekFrom::End(0))?;
+    let tail = len.min(22 + 65_535);
+    r.seek(SeekFrom::Start(len - tail))?;
+    let mut buf = vec![0u8; tail as usize];
+    r.read_exact(&mut buf)?;
+    let Some(eocd) = (0..buf.len().saturating_sub(21))
+        .rev()
+        .find(|&i| buf[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+    else {
+        return Ok(0); // not a zip: the zip reader says so
+    };
+    let total = u64::from(u16::from_le_bytes([buf[eocd + 10], buf[eocd + 11]]));
+    // ZIP64: a locator right before the record points at the ZIP64 record.
+    if eocd >= 20 && buf[eocd - 20..eocd - 16] == [0x50, 0x4b, 0x06, 0x07] {
+        let mut off = [0u8; 8];
+        off.copy_from_slice(&buf[eocd - 12..eocd - 4]);
+        let at = u64::from_le_bytes(off);
+        if at.checked_add(56).is_some_and(|end| end <= len) {
+            r.seek(SeekFrom::Start(at))?;
+            let mut rec = [0u8; 56];
+            r.read_exact(&mut rec)?;
+            if rec[..4] == [0x50, 0x4b, 0x06, 0x06] {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&rec[32..40]);
+                return Ok(u64::from_le_bytes(n).max(total));
+            }
+        }
+        return Ok(u64::MAX);
+    }
+    Ok(total)
 }
 
 /// Hand one zip entry (by index) to `f`, refusing links and oversized entries.
@@ -244,8 +241,10 @@ pub fn with_member<T>(
                 what: ".tar.bz2 package",
                 source: std::io::Error::other(e.to_string()),
             })?;
-            tar_member(
-                bzip2::read::BzDecoder::new(std::io::BufReader::new(file)),
+            let (counted, compressed) = crate::tar_stream::Counted::new(file);
+            crate::tar_stream::find_member(
+                bzip2::read::BzDecoder::new(std::io::BufReader::new(counted)),
+                Some(compressed),
                 path,
                 member,
                 f,
@@ -267,13 +266,15 @@ pub fn with_member<T>(
             if entry.is_symlink() {
                 return Err(hostile(path, "pkg-*.tar.zst", "it is a link, not a file"));
             }
-            let zst =
-                ruzstd::decoding::StreamingDecoder::new(entry).map_err(|e| ArchiveError::Read {
+            let (counted, compressed) = crate::tar_stream::Counted::new(entry);
+            let zst = ruzstd::decoding::StreamingDecoder::new(counted).map_err(|e| {
+                ArchiveError::Read {
                     path: path.to_path_buf(),
                     what: "zstd stream",
                     source: std::io::Error::other(e.to_string()),
-                })?;
-            tar_member(zst, path, member, f)
+                }
+            })?;
+            crate::tar_stream::find_member(zst, Some(compressed), path, member, f)
         }
         ArchiveKind::Zip => {
             let mut zip = open_zip(path, "zip archive")?;

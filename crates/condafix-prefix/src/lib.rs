@@ -20,6 +20,7 @@ mod record_pip;
 pub mod registry;
 mod registry_windows;
 pub mod safe_read;
+pub mod tar_stream;
 pub mod text;
 mod version;
 

@@ -30,15 +30,15 @@ pub struct PrefixRecord {
     pub size: Option<u64>,
     #[serde(default)]
     pub url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::seq")]
     pub depends: Vec<String>,
     /// Build time in milliseconds since the epoch (older records use seconds).
     #[serde(default)]
     pub timestamp: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::noarch")]
     pub noarch: Option<serde_json::Value>,
     /// Installed paths, prefix-relative, always `/`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::seq")]
     pub files: Vec<String>,
     #[serde(default)]
     pub paths_data: Option<PathsData>,
@@ -58,9 +58,9 @@ pub struct RecordFiles<'a> {
     pub version: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     pub build: std::borrow::Cow<'a, str>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::noarch")]
     pub noarch: Option<serde_json::Value>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "bounded::seq")]
     pub files: Vec<std::borrow::Cow<'a, str>>,
     #[serde(default, borrow)]
     pub paths_data: Option<PathsDataRef<'a>>,
@@ -68,7 +68,7 @@ pub struct RecordFiles<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct PathsDataRef<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "bounded::seq")]
     pub paths: Vec<PathEntryRef<'a>>,
 }
 
@@ -164,7 +164,7 @@ impl RecordHeader {
 pub struct PathsData {
     #[serde(default)]
     pub paths_version: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::seq")]
     pub paths: Vec<PathEntry>,
 }
 
@@ -235,17 +235,134 @@ fn is_noarch_python(noarch: Option<&serde_json::Value>) -> bool {
     }
 }
 
-/// Read and parse a JSON file; errors name the file and what it should have been.
+/// Read and parse a JSON file, streaming (the file is never held whole: a 32 MiB record costs
+/// what is kept of it, and unneeded fields are skipped without being built); errors name the
+/// file and what it should have been.
 pub fn read_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: &'static str,
 ) -> Result<T, Error> {
-    let bytes = crate::safe_read::read(path, crate::safe_read::MAX_RECORD_BYTES)?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+    use std::io::Read as _;
+    let (file, _) = crate::safe_read::open_capped(path, crate::safe_read::MAX_RECORD_BYTES)?;
+    let reader = std::io::BufReader::with_capacity(
+        64 * 1024,
+        file.take(crate::safe_read::MAX_RECORD_BYTES + 1),
+    );
+    serde_json::from_reader(reader).map_err(|source| Error::Json {
         path: path.to_path_buf(),
         what,
         source,
     })
+}
+
+/// Deserializers that keep what an untrusted record can cost bounded whatever it holds.
+pub(crate) mod bounded {
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    /// More entries than any real record's list (Anaconda's largest packages list about
+    /// 40,000 files): a longer list is refused, not built.
+    pub const MAX_ENTRIES: usize = 200_000;
+
+    /// A list of at most [`MAX_ENTRIES`].
+    pub fn seq<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a list of at most {MAX_ENTRIES} entries")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element()? {
+                    if out.len() >= MAX_ENTRIES {
+                        return Err(serde::de::Error::custom(format!(
+                            "a list of more than {MAX_ENTRIES} entries (no real record has one)"
+                        )));
+                    }
+                    out.push(x);
+                }
+                Ok(out)
+            }
+            fn visit_unit<E>(self) -> Result<Vec<T>, E> {
+                Ok(Vec::new())
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+
+    /// `noarch` as its kind only: `"python"`, `{"type": "python", ...}` (the rest skipped,
+    /// never built), anything else none.
+    pub fn noarch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<serde_json::Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a noarch kind")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Some(serde_json::Value::String(
+                    s.chars().take(64).collect(),
+                )))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut kind = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "type" && kind.is_none() {
+                        if let Some(serde_json::Value::String(s)) = map.next_value_seed(KindSeed)? {
+                            kind = Some(s);
+                        }
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(kind.map(|k| {
+                    let mut o = serde_json::Map::new();
+                    o.insert("type".into(), serde_json::Value::String(k));
+                    serde_json::Value::Object(o)
+                }))
+            }
+        }
+        struct KindSeed;
+        impl<'de> serde::de::DeserializeSeed<'de> for KindSeed {
+            type Value = Option<serde_json::Value>;
+            fn deserialize<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(V)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A missing, empty or malformed digest is "no digest" (unverifiable), not a parse failure of
@@ -364,6 +481,16 @@ pub struct CondaMeta {
 impl CondaMeta {
     /// List `<prefix>/conda-meta`. A prefix without it yields an empty index.
     pub fn scan(prefix: &Path) -> Result<Self, Error> {
+        Self::scan_where(prefix, |_| true)
+    }
+
+    /// The records of the packages named in `names` only: what detection reads. A conda-meta
+    /// folder of 200,000 records costs the few entries kept, not one per record.
+    pub fn scan_only(prefix: &Path, names: &[&str]) -> Result<Self, Error> {
+        Self::scan_where(prefix, |n| names.contains(&n))
+    }
+
+    fn scan_where(prefix: &Path, keep: impl Fn(&str) -> bool) -> Result<Self, Error> {
         let dir = prefix.join(CONDA_META);
         let read_dir = match fs_err::read_dir(&dir) {
             Ok(rd) => rd,
@@ -381,6 +508,9 @@ impl CondaMeta {
                 continue;
             };
             if let Some((name, version, build)) = parse_record_file_name(file_name) {
+                if !keep(name) {
+                    continue;
+                }
                 entries.push(MetaEntry {
                     name: name.to_string(),
                     version: version.to_string(),
@@ -390,6 +520,7 @@ impl CondaMeta {
             }
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.version.cmp(&b.version)));
+        entries.shrink_to_fit();
         Ok(Self { entries })
     }
 

@@ -147,7 +147,7 @@ fn locate(prefix: &Path, layout: Layout, meta: &CondaMeta) -> Result<Located, Er
         };
         if let (None, Some(h)) = (&problem, &cfg.home) {
             at.home = PathBuf::from(h);
-            at.home_meta = Some(CondaMeta::scan(&at.home)?);
+            at.home_meta = Some(CondaMeta::scan_only(&at.home, &super::RECORDS_READ)?);
         }
         at.venv = Some(VenvInfo {
             home: cfg.home.clone().unwrap_or_default(),

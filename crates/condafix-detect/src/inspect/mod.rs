@@ -32,6 +32,16 @@ pub(crate) struct TlsContext<'a> {
     pub discovered: Option<&'a Discovered>,
 }
 
+/// The only records detection reads: a conda-meta folder of any size costs these few.
+pub(crate) const RECORDS_READ: [&str; 6] = [
+    "python",
+    "openssl",
+    "ca-certificates",
+    "certifi",
+    "pip",
+    "conda",
+];
+
 /// Inspect and diagnose one prefix (the DLL side only).
 pub fn inspect_prefix(prefix: &Path, ctx: &SearchContext) -> Result<PrefixReport, Error> {
     inspect(prefix, ctx, None, &mut Disk::default())
@@ -107,7 +117,7 @@ fn inspect_dlls(
         });
     }
     let layout = Layout::detect(prefix);
-    let meta = CondaMeta::scan(prefix)?;
+    let meta = CondaMeta::scan_only(prefix, &RECORDS_READ)?;
     let kind = if is_venv && meta.find("python").is_none() {
         PrefixKind::Venv
     } else {
