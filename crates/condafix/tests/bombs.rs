@@ -19,8 +19,9 @@ use condafix_fixtures::scenarios::{self, ScenarioName};
 const BOUND: u64 = 96 << 20;
 
 /// Run `cmd` and return its exit code, its stderr and the peak resident set of that one process
-/// (`wait4`: the Python that writes the bombs is not counted).
-#[allow(unsafe_code)]
+/// (`wait4`: the Python that writes the bombs is not counted). The child is reaped by `wait4`
+/// itself, so std's `wait` is not called.
+#[allow(unsafe_code, clippy::zombie_processes)]
 fn measured(mut cmd: Command) -> (i32, String, u64) {
     use std::io::Read as _;
     let mut child = cmd
