@@ -52,6 +52,39 @@ pub fn is_user_account(id: &str) -> bool {
     sys::is_user_account(id)
 }
 
+/// Whether a SID names a user account (local, domain or Entra ID), as the system says where it
+/// can (`LookupAccountSidW`), else by its form: the one place that decides it for SIDs (a
+/// ProfileList key, a registry stand-in's SIDs on every OS).
+pub fn is_user_sid(sid: &str) -> bool {
+    #[cfg(windows)]
+    {
+        windows::account::is_user(sid)
+    }
+    #[cfg(not(windows))]
+    {
+        control::sid_is_user_account(sid)
+    }
+}
+
+/// Copy the file at `from` (a user's hive and its logs) into `to` (a new file made owner-only in
+/// condafix's own folder), reading it the way a backup program does on Windows (backup
+/// semantics, SeBackupPrivilege enabled for that open only), never through a link. Returns the
+/// bytes copied.
+pub fn copy_private(from: &std::path::Path, to: &Location, rel: &guard::RelPath) -> Result<u64, FsError> {
+    let mut src = sys::open_for_backup(from).map_err(|e| FsError::from_io(from, "read", "condafix", e))?;
+    let mut n = 0u64;
+    to.replace(
+        rel,
+        &WriteOptions::private(),
+        |f| {
+            n = std::io::copy(&mut src, f).map_err(|e| FsError::from_io(from, "copy", "condafix", e))?;
+            Ok::<(), FsError>(())
+        },
+        |_| Ok(()),
+    )?;
+    Ok(n)
+}
+
 /// Who may change the folder at `path` (followed as given), read from its handle; a folder whose
 /// rights cannot be read counts as changeable by anyone (the safe answer).
 pub fn control_of(path: &std::path::Path) -> Control {

@@ -274,3 +274,9 @@ pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
 pub fn is_user_account(id: &str) -> bool {
     crate::control::unix_is_user(id)
 }
+
+/// Open a file to copy it (no link followed at its end, a FIFO refused).
+#[allow(clippy::disallowed_types)]
+pub fn open_for_backup(path: &Path) -> std::io::Result<std::fs::File> {
+    crate::read::open(path).map_err(|e| std::io::Error::other(e.to_string()))
+}

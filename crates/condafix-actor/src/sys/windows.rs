@@ -727,3 +727,29 @@ pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
 pub fn is_user_account(id: &str) -> bool {
     crate::windows::account::is_user(id)
 }
+
+/// Open a file the way a backup program does (`FILE_FLAG_BACKUP_SEMANTICS`, SeBackupPrivilege
+/// enabled for this open only, everything shared so a profile in use is not disturbed), not
+/// following a reparse point.
+#[allow(clippy::disallowed_types)]
+pub fn open_for_backup(path: &Path) -> std::io::Result<std::fs::File> {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .access_mode(FILE_GENERIC_READ)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+            .custom_flags(
+                FILE_FLAG_BACKUP_SEMANTICS
+                    | windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT,
+            )
+            .open(path)
+    };
+    let f = match crate::windows::privilege::with_privileges(&["SeBackupPrivilege"], open) {
+        Ok(r) => r?,
+        // Without the privilege: what this account may read anyway.
+        Err(_) => open()?,
+    };
+    if info(f.as_raw_handle() as HANDLE)?.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        return Err(std::io::Error::from_raw_os_error(LINK_REFUSED));
+    }
+    Ok(f)
+}
