@@ -34,7 +34,8 @@ impl AccountId {
         if let Some(n) = text.strip_prefix("uid ") {
             return n.parse().ok().map(AccountId::Uid);
         }
-        text.starts_with("S-1-").then(|| AccountId::Sid(text.to_ascii_uppercase()))
+        text.starts_with("S-1-")
+            .then(|| AccountId::Sid(text.to_ascii_uppercase()))
     }
 }
 
@@ -131,8 +132,7 @@ impl Identity {
     /// as that owner or without extra rights (then the OS already limits it to its own
     /// rights), else the owner's.
     pub fn for_owner(owner: &AccountId) -> Result<Identity, IdentityError> {
-        if !crate::privilege::process_is_elevated() || process_account().as_ref() == Some(owner)
-        {
+        if !crate::privilege::process_is_elevated() || process_account().as_ref() == Some(owner) {
             return Ok(Identity::Process);
         }
         platform::account(owner).map(|a| Identity::As(Arc::new(a)))
@@ -201,9 +201,8 @@ mod platform {
             let want = n;
             // SAFETY: `groups` has room for `n` entries; getgrouplist writes at most that many
             // and sets `n` to the number the user has.
-            let rc = unsafe {
-                libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n)
-            };
+            let rc =
+                unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
             if rc >= 0 {
                 groups.truncate(n as usize);
                 return groups;

@@ -7,6 +7,7 @@
 //!   lock in it is relative to the folder's handle, never through a link;
 //! - [`control`] says who, besides the administrators, may change a folder: that decides the
 //!   identity (its owner's) or that condafix only reads there (several accounts may write);
+//!   [`sddl`] reads the security descriptor strings Windows shows, for its tests and fuzzing;
 //! - [`state`] says where condafix keeps its journal, receipt and backups: with the authority
 //!   of what they describe;
 //! - [`guard`] checks every path read from a file before it is joined to a folder;
@@ -23,6 +24,7 @@ pub mod identity;
 mod location;
 pub mod privilege;
 pub mod read;
+pub mod sddl;
 pub mod state;
 mod sys;
 #[cfg(windows)]
@@ -36,7 +38,8 @@ pub use privilege::{can_start_as_user, process_is_elevated, process_is_system};
 
 /// Who may change the folder open as `dir` (`path` for messages).
 fn control_of_dir(dir: &sys::DirHandle, path: &std::path::Path) -> Result<Control, FsError> {
-    sys::control_of_dir(dir).map_err(|e| FsError::from_io(path, "read the rights of", "condafix", e))
+    sys::control_of_dir(dir)
+        .map_err(|e| FsError::from_io(path, "read the rights of", "condafix", e))
 }
 
 /// Who may change the folder at `path` (followed as given), read from its handle; a folder whose

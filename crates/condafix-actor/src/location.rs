@@ -284,10 +284,7 @@ impl Location {
                 }
             });
             let next = next?;
-            cur = Reached {
-                dir: next,
-                shown,
-            };
+            cur = Reached { dir: next, shown };
         }
         Ok(cur)
     }
@@ -437,7 +434,8 @@ impl Location {
                 (NewMode::KeepOr(m), None) | (NewMode::Exactly(m), _) => m,
             };
             if cfg!(unix) {
-                sys::set_mode(&file, mode).map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
+                sys::set_mode(&file, mode)
+                    .map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
             }
             if let Some(c) = &carried {
                 self.identity
@@ -454,9 +452,7 @@ impl Location {
             Ok(value)
         })();
         if result.is_err() {
-            let _ = self
-                .identity
-                .act(|| sys::remove_file_at(&parent.dir, tmp));
+            let _ = self.identity.act(|| sys::remove_file_at(&parent.dir, tmp));
         }
         result
     }

@@ -149,8 +149,12 @@ mod tests {
             Err(FsError::Link { .. })
         ));
         let fifo = dir.path().join("pip.conf");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o644))
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
         // Nobody writes to it: a blocking open would never return.
         assert!(matches!(
             read(&fifo, 100),

@@ -80,7 +80,10 @@ pub fn prefix_key(prefix: &Path) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .take(32)
         .collect();
-    format!("{}-{h:016x}", if name.is_empty() { "prefix" } else { &name })
+    format!(
+        "{}-{h:016x}",
+        if name.is_empty() { "prefix" } else { &name }
+    )
 }
 
 /// The last component of a path in either separator style.
@@ -97,11 +100,7 @@ fn text_last(p: &Path) -> String {
 /// made or opened up is refused, naming it and the fix.
 pub fn check_state_folder(loc: &Location, owner_only: bool) -> Result<(), FsError> {
     let meta = loc.meta()?;
-    let expected = loc
-        .identity()
-        .account()
-        .cloned()
-        .or_else(process_account);
+    let expected = loc.identity().account().cloned().or_else(process_account);
     let fix = "remove it and run condafix again (condafix recreates it with the right rights)";
     if !cfg!(windows) {
         if expected.as_ref().is_some_and(|e| *e != meta.owner) {
@@ -120,7 +119,11 @@ pub fn check_state_folder(loc: &Location, owner_only: bool) -> Result<(), FsErro
                 path: loc.root().to_path_buf(),
                 why: format!(
                     "others may {} it (mode {:o}); {fix}",
-                    if owner_only { "read or change" } else { "change" },
+                    if owner_only {
+                        "read or change"
+                    } else {
+                        "change"
+                    },
                     meta.unix_mode
                 ),
             });
@@ -180,7 +183,10 @@ mod tests {
     #[test]
     fn prefix_keys_are_readable_stable_and_case_blind() {
         let a = prefix_key(Path::new("C:\\Users\\alice\\anaconda3"));
-        assert!(a.starts_with("anaconda3-") && a.len() == "anaconda3-".len() + 16, "{a}");
+        assert!(
+            a.starts_with("anaconda3-") && a.len() == "anaconda3-".len() + 16,
+            "{a}"
+        );
         assert_eq!(a, prefix_key(Path::new("c:\\users\\ALICE\\anaconda3")));
         assert_ne!(a, prefix_key(Path::new("C:\\Users\\bob\\anaconda3")));
         assert!(RelPath::parse(&prefix_key(Path::new("/x/../..//"))).is_ok());

@@ -104,9 +104,13 @@ pub fn make_dir(dir: &DirHandle, name: &OsStr, mode: u32) -> std::io::Result<()>
 pub enum FileHow {
     Read,
     /// Create it; fail if anything (a file, a link) is there.
-    CreateNew { mode: u32 },
+    CreateNew {
+        mode: u32,
+    },
     /// Open for reading and writing, creating it when missing (a lock file).
-    ReadWriteCreate { mode: u32 },
+    ReadWriteCreate {
+        mode: u32,
+    },
 }
 
 // std::fs::File: what callers read, write and lock.
@@ -116,10 +120,13 @@ pub fn open_file(dir: &DirHandle, name: &OsStr, how: FileHow) -> std::io::Result
     let (flags, mode) = match how {
         // O_NONBLOCK: a FIFO opened for reading would wait for a writer.
         FileHow::Read => (base | OFlags::RDONLY | OFlags::NONBLOCK, 0),
-        FileHow::CreateNew { mode } => (base | OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, mode),
-        FileHow::ReadWriteCreate { mode } => {
-            (base | OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK, mode)
+        FileHow::CreateNew { mode } => {
+            (base | OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, mode)
         }
+        FileHow::ReadWriteCreate { mode } => (
+            base | OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK,
+            mode,
+        ),
     };
     let fd = rustix::fs::openat(&dir.0, name, flags, Mode::from_raw_mode(mode)).map_err(io)?;
     let file = std::fs::File::from(fd);

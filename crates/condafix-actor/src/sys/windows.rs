@@ -20,7 +20,9 @@ use windows_sys::Wdk::Storage::FileSystem::{
 use windows_sys::Win32::Foundation::{
     LocalFree, RtlNtStatusToDosError, HANDLE, OBJ_CASE_INSENSITIVE, UNICODE_STRING,
 };
-use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SetSecurityInfo, SE_FILE_OBJECT};
+use windows_sys::Win32::Security::Authorization::{
+    GetSecurityInfo, SetSecurityInfo, SE_FILE_OBJECT,
+};
 use windows_sys::Win32::Security::{
     GetSecurityDescriptorControl, ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
     PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID,
@@ -34,8 +36,8 @@ use windows_sys::Win32::Storage::FileSystem::{
     FILE_ATTRIBUTE_REPARSE_POINT, FILE_DISPOSITION_INFO, FILE_DISPOSITION_INFO_EX,
     FILE_FLAG_BACKUP_SEMANTICS, FILE_FULL_DIR_INFO, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
     FILE_LIST_DIRECTORY, FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_TRAVERSE, FILE_TYPE_DISK, READ_CONTROL,
-    SYNCHRONIZE, WRITE_DAC,
+    FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_TRAVERSE, FILE_TYPE_DISK, READ_CONTROL, SYNCHRONIZE,
+    WRITE_DAC,
 };
 use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
@@ -169,11 +171,20 @@ pub fn open_dir(dir: &DirHandle, name: &OsStr) -> std::io::Result<DirHandle> {
 }
 
 pub fn make_dir(dir: &DirHandle, name: &OsStr, mode: u32) -> std::io::Result<()> {
-    let h = nt_open(dir, name, DIR_ACCESS | WRITE_DAC, FILE_CREATE, FILE_DIRECTORY_FILE)?;
+    let h = nt_open(
+        dir,
+        name,
+        DIR_ACCESS | WRITE_DAC,
+        FILE_CREATE,
+        FILE_DIRECTORY_FILE,
+    )?;
     if mode & 0o077 == 0 {
         // Owner-only (condafix's state): SYSTEM, the Administrators and the folder's owner,
         // protected from what the parent passes down.
-        set_sddl(h.as_raw_handle() as HANDLE, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)")?;
+        set_sddl(
+            h.as_raw_handle() as HANDLE,
+            "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)",
+        )?;
     }
     Ok(())
 }
@@ -185,7 +196,13 @@ fn set_sddl(h: HANDLE, sddl: &str) -> std::io::Result<()> {
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
     // SAFETY: `w` is NUL-terminated; the descriptor is freed with LocalFree below.
     unsafe {
-        if ConvertStringSecurityDescriptorToSecurityDescriptorW(w.as_ptr(), 1, &mut sd, std::ptr::null_mut()) == 0 {
+        if ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            w.as_ptr(),
+            1,
+            &mut sd,
+            std::ptr::null_mut(),
+        ) == 0
+        {
             return Err(std::io::Error::last_os_error());
         }
         let mut present = 0;
@@ -231,9 +248,10 @@ pub fn open_file(dir: &DirHandle, name: &OsStr, how: FileHow) -> std::io::Result
             FILE_GENERIC_READ | FILE_GENERIC_WRITE | DELETE | WRITE_DAC | READ_CONTROL,
             FILE_CREATE,
         ),
-        FileHow::ReadWriteCreate { .. } => {
-            (FILE_GENERIC_READ | FILE_GENERIC_WRITE | READ_CONTROL, FILE_OPEN_IF)
-        }
+        FileHow::ReadWriteCreate { .. } => (
+            FILE_GENERIC_READ | FILE_GENERIC_WRITE | READ_CONTROL,
+            FILE_OPEN_IF,
+        ),
     };
     let h = nt_open(dir, name, access, disposition, FILE_NON_DIRECTORY_FILE)?;
     // SAFETY: an open handle.
@@ -306,7 +324,13 @@ pub fn stat_dir(dir: &DirHandle) -> std::io::Result<Meta> {
 
 /// The entry `name` in `dir`, not followed (a reparse point is reported as a link).
 pub fn stat_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<Meta> {
-    match nt_open(dir, name, FILE_READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE, FILE_OPEN, 0) {
+    match nt_open(
+        dir,
+        name,
+        FILE_READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE,
+        FILE_OPEN,
+        0,
+    ) {
         Ok(h) => meta_of(h.as_raw_handle() as HANDLE),
         Err(e) if is_link_error(&e) => Ok(Meta {
             kind: Kind::Link,
@@ -343,7 +367,13 @@ fn unsupported(e: &std::io::Error) -> bool {
 /// Rename `from` to `to`, both in `dir`, by handle: the source is opened relative to the folder
 /// (not followed), and renamed relative to the folder's handle, replacing what is there.
 pub fn rename_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
-    let h = nt_open(dir, from, DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES, FILE_OPEN, 0)?;
+    let h = nt_open(
+        dir,
+        from,
+        DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES,
+        FILE_OPEN,
+        0,
+    )?;
     let name = wide(to);
     let head = std::mem::offset_of!(FILE_RENAME_INFO, FileName);
     let mut buf = vec![0u8; head + name.len() * 2 + 2];
@@ -407,7 +437,13 @@ fn delete_by_handle(h: HANDLE) -> std::io::Result<()> {
 /// Remove the file `name` in `dir`; a reparse point there is removed as itself (it is opened
 /// with `FILE_OPEN_REPARSE_POINT`, so its target is never reached).
 pub fn remove_file_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<()> {
-    let h = match nt_open(dir, name, DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_NON_DIRECTORY_FILE) {
+    let h = match nt_open(
+        dir,
+        name,
+        DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES,
+        FILE_OPEN,
+        FILE_NON_DIRECTORY_FILE,
+    ) {
         Ok(h) => h,
         Err(e) if is_link_error(&e) => open_reparse_itself(dir, name)?,
         Err(e) => return Err(e),
@@ -460,7 +496,13 @@ fn open_reparse_itself(dir: &DirHandle, name: &OsStr) -> std::io::Result<OwnedHa
 }
 
 pub fn remove_dir_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<()> {
-    let h = nt_open(dir, name, DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_DIRECTORY_FILE)?;
+    let h = nt_open(
+        dir,
+        name,
+        DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES,
+        FILE_OPEN,
+        FILE_DIRECTORY_FILE,
+    )?;
     delete_by_handle(h.as_raw_handle() as HANDLE)
 }
 
@@ -499,7 +541,11 @@ pub fn list(dir: &DirHandle) -> std::io::Result<Vec<(OsString, Kind)>> {
                 let len = std::ptr::addr_of!((*e).FileNameLength).read_unaligned() as usize / 2;
                 let name_ptr = std::ptr::addr_of!((*e).FileName) as *const u16;
                 let mut name = vec![0u16; len];
-                std::ptr::copy_nonoverlapping(name_ptr as *const u8, name.as_mut_ptr() as *mut u8, len * 2);
+                std::ptr::copy_nonoverlapping(
+                    name_ptr as *const u8,
+                    name.as_mut_ptr() as *mut u8,
+                    len * 2,
+                );
                 (next, attrs, name)
             };
             let name = OsString::from_wide(&name);

@@ -55,7 +55,10 @@ unsafe fn aces(acl: *mut ACL) -> Vec<Ace> {
         let base = ace as *const u8;
         let header = std::ptr::read_unaligned(base as *const ACE_HEADER);
         let mask = std::ptr::read_unaligned(base.add(4) as *const u32);
-        let object = matches!(header.AceType, 0x5 | 0x6 | 0x7 | 0x8 | 0xB | 0xC | 0xF | 0x10);
+        let object = matches!(
+            header.AceType,
+            0x5 | 0x6 | 0x7 | 0x8 | 0xB | 0xC | 0xF | 0x10
+        );
         let sid_offset = if object {
             let flags = std::ptr::read_unaligned(base.add(8) as *const u32);
             12 + if flags & 1 != 0 { 16 } else { 0 } + if flags & 2 != 0 { 16 } else { 0 }

@@ -57,7 +57,7 @@ pub fn token_sid(token: HANDLE) -> Option<String> {
             return None;
         }
         let user = std::ptr::read_unaligned(
-            buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER,
+            buf.as_ptr() as *const windows_sys::Win32::Security::TOKEN_USER
         );
         sid_to_string(user.User.Sid)
     }
