@@ -507,7 +507,7 @@ pub fn to_sddl(d: &Descriptor) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::control::{
         sid_is_user_account, windows_trusted, windows_writers, Control, CONTAINER_INHERIT,
@@ -518,6 +518,46 @@ mod tests {
     const ALICE: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
     const BOB: &str = "S-1-5-21-1004336348-1177238915-682003330-1002";
     const ENTRA: &str = "S-1-12-1-1234567890-1234567890-1234567890-1234567890";
+
+    /// The strings below that Windows (and Wine, whose parser knows no callback or object ACEs
+    /// and no `NO_ACCESS_CONTROL`) reads too: `windows::acl`'s test compares the two parsers.
+    pub(crate) fn windows_comparable() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;DCLCRPCR;;;BU)",
+            "O:BAD:AI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIIOID;GA;;;CO)(A;OICIID;0x1200a9;;;BU)(A;CIID;DCLCRPCR;;;BU)",
+            "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICI;0x1200a9;;;AU)",
+            "O:BAD:AI(A;OICI;0x1301bf;;;BU)(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)",
+            "O:BAD:AI(A;OIIO;0x1301bf;;;BU)(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)",
+            "O:BAD:(A;OICIIO;GA;;;CO)(A;OICIIO;GA;;;CG)(A;;FA;;;OW)",
+            "O:BAD:(A;;GRGWGXGA;;;BU)(A;;SDRCWDWO;;;IU)(A;;FRFWFX;;;WD)(A;NP;DT;;;NS)",
+            "O:SYD:P",
+            "O:SY",
+            "D:",
+        ]
+        .map(String::from)
+        .to_vec();
+        for who in [ALICE, ENTRA] {
+            v.push(format!(
+                "O:{who}G:{who}D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{who})"
+            ));
+        }
+        for dacl in [
+            "(A;OIIO;FW;;;B)",
+            "(A;IO;FA;;;B)",
+            "(A;CIIO;FA;;;B)",
+            "(A;;0x40;;;B)",
+            "(D;OICI;FW;;;B)(A;OICI;0x1201bf;;;B)",
+            "(A;OICI;0x1201bf;;;B)(D;OICI;FW;;;B)",
+            "(D;OIIO;FA;;;B)(A;OICI;FA;;;B)",
+            "(D;;FA;;;B)(A;OICI;FA;;;B)",
+        ] {
+            v.push(format!(
+                "O:BAD:{}",
+                dacl.replace(";B)", &format!(";{BOB})"))
+            ));
+        }
+        v
+    }
 
     fn writers(sddl: &str) -> Vec<(String, String)> {
         let sd = parse(sddl).unwrap_or_else(|e| panic!("{sddl}: {e}"));
@@ -642,6 +682,14 @@ mod tests {
         }
         // Object GUIDs on an object ACE are fine.
         assert!(parse("D:(OA;;RP;bf967a86-0de6-11d0-a285-00aa003049e2;;AU)").is_ok());
+    }
+
+    #[test]
+    fn the_strings_compared_with_windows_parse_and_write_back() {
+        for s in windows_comparable() {
+            let d = parse(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(parse(&to_sddl(&d)).unwrap(), d, "{s}");
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::path::Path;
 
 pub use condafix_actor::read::{
-    checked_size, open, open_capped, read, read_capped, ReadError, MAX_CONFIG_BYTES,
-    MAX_DLL_BYTES, MAX_RECORD_BYTES, MAX_STATE_BYTES,
+    checked_size, open, open_capped, read, read_capped, ReadError, MAX_CONFIG_BYTES, MAX_DLL_BYTES,
+    MAX_RECORD_BYTES, MAX_STATE_BYTES,
 };
 
 use crate::Sha256;
