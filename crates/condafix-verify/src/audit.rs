@@ -479,4 +479,32 @@ mod tests {
             Err(FileStatus::Refused)
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_on_the_way_or_at_the_end_is_not_read_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("prefix");
+        let outside = dir.path().join("outside");
+        fs_err::create_dir_all(prefix.join("DLLs")).unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        fs_err::write(outside.join("x.dll"), b"secret").unwrap();
+        fs_err::write(prefix.join("DLLs").join("y.dll"), b"mine").unwrap();
+        fs_err::os::unix::fs::symlink(&outside, prefix.join("Lib")).unwrap();
+        fs_err::os::unix::fs::symlink(outside.join("x.dll"), prefix.join("DLLs").join("x.dll"))
+            .unwrap();
+        let root = Location::open(&prefix, Identity::Process).unwrap();
+        let mut open = None;
+        // In path order, as the workers take them: the open folder is reused, then replaced.
+        for (rel, want) in [
+            ("DLLs/x.dll", Err(FileStatus::Link)),
+            ("DLLs/y.dll", Ok(Sha256::of_bytes(b"mine"))),
+            ("Lib/x.dll", Err(FileStatus::Link)),
+            ("Lib/x.dll", Err(FileStatus::Link)),
+            ("y.dll", Err(FileStatus::Missing)),
+        ] {
+            let got = hash_in_prefix(&root, &mut open, rel, None).map(|r| r.unwrap().0);
+            assert_eq!(got, want, "{rel}");
+        }
+    }
 }
