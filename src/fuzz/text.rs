@@ -208,7 +208,9 @@ pub fn run_redact_complete(data: &[u8]) {
     for (filler, c) in arb.pieces.iter().take(8) {
         // The marker only ever appears in a secret.
         text.push_str(&filler.replace("SECRET", "secret"));
-        let user = only(&c.user, |c| c.is_ascii_alphanumeric(), "u");
+        // A user name stays (`user:****`): it must not hold the marker (a campaign's first find
+        // was this, in the target).
+        let user = only(&c.user, |c| c.is_ascii_alphanumeric(), "u").replace("SECRET", "secret");
         let secret = format!(
             "SECRET{}",
             only(
@@ -221,7 +223,8 @@ pub fn run_redact_complete(data: &[u8]) {
             &c.host,
             |c| c.is_ascii_alphanumeric() || c == '.',
             "proxy.corp",
-        );
+        )
+        .replace("SECRET", "secret");
         let host = if host.starts_with('.') {
             format!("h{host}")
         } else {
