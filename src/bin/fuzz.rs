@@ -3,7 +3,10 @@
 //! and print executions and crashes; crashing inputs are saved under
 //! `target/fuzz-crashes/<target>/`. Exit 1 on any crash.
 //!
-//! `cargo run --release -p condafix-suite --bin fuzz -- [--executions N | --seconds N] [--seed N] [TARGET]...`
+//! `--write-seeds` writes every target's seeds into `fuzz/seeds/<target>/` instead, where
+//! `scripts/fuzz.sh` starts libFuzzer's campaigns from (with the committed corpus).
+//!
+//! `cargo run --release -p condafix-suite --bin fuzz -- [--executions N | --seconds N] [--seed N] [--write-seeds] [TARGET]...`
 
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ fn main() -> std::process::ExitCode {
     let mut budget = Budget::Executions(100_000);
     let mut seed = 0x00c0_ffee_u64;
     let mut only: Vec<String> = Vec::new();
+    let mut write_seeds = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -26,9 +30,23 @@ fn main() -> std::process::ExitCode {
                     budget = Budget::Executions(n);
                 }
             }
+            "--write-seeds" => write_seeds = true,
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or(seed),
             other => only.push(other.to_string()),
         }
+    }
+    if write_seeds {
+        for t in targets()
+            .iter()
+            .filter(|t| only.is_empty() || only.iter().any(|o| o == t.name))
+        {
+            let dir = condafix_suite::fuzz::fuzz_dir().join("seeds").join(t.name);
+            fs_err::create_dir_all(&dir).expect("seeds folder");
+            for (i, s) in (t.seeds)().iter().enumerate() {
+                fs_err::write(dir.join(format!("seed-{i:02}")), s).expect("seed");
+            }
+        }
+        return std::process::ExitCode::SUCCESS;
     }
     let out_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")

@@ -199,15 +199,58 @@ const CHANGE: u32 = FILE_WRITE_DATA
     | WRITE_OWNER
     | MAXIMUM_ALLOWED;
 
-/// Who, besides the `trusted` principals, may change a folder with this descriptor or the files
-/// in it (present ones, which usually inherit, and new ones):
-/// - ACEs that apply to the folder itself (not inherit-only) and change it;
-/// - ACEs that files inherit (object-inherit, inherit-only or not) and change them;
+/// What an ACE on a folder reaches: the folder itself, the files in it, its subfolders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Folder,
+    Files,
+    Subfolders,
+}
+
+impl Reach {
+    const ALL: [Reach; 3] = [Reach::Folder, Reach::Files, Reach::Subfolders];
+
+    /// Whether an ACE with these flags applies there (Microsoft's "ACE Inheritance Rules"):
+    /// the folder unless inherit-only; files (at any depth, or the direct ones under
+    /// no-propagate) when object-inherit; subfolders when container-inherit.
+    fn applies(self, flags: u8) -> bool {
+        match self {
+            Reach::Folder => flags & INHERIT_ONLY == 0,
+            Reach::Files => flags & OBJECT_INHERIT != 0,
+            Reach::Subfolders => flags & CONTAINER_INHERIT != 0,
+        }
+    }
+
+    /// The rights that change it: a folder's entries (add, delete a child), a file's data; and
+    /// for both deleting it, its ACL or its owner.
+    fn change(self) -> u32 {
+        match self {
+            Reach::Folder | Reach::Subfolders => CHANGE,
+            Reach::Files => FILE_WRITE_DATA | FILE_APPEND_DATA | DELETE | WRITE_DAC | WRITE_OWNER,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Reach::Folder => "the folder",
+            Reach::Files => "its files",
+            Reach::Subfolders => "its subfolders",
+        }
+    }
+}
+
+/// Who, besides the `trusted` principals, may change a folder with this descriptor, the files
+/// in it or its subfolders (present ones, which usually inherit, and new ones):
+/// - each ACE counts where it applies ([`Reach::applies`]): not inherit-only for the folder,
+///   object-inherit for the files, container-inherit for the subfolders (a writable
+///   `Library\bin` is as bad as a writable prefix);
 /// - FILE_DELETE_CHILD on the folder (a file inside can be deleted and replaced);
-/// - generic rights mapped to file rights; callback ACEs count as allowing;
-/// - a deny ACE cancels, for the same SID, the rights of the allow ACEs after it (canonical
-///   order puts denies first; a deny for a group cannot be judged without the group's members,
-///   so it cancels nothing for other SIDs: the safe direction);
+/// - generic rights mapped to file rights; callback ACEs count as allowing, callback denies
+///   cancel nothing (their condition cannot be judged here: the safe direction);
+/// - a deny ACE cancels, for the same SID and where it applies, the rights of the allow ACEs
+///   after it (the access check reads ACEs in order; canonical order puts denies first). A deny
+///   for a group cannot be judged without the group's members, so it cancels nothing for other
+///   SIDs: the safe direction;
 /// - CREATOR OWNER's inheritable rights go to whoever creates a file, who can already write:
 ///   it adds no one.
 ///
@@ -226,38 +269,39 @@ pub fn windows_writers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec<W
         push(&mut found, "everyone", "no ACL".into());
         return found;
     };
-    let mut denied: Vec<(String, u32)> = Vec::new();
+    // Per reach, the rights denied so far to each SID.
+    let mut denied: Vec<(Reach, &str, u32)> = Vec::new();
     for ace in aces {
         let mask = map_generic(ace.mask);
-        let sid_denied = denied
-            .iter()
-            .filter(|(s, _)| s.eq_ignore_ascii_case(&ace.sid))
-            .fold(0, |m, (_, d)| m | d);
-        match ace.kind {
-            AceKind::Deny => {
-                denied.push((ace.sid.clone(), mask));
-                continue;
+        let mut reaches: Vec<Reach> = Vec::new();
+        for reach in Reach::ALL.into_iter().filter(|r| r.applies(ace.flags)) {
+            match ace.kind {
+                AceKind::Deny => denied.push((reach, &ace.sid, mask)),
+                AceKind::Other => {}
+                AceKind::Allow | AceKind::AllowCallback => {
+                    let cancelled = denied
+                        .iter()
+                        .filter(|(r, s, _)| *r == reach && s.eq_ignore_ascii_case(&ace.sid))
+                        .fold(0, |m, (_, _, d)| m | d);
+                    if mask & !cancelled & reach.change() != 0 {
+                        reaches.push(reach);
+                    }
+                }
             }
-            AceKind::Other => continue,
-            AceKind::Allow | AceKind::AllowCallback => {}
         }
-        let mask = mask & !sid_denied;
-        let on_folder = ace.flags & INHERIT_ONLY == 0 && mask & CHANGE != 0;
-        let on_files = ace.flags & OBJECT_INHERIT != 0
-            && mask & (FILE_WRITE_DATA | FILE_APPEND_DATA | DELETE | WRITE_DAC | WRITE_OWNER) != 0;
-        if on_folder || on_files {
-            let how = match (on_folder, on_files) {
-                (true, true) => "may change the folder and its files",
-                (true, false) => "may change the folder",
-                _ => "may change the files in it",
-            };
-            let how = if ace.kind == AceKind::AllowCallback {
-                format!("{how}, under a condition")
-            } else {
-                how.to_string()
-            };
-            push(&mut found, &ace.sid, how);
+        if reaches.is_empty() {
+            continue;
         }
+        let words: Vec<&str> = reaches.iter().map(|r| r.words()).collect();
+        let mut how = match words.as_slice() {
+            [one] => format!("may change {one}"),
+            [a, b] => format!("may change {a} and {b}"),
+            _ => format!("may change {}, {} and {}", words[0], words[1], words[2]),
+        };
+        if ace.kind == AceKind::AllowCallback {
+            how.push_str(", under a condition");
+        }
+        push(&mut found, &ace.sid, how);
     }
     found
 }

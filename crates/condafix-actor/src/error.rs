@@ -74,7 +74,7 @@ impl FsError {
     }
 
     /// From an OS error on `path` while doing `op`: links, denials and the rest told apart.
-    pub(crate) fn from_io(path: &Path, op: &'static str, who: &str, e: std::io::Error) -> Self {
+    pub fn from_io(path: &Path, op: &'static str, who: &str, e: std::io::Error) -> Self {
         if crate::sys::is_link_error(&e) {
             return FsError::Link {
                 path: path.to_path_buf(),

@@ -97,6 +97,31 @@ pub enum IdentityError {
     Unavailable { who: String, why: String },
 }
 
+impl IdentityError {
+    /// Why `WTSQueryUserToken` gave no token for `who`, from the last error it answered across
+    /// the sessions (0: no session of theirs): 1314, the privilege only SYSTEM holds; 1008
+    /// (`ERROR_NO_TOKEN`) or none, not logged on; anything else named.
+    pub fn from_session_token_error(who: &str, last_error: u32) -> Self {
+        match last_error {
+            1314 => IdentityError::NoPrivilege {
+                who: who.to_string(),
+            },
+            0 => IdentityError::NotLoggedOn {
+                who: who.to_string(),
+                why: "no session of theirs was found".into(),
+            },
+            1008 => IdentityError::NotLoggedOn {
+                who: who.to_string(),
+                why: "no session of theirs has a signed-in token (error 1008)".into(),
+            },
+            other => IdentityError::Unavailable {
+                who: who.to_string(),
+                why: format!("WTSQueryUserToken answered error {other}"),
+            },
+        }
+    }
+}
+
 impl PartialEq for Identity {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
@@ -450,6 +475,19 @@ pub use platform::passwd;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_session_token_is_told_apart() {
+        let e = |code| IdentityError::from_session_token_error("S-1-12-1-1-2-3-4", code);
+        assert!(matches!(e(1314), IdentityError::NoPrivilege { .. }));
+        assert!(e(1314).to_string().contains("only SYSTEM"));
+        assert!(matches!(e(0), IdentityError::NotLoggedOn { .. }));
+        assert!(matches!(e(1008), IdentityError::NotLoggedOn { .. }));
+        let IdentityError::Unavailable { why, .. } = e(5) else {
+            panic!("{:?}", e(5))
+        };
+        assert!(why.contains("error 5"), "{why}");
+    }
 
     #[test]
     fn account_ids_read_back_what_they_print() {

@@ -7,6 +7,7 @@
 //!   lock in it is relative to the folder's handle, never through a link;
 //! - [`control`] says who, besides the administrators, may change a folder: that decides the
 //!   identity (its owner's) or that condafix only reads there (several accounts may write);
+//!   [`sddl`] reads the security descriptor strings Windows shows, for its tests and fuzzing;
 //! - [`state`] says where condafix keeps its journal, receipt and backups: with the authority
 //!   of what they describe;
 //! - [`guard`] checks every path read from a file before it is joined to a folder;
@@ -23,6 +24,7 @@ pub mod identity;
 mod location;
 pub mod privilege;
 pub mod read;
+pub mod sddl;
 pub mod state;
 mod sys;
 #[cfg(windows)]
@@ -66,18 +68,30 @@ pub fn is_user_sid(sid: &str) -> bool {
     }
 }
 
+/// Whether a process with this id is running (a run that left something behind is over when
+/// it is not).
+pub fn process_alive(pid: u32) -> bool {
+    sys::process_alive(pid)
+}
+
 /// Copy the file at `from` (a user's hive and its logs) into `to` (a new file made owner-only in
 /// condafix's own folder), reading it the way a backup program does on Windows (backup
 /// semantics, SeBackupPrivilege enabled for that open only), never through a link. Returns the
 /// bytes copied.
-pub fn copy_private(from: &std::path::Path, to: &Location, rel: &guard::RelPath) -> Result<u64, FsError> {
-    let mut src = sys::open_for_backup(from).map_err(|e| FsError::from_io(from, "read", "condafix", e))?;
+pub fn copy_private(
+    from: &std::path::Path,
+    to: &Location,
+    rel: &guard::RelPath,
+) -> Result<u64, FsError> {
+    let mut src =
+        sys::open_for_backup(from).map_err(|e| FsError::from_io(from, "read", "condafix", e))?;
     let mut n = 0u64;
     to.replace(
         rel,
         &WriteOptions::private(),
         |f| {
-            n = std::io::copy(&mut src, f).map_err(|e| FsError::from_io(from, "copy", "condafix", e))?;
+            n = std::io::copy(&mut src, f)
+                .map_err(|e| FsError::from_io(from, "copy", "condafix", e))?;
             Ok::<(), FsError>(())
         },
         |_| Ok(()),

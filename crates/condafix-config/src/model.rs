@@ -124,6 +124,7 @@ impl ConfigPlan {
     /// so.
     pub fn for_user(mut self, user: &str, sid: &str, logged_on: bool) -> Self {
         let mut dropped = Vec::new();
+        let mut signed_in = Vec::new();
         self.actions.retain_mut(|a| {
             let ConfigAction::SetRegistry {
                 hive, key, what, ..
@@ -138,12 +139,20 @@ impl ConfigPlan {
                 *hive = Hive::Users;
                 *key = format!("{sid}\\{key}");
                 *what = format!("{what} (user {user})");
+                signed_in.push(what.clone());
                 true
             } else {
                 dropped.push(what.clone());
                 false
             }
         });
+        for what in signed_in {
+            // WM_SETTINGCHANGE from this session does not reach their Explorer (session 0, or
+            // another user's session): programs they start from it keep the old environment.
+            self.notes.push(format!(
+                "{what}: takes effect for {user}'s programs after they sign out and in again (the change is announced only in this session, which their Explorer does not hear)"
+            ));
+        }
         for what in dropped {
             self.notes.push(format!(
                 "{what}: not changed, {user} is not logged on (condafix does not write a registry hive it loaded only to read); run condafix again while they are logged on, or as them"

@@ -95,14 +95,35 @@ pub fn detect_all_users(
 ) -> Result<Report, Error> {
     let profiles = users::profiles(host.env, host.registry, only)?;
     let machine = tls::machine_config(host);
+    // Private copies of logged-off users' hives; first, what a killed earlier run left loaded.
+    let copies = users::HiveCopies::for_process().map(std::rc::Rc::new);
+    let mut notes = match &copies {
+        Ok(c) => users::clean_leftovers(host.registry, c),
+        Err(e) => vec![format!(
+            "no private folder for copies of users' hives ({e}): the settings of users who are not logged on are not read"
+        )],
+    };
     let mut disk = facts::Disk::default();
     let mut reports: Vec<PrefixReport> = Vec::new();
     let mut user_reports = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for profile in profiles {
-        let hive = users::UserHive::open(host.registry, &profile);
+        if let Some(why) = &profile.unusable {
+            user_reports.push(UserReport {
+                access: users::HiveAccess::Unavailable { why: why.clone() },
+                profile,
+                config: tls::MachineConfig::default(),
+                notes: Vec::new(),
+            });
+            continue;
+        }
+        let hive = match &copies {
+            Ok(c) => users::UserHive::open_in(host.registry, &profile, c.clone()),
+            Err(_) => users::UserHive::open(host.registry, &profile),
+        };
         let view = hive.view(host.registry);
         let env = users::UserEnv::new(host.env, &profile, &view);
+        let mut user_notes = env.notes.clone();
         let user_host = HostInfo {
             env: &env,
             registry: &view,
@@ -158,14 +179,21 @@ pub fn detect_all_users(
             }
             reports.push(r);
         }
+        let access = hive.access.clone();
+        drop(view);
+        if let Err(e) = hive.close() {
+            user_notes.push(e);
+        }
         user_reports.push(UserReport {
             profile,
-            access: hive.access.clone(),
+            access,
             config,
+            notes: user_notes,
         });
     }
     let mut report = Report::new(ctx, machine, reports);
     report.users = user_reports;
+    report.notes.append(&mut notes);
     report.summary = Summary::of(&report);
     Ok(report)
 }

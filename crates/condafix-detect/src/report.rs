@@ -43,6 +43,10 @@ pub struct Report {
     /// their settings were reached, and their own config findings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserReport>,
+    /// What this run found and put right on the way, or could not (a user's hive copy an
+    /// earlier, killed run left loaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub summary: Summary,
 }
 
@@ -56,6 +60,10 @@ pub struct UserReport {
     /// Their pip and conda config files, their environment variables, and the findings about
     /// them.
     pub config: crate::tls::MachineConfig,
+    /// What else is true of this user's settings in this run (a redirected folder that cannot
+    /// be reached, a hive copy that could not be unloaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What the loader model was given about the machine.
@@ -123,6 +131,7 @@ impl Report {
             machine,
             prefixes,
             users: Vec::new(),
+            notes: Vec::new(),
             summary: Summary::default(),
         };
         report.summary = Summary::of(&report);

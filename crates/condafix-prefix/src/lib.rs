@@ -39,7 +39,32 @@ pub use record::{
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 #[cfg(windows)]
-pub use registry_windows::{enable_privilege, SystemRegistry};
+pub use registry_windows::{verbatim, SystemRegistry};
+
+/// A Windows path for a raw Win32 call, as Rust's std makes it for its own calls: an absolute
+/// drive path gets `\\?\`, a UNC path `\\?\UNC\`, with `/` turned into `\` (a verbatim path is
+/// not normalised by Windows), so a path over 260 characters works; a relative or already
+/// verbatim path (or a device path) is left as it is.
+pub fn verbatim_str(s: &str) -> String {
+    if s.starts_with(r"\\?\") || s.starts_with(r"\\.\") {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    if let Some(unc) = s.strip_prefix(r"\\") {
+        return format!(r"\\?\UNC\{}", unc.replace('/', r"\"));
+    }
+    if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')
+    {
+        let path = s.replace('/', r"\");
+        // `.` and `..` are not resolved in a verbatim path: such a path is left to Windows.
+        if path.split('\\').any(|c| c == "." || c == "..") {
+            return s.to_string();
+        }
+        return format!(r"\\?\{path}");
+    }
+    s.to_string()
+}
+
 pub use version::Version;
 
 /// The folder, under a prefix, that marks it as a conda prefix.
@@ -52,4 +77,30 @@ pub const NONADMIN_MARKER: &str = ".nonadmin";
 /// Whether `path` is a conda prefix (it has `conda-meta/history`).
 pub fn is_conda_prefix(path: &std::path::Path) -> bool {
     path.join(CONDA_META).join(HISTORY_FILE).is_file()
+}
+
+#[cfg(test)]
+mod verbatim_tests {
+    #[test]
+    fn long_paths_get_the_verbatim_prefix_as_std_gives_it() {
+        use super::verbatim_str as v;
+        assert_eq!(v(r"C:\Users\me\NTUSER.DAT"), r"\\?\C:\Users\me\NTUSER.DAT");
+        assert_eq!(v("C:/Users/me"), r"\\?\C:\Users\me");
+        assert_eq!(
+            v(r"\\srv\share\me\AppData"),
+            r"\\?\UNC\srv\share\me\AppData"
+        );
+        for same in [
+            r"\\?\C:\x",
+            r"\\.\pipe\x",
+            r"rel\x",
+            r"C:x",
+            r"C:\a\..\b",
+            "",
+        ] {
+            assert_eq!(v(same), same);
+        }
+        let long = format!(r"C:\{}", "d\\".repeat(200));
+        assert!(v(&long).starts_with(r"\\?\C:\d\d"));
+    }
 }

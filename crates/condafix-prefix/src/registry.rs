@@ -228,17 +228,40 @@ pub trait Registry {
         let _ = (mount, file);
         Ok(false)
     }
-    /// Unload a hive [`Registry::load_hive`] loaded (its changes are kept in its file).
-    fn unload_hive(&self, mount: &str) {
+    /// Unload a hive [`Registry::load_hive`] loaded (or one an earlier run left loaded). An
+    /// error is the system's answer (a handle still open in the hive): the hive is still loaded.
+    fn unload_hive(&self, mount: &str) -> Result<(), RegistryError> {
         let _ = mount;
+        Ok(())
     }
 }
 
-/// A hive loaded for the time of a run: unloaded when dropped, on every path out (an error, a
-/// panic).
+/// How often, and after what pauses, an unload is tried: a handle another program opened in the
+/// hive (an antivirus scanning it) makes `RegUnLoadKey` fail for a moment. Bounded by count.
+pub const UNLOAD_PAUSES_MS: [u64; 5] = [0, 50, 200, 500, 1000];
+
+/// Unload `mount`, retrying with the pauses of [`UNLOAD_PAUSES_MS`]; the last error when every
+/// try failed.
+pub fn unload_with_retries(registry: &dyn Registry, mount: &str) -> Result<(), RegistryError> {
+    let mut last = None;
+    for pause in UNLOAD_PAUSES_MS {
+        if pause > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(pause));
+        }
+        match registry.unload_hive(mount) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("at least one try"))
+}
+
+/// A hive loaded for the time of a run: unloaded by [`LoadedHive::unload`] (which says whether it
+/// worked), or when dropped on every other path out (an error, a panic).
 pub struct LoadedHive<'r> {
     registry: &'r dyn Registry,
     mount: String,
+    unloaded: bool,
 }
 
 impl<'r> LoadedHive<'r> {
@@ -251,34 +274,34 @@ impl<'r> LoadedHive<'r> {
         Ok(registry.load_hive(mount, file)?.then(|| LoadedHive {
             registry,
             mount: mount.to_string(),
+            unloaded: false,
         }))
     }
 
     pub fn mount(&self) -> &str {
         &self.mount
     }
+
+    /// Unload it, retrying (see [`unload_with_retries`]); the error names the hive.
+    pub fn unload(mut self) -> Result<(), RegistryError> {
+        self.unloaded = true;
+        unload_with_retries(self.registry, &self.mount)
+    }
 }
 
 impl Drop for LoadedHive<'_> {
     fn drop(&mut self) {
-        self.registry.unload_hive(&self.mount);
+        if !self.unloaded {
+            // Nobody is left to tell; the next run unloads what stays (see `users`).
+            let _ = unload_with_retries(self.registry, &self.mount);
+        }
     }
 }
 
-/// A local or domain account's SID (`S-1-5-21-<domain>-<rid>`): a real user, not SYSTEM or a
-/// service.
+/// A user account's SID (local, domain or Entra ID): what [`condafix_actor::is_user_sid`] says,
+/// the one place that decides it.
 pub fn is_user_sid(sid: &str) -> bool {
-    let head = "S-1-5-21-";
-    let rest = sid
-        .get(..head.len())
-        .filter(|h| h.eq_ignore_ascii_case(head))
-        .and_then(|_| sid.get(head.len()..));
-    rest.is_some_and(|rest| {
-        rest.split('-').count() >= 2
-            && rest
-                .split('-')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    })
+    condafix_actor::is_user_sid(sid)
 }
 
 /// A registry in which `HKCU` is another user's hive (`HKU\<root>`): what that user's programs
@@ -370,6 +393,8 @@ pub struct FakeRegistry {
     pub calls: std::cell::RefCell<Vec<String>>,
     /// Hives loaded from files, and their files.
     mounted: std::cell::RefCell<Vec<(String, std::path::PathBuf)>>,
+    /// How many unloads to refuse (as Windows does while a handle is open in the hive).
+    pub refuse_unloads: std::cell::Cell<u32>,
 }
 
 impl Clone for FakeRegistry {
@@ -378,7 +403,28 @@ impl Clone for FakeRegistry {
             values: std::cell::RefCell::new(self.values.borrow().clone()),
             calls: std::cell::RefCell::new(self.calls.borrow().clone()),
             mounted: std::cell::RefCell::new(self.mounted.borrow().clone()),
+            refuse_unloads: self.refuse_unloads.clone(),
         }
+    }
+}
+
+/// The fakes' key prefix below which `key`'s subkeys are (all keys for the root).
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{}\\", key.to_lowercase())
+    }
+}
+
+/// What the fakes answer for an unload of a hive that is not loaded (`ERROR_INVALID_PARAMETER`,
+/// as Windows does).
+fn not_loaded(mount: &str) -> RegistryError {
+    RegistryError {
+        hive: Hive::Users,
+        key: mount.to_string(),
+        name: String::new(),
+        source: std::io::Error::from_raw_os_error(87),
     }
 }
 
@@ -419,6 +465,7 @@ impl FakeRegistry {
             values: std::cell::RefCell::new(BTreeMap::new()),
             calls: std::cell::RefCell::new(Vec::new()),
             mounted: std::cell::RefCell::new(Vec::new()),
+            refuse_unloads: std::cell::Cell::new(0),
         }
     }
 
@@ -503,11 +550,24 @@ impl Registry for FakeRegistry {
         Ok(true)
     }
 
-    fn unload_hive(&self, shown: &str) {
+    fn unload_hive(&self, shown: &str) -> Result<(), RegistryError> {
         let mount = shown.to_lowercase();
         let Some(i) = self.mounted.borrow().iter().position(|(m, _)| *m == mount) else {
-            return;
+            return Err(not_loaded(shown));
         };
+        if self.refuse_unloads.get() > 0 {
+            self.refuse_unloads.set(self.refuse_unloads.get() - 1);
+            self.calls
+                .borrow_mut()
+                .push(format!("unload HKU\\{shown} refused"));
+            return Err(RegistryError {
+                hive: Hive::Users,
+                key: shown.to_string(),
+                name: String::new(),
+                // ERROR_ACCESS_DENIED, as RegUnLoadKey answers with a handle open in the hive.
+                source: std::io::Error::from_raw_os_error(5),
+            });
+        }
         let (_, file) = self.mounted.borrow_mut().remove(i);
         let prefix = format!("{mount}\\");
         let mut v = self.values.borrow_mut();
@@ -524,17 +584,20 @@ impl Registry for FakeRegistry {
         }
         let _ = write_hive_file(&file, &kept);
         self.calls.borrow_mut().push(format!("unload HKU\\{shown}"));
+        Ok(())
     }
 
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
-        let prefix = format!("{}\\", key.to_lowercase());
+        let prefix = key_prefix(key);
         let mut out: Vec<String> = self
             .values
             .borrow()
             .keys()
             .filter(|(h, k, _)| *h == hive && k.starts_with(&prefix))
             .filter_map(|(_, k, _)| k[prefix.len()..].split('\\').next().map(str::to_string))
+            .filter(|k| !k.is_empty())
             .collect();
+        out.sort();
         out.dedup();
         Ok(out)
     }
@@ -618,7 +681,7 @@ impl Registry for FileRegistry {
         Ok(true)
     }
 
-    fn unload_hive(&self, mount: &str) {
+    fn unload_hive(&self, mount: &str) -> Result<(), RegistryError> {
         let mut mounts: Vec<(String, std::path::PathBuf)> = fs_err::read(self.mounts_file())
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -627,12 +690,12 @@ impl Registry for FileRegistry {
             .iter()
             .position(|(m, _)| m.eq_ignore_ascii_case(mount))
         else {
-            return;
+            return Err(not_loaded(mount));
         };
         let (_, file) = mounts.remove(i);
-        let Ok(values) = self.load() else {
-            return;
-        };
+        let values = self
+            .load()
+            .map_err(|e| self.err(Hive::Users, mount, "", e))?;
         let prefix = format!("{}\\", mount.to_lowercase());
         let (hive, rest): (Stored, Stored) = values
             .into_iter()
@@ -644,6 +707,7 @@ impl Registry for FileRegistry {
         let _ = write_hive_file(&file, &kept);
         let _ = self.save(&rest);
         let _ = serde_json::to_vec(&mounts).map(|b| fs_err::write(self.mounts_file(), b));
+        Ok(())
     }
 
     fn value(&self, hive: Hive, key: &str, name: &str) -> Result<Option<RegValue>, RegistryError> {
@@ -656,11 +720,12 @@ impl Registry for FileRegistry {
 
     fn subkeys(&self, hive: Hive, key: &str) -> Result<Vec<String>, RegistryError> {
         let values = self.load().map_err(|e| self.err(hive, key, "", e))?;
-        let prefix = format!("{}\\", key.to_lowercase());
+        let prefix = key_prefix(key);
         let mut out: Vec<String> = values
             .iter()
             .filter(|v| v.0 == hive && v.1.to_lowercase().starts_with(&prefix))
             .filter_map(|v| v.1[prefix.len()..].split('\\').next().map(str::to_string))
+            .filter(|k| !k.is_empty())
             .collect();
         out.sort();
         out.dedup();

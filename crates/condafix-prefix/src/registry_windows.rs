@@ -1,103 +1,99 @@
 //! The real registry, through `winreg`.
 #![cfg(windows)]
 
-use std::cell::RefCell;
-
 use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, HKEY_USERS, KEY_READ};
 use winreg::RegKey;
 
 use crate::registry::{Hive, RegValue, Registry, RegistryError, RegistryWrite};
 
-/// The registry of this Windows machine. A user's `NTUSER.DAT` is loaded under
-/// `HKU\<mount>` with `RegLoadKey` (SeRestorePrivilege and SeBackupPrivilege, which an
-/// elevated process holds, are enabled for it) and unloaded with `RegUnLoadKey`; without those
-/// privileges it is loaded as a private app hive (`RegLoadAppKey`), reached the same way.
+/// The registry of this Windows machine. A hive file (a private copy of a user's
+/// `NTUSER.DAT`, see `condafix_detect::users`) is loaded under `HKU\<mount>` with `RegLoadKey`
+/// and unloaded with `RegUnLoadKey`, with SeRestorePrivilege and SeBackupPrivilege enabled
+/// around those two calls only (an elevated process holds them; without them the load is
+/// refused, and the user's settings are a verdict, not read).
 #[derive(Debug, Default)]
-pub struct SystemRegistry {
-    mounted: RefCell<Vec<(String, RegKey)>>,
-    loaded: RefCell<Vec<String>>,
+pub struct SystemRegistry;
+
+fn wide(s: &std::ffi::OsStr) -> Vec<u16> {
+    use std::os::windows::ffi::OsStrExt as _;
+    s.encode_wide().chain(Some(0)).collect()
 }
 
-/// Enable a privilege this process's token holds but has disabled, such as
-/// `SeRestorePrivilege` or `SeBackupPrivilege` (best effort: nothing happens without it).
-#[allow(unsafe_code)]
-pub fn enable_privilege(name: &str) {
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LUID};
-    use windows_sys::Win32::Security::{
-        AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES, SE_PRIVILEGE_ENABLED,
-        TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
-    };
-    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
-    let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
-    // SAFETY: the token handle is checked and closed; the structures live across the calls.
-    unsafe {
-        let mut token: HANDLE = std::ptr::null_mut();
-        if OpenProcessToken(
-            GetCurrentProcess(),
-            TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
-            &mut token,
-        ) == 0
-        {
-            return;
-        }
-        let mut luid = LUID {
-            LowPart: 0,
-            HighPart: 0,
-        };
-        if LookupPrivilegeValueW(std::ptr::null(), wide.as_ptr(), &mut luid) != 0 {
-            let tp = TOKEN_PRIVILEGES {
-                PrivilegeCount: 1,
-                Privileges: [LUID_AND_ATTRIBUTES {
-                    Luid: luid,
-                    Attributes: SE_PRIVILEGE_ENABLED,
-                }],
-            };
-            AdjustTokenPrivileges(token, 0, &tp, 0, std::ptr::null_mut(), std::ptr::null_mut());
-        }
-        CloseHandle(token);
+/// A path for a raw Win32 call (see [`crate::verbatim_str`]).
+pub fn verbatim(path: &std::path::Path) -> std::path::PathBuf {
+    match path.to_str() {
+        Some(s) => std::path::PathBuf::from(crate::verbatim_str(s)),
+        None => path.to_path_buf(),
     }
 }
 
-/// `RegLoadKey(HKEY_USERS, mount, file)`: the Win32 error code, 0 on success.
-#[allow(unsafe_code)]
-fn reg_load_key(mount: &str, file: &std::path::Path) -> u32 {
-    use std::os::windows::ffi::OsStrExt as _;
-    use windows_sys::Win32::System::Registry::{RegLoadKeyW, HKEY_USERS as HKU};
-    let m: Vec<u16> = mount.encode_utf16().chain(Some(0)).collect();
-    let f: Vec<u16> = file.as_os_str().encode_wide().chain(Some(0)).collect();
-    // SAFETY: NUL-terminated UTF-16 strings that outlive the call.
-    unsafe { RegLoadKeyW(HKU, m.as_ptr(), f.as_ptr()) }
+const HIVE_PRIVILEGES: [&str; 2] = ["SeRestorePrivilege", "SeBackupPrivilege"];
+
+fn privilege_error(mount: &str, why: String) -> RegistryError {
+    RegistryError {
+        hive: Hive::Users,
+        key: mount.to_string(),
+        name: String::new(),
+        // ERROR_PRIVILEGE_NOT_HELD
+        source: std::io::Error::new(
+            std::io::Error::from_raw_os_error(1314).kind(),
+            format!("{why} (error 1314)"),
+        ),
+    }
 }
 
+/// `RegLoadKey(HKEY_USERS, mount, file)` with the privileges it needs held around it.
 #[allow(unsafe_code)]
-fn reg_unload_key(mount: &str) {
+fn reg_load_key(mount: &str, file: &std::path::Path) -> Result<(), RegistryError> {
+    use windows_sys::Win32::System::Registry::{RegLoadKeyW, HKEY_USERS as HKU};
+    let m = wide(std::ffi::OsStr::new(mount));
+    let f = wide(verbatim(file).as_os_str());
+    // SAFETY: NUL-terminated UTF-16 strings that outlive the call.
+    let code = condafix_actor::windows::privilege::with_privileges(&HIVE_PRIVILEGES, || unsafe {
+        RegLoadKeyW(HKU, m.as_ptr(), f.as_ptr())
+    })
+    .map_err(|why| privilege_error(mount, why))?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(RegistryError {
+            hive: Hive::Users,
+            key: mount.to_string(),
+            name: String::new(),
+            source: std::io::Error::from_raw_os_error(code as i32),
+        })
+    }
+}
+
+/// `RegUnLoadKey(HKEY_USERS, mount)`, checked.
+#[allow(unsafe_code)]
+fn reg_unload_key(mount: &str) -> Result<(), RegistryError> {
     use windows_sys::Win32::System::Registry::{RegUnLoadKeyW, HKEY_USERS as HKU};
-    let m: Vec<u16> = mount.encode_utf16().chain(Some(0)).collect();
+    let m = wide(std::ffi::OsStr::new(mount));
     // SAFETY: a NUL-terminated UTF-16 string that outlives the call.
-    unsafe {
-        RegUnLoadKeyW(HKU, m.as_ptr());
+    let code = condafix_actor::windows::privilege::with_privileges(&HIVE_PRIVILEGES, || unsafe {
+        RegUnLoadKeyW(HKU, m.as_ptr())
+    })
+    .map_err(|why| privilege_error(mount, why))?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(RegistryError {
+            hive: Hive::Users,
+            key: mount.to_string(),
+            name: String::new(),
+            source: std::io::Error::from_raw_os_error(code as i32),
+        })
     }
 }
 
 impl SystemRegistry {
     pub fn new() -> Self {
-        Self::default()
+        Self
     }
 
-    /// The key to open `key` under, and the rest of the path: a loaded app hive for
-    /// `HKU\<mount>\...`, else the predefined root.
+    /// The predefined root to open `key` under.
     fn root(&self, hive: Hive, key: &str) -> (RegKey, String) {
-        if hive == Hive::Users {
-            let (first, rest) = key.split_once('\\').unwrap_or((key, ""));
-            for (mount, k) in self.mounted.borrow().iter() {
-                if mount.eq_ignore_ascii_case(first) {
-                    let own = k
-                        .open_subkey_with_flags("", winreg::enums::KEY_ALL_ACCESS)
-                        .unwrap_or_else(|_| RegKey::predef(HKEY_USERS));
-                    return (own, rest.to_string());
-                }
-            }
-        }
         let predef = match hive {
             Hive::CurrentUser => HKEY_CURRENT_USER,
             Hive::LocalMachine => HKEY_LOCAL_MACHINE,
@@ -153,46 +149,12 @@ impl Registry for SystemRegistry {
         if !file.is_file() {
             return Ok(false);
         }
-        enable_privilege("SeRestorePrivilege");
-        enable_privilege("SeBackupPrivilege");
-        const ERROR_PRIVILEGE_NOT_HELD: u32 = 1314;
-        match reg_load_key(mount, file) {
-            0 => {
-                self.loaded.borrow_mut().push(mount.to_string());
-                return Ok(true);
-            }
-            ERROR_PRIVILEGE_NOT_HELD => {}
-            code => {
-                return Err(RegistryError {
-                    hive: Hive::Users,
-                    key: mount.to_string(),
-                    name: String::new(),
-                    source: std::io::Error::from_raw_os_error(code as i32),
-                })
-            }
-        }
-        // Without the privileges: a private app hive (not locked: the user may log on).
-        let key = RegKey::load_app_key(file, false).map_err(|source| RegistryError {
-            hive: Hive::Users,
-            key: mount.to_string(),
-            name: String::new(),
-            source,
-        })?;
-        self.mounted.borrow_mut().push((mount.to_string(), key));
+        reg_load_key(mount, file)?;
         Ok(true)
     }
 
-    fn unload_hive(&self, mount: &str) {
-        let mut loaded = self.loaded.borrow_mut();
-        if let Some(i) = loaded.iter().position(|m| m.eq_ignore_ascii_case(mount)) {
-            loaded.remove(i);
-            reg_unload_key(mount);
-            return;
-        }
-        // Dropping the last handle unloads an app hive.
-        self.mounted
-            .borrow_mut()
-            .retain(|(m, _)| !m.eq_ignore_ascii_case(mount));
+    fn unload_hive(&self, mount: &str) -> Result<(), RegistryError> {
+        reg_unload_key(mount)
     }
 }
 

@@ -30,6 +30,10 @@ pub const MAX_CHARS: usize = 2048;
 pub const LEAD: &str = "condafix check: ";
 /// The machine-wide place of a config segment.
 pub const MACHINE: &str = "(machine)";
+/// The most installs one line may count. A machine has a handful; a line claiming more is not
+/// condafix's (a device's output is the device's to forge: "1 of 88888888 prefixes" made the
+/// reader build 88 million installs, found by the first libFuzzer campaign).
+pub const MAX_COUNTED: usize = 10_000;
 
 /// An install as `check` judges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,7 +254,7 @@ pub fn parse(output: &str) -> Option<Parsed> {
         return None;
     };
     match rest {
-        Some(rest) if rest.starts_with("condafix=") => Some(parse_form1(compliant, rest)),
+        Some(rest) if rest.starts_with("condafix=") => parse_form1(compliant, rest),
         _ => parse_form0(compliant, human),
     }
 }
@@ -268,6 +272,9 @@ fn counts_in_parens(human: &str) -> Option<(usize, usize)> {
 
 fn parse_form0(compliant: bool, human: &str) -> Option<Parsed> {
     let (k, n) = counts_in_parens(human)?;
+    if k > MAX_COUNTED || n > MAX_COUNTED {
+        return None;
+    }
     let mut installs = Vec::new();
     let mut config_codes = Vec::new();
     if let Some((_, listed)) = human.split_once("): ") {
@@ -304,7 +311,7 @@ fn parse_form0(compliant: bool, human: &str) -> Option<Parsed> {
     })
 }
 
-fn parse_form1(compliant: bool, rest: &str) -> Parsed {
+fn parse_form1(compliant: bool, rest: &str) -> Option<Parsed> {
     let mut parts = rest.split(" | ");
     let head = parts.next().unwrap_or_default();
     let mut version = None;
@@ -317,6 +324,9 @@ fn parse_form1(compliant: bool, rest: &str) -> Parsed {
             Some(("skipped", v)) => counted[2] = v.parse().unwrap_or(0),
             _ => {}
         }
+    }
+    if counted.iter().fold(0usize, |a, b| a.saturating_add(*b)) > MAX_COUNTED {
+        return None;
     }
     let mut installs: Vec<Install> = Vec::new();
     let mut config_codes = Vec::new();
@@ -382,13 +392,13 @@ fn parse_form1(compliant: bool, rest: &str) -> Parsed {
         }
     }
     tidy_codes(&mut config_codes);
-    Parsed {
+    Some(Parsed {
         compliant,
         condafix_version: version,
         installs,
         config_codes,
         form: 1,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -458,6 +468,25 @@ mod tests {
         assert_eq!(p.installs[0].era, Some(Era::A));
         assert_eq!(p.installs[0].scope, Some(UserScope::JustMe));
         assert_eq!(p.installs[1].verdict, Verdict::Skipped);
+    }
+
+    #[test]
+    fn a_line_that_counts_more_installs_than_a_machine_has_is_not_read() {
+        // fuzz/regressions/summary-line/oom-a384ab24…: 88 million installs were built.
+        assert_eq!(
+            parse("condafix check: NOT COMPLIANT (1 of 88888888 prefixes): C:\\Users\\me D010"),
+            None
+        );
+        assert_eq!(
+            parse("condafix check: compliant (2 prefixes) | condafix=0.1.0 healthy=18446744073709551615 broken=1 skipped=1"),
+            None
+        );
+        let max = format!("condafix check: compliant ({MAX_COUNTED} prefixes)");
+        assert_eq!(parse(&max).unwrap().installs.len(), MAX_COUNTED);
+        let one_more = format!(
+            "condafix check: compliant (1 prefixes) | condafix=0.1.0 healthy={MAX_COUNTED} broken=1 skipped=0"
+        );
+        assert_eq!(parse(&one_more), None);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use condafix_prefix::guard::{no_links_below, RelPath};
+use condafix_actor::{Identity, Location};
+use condafix_prefix::guard::RelPath;
 use condafix_prefix::safe_read;
 use condafix_prefix::{join_rel, CondaMeta, Layout, PipRecord, RecordFiles, Sha256, Version};
 use serde::Serialize;
@@ -126,28 +127,64 @@ fn is_text(rel: &str) -> bool {
 /// Text files larger than this are not compared line-ending-blind (none of conda's are).
 const MAX_TEXT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Hash a recorded file: through the guard (no path that leaves the prefix, no link on the
-/// way), streaming, whatever its size. A file whose size is not the recorded one is altered
-/// without being read (`Ok(None)`): a planted 2 GiB file costs nothing.
+/// The folder a worker has open: the jobs come sorted by path, so one folder serves a run of
+/// files, each opened relative to its handle.
+struct OpenDir {
+    rel: String,
+    dir: Result<Location, FileStatus>,
+}
+
+/// Hash a recorded file: through the guard (no path that leaves the prefix), by handle from the
+/// prefix's (no link followed on the way or at the end), streaming, whatever its size. A file
+/// whose size is not the recorded one is altered without being read (`Ok(None)`): a planted
+/// 2 GiB file costs nothing.
 fn hash_in_prefix(
-    prefix: &Path,
+    prefix: &Location,
+    open: &mut Option<OpenDir>,
     rel: &str,
     size: Option<u64>,
 ) -> Result<Option<(Sha256, u64)>, FileStatus> {
     let rel = RelPath::parse(rel).map_err(|_| FileStatus::Refused)?;
-    let abs = no_links_below(prefix, &rel).map_err(|_| FileStatus::Link)?;
-    match safe_read::open(&abs) {
-        Ok(f) => {
-            let len = f.metadata().map(|m| m.len()).ok();
-            if size.is_some() && len.is_some() && size != len {
-                return Ok(None);
-            }
-            Sha256::of_reader(f)
-                .map(Some)
-                .map_err(|_| FileStatus::Missing)
+    let (dir, name) = match rel.as_str().rsplit_once('/') {
+        Some((dir, name)) => (dir, name),
+        None => ("", rel.as_str()),
+    };
+    if open.as_ref().is_none_or(|o| o.rel != dir) {
+        let opened = if dir.is_empty() {
+            Location::open(prefix.root(), prefix.identity().clone())
+        } else {
+            let d = RelPath::parse(dir).map_err(|_| FileStatus::Refused)?;
+            prefix.subdir(&d, None)
+        };
+        *open = Some(OpenDir {
+            rel: dir.to_string(),
+            dir: opened.map_err(status_of),
+        });
+    }
+    let dir = match open.as_ref().map(|o| &o.dir) {
+        Some(Ok(d)) => d,
+        Some(Err(status)) => return Err(*status),
+        None => return Err(FileStatus::Missing),
+    };
+    let name = RelPath::parse(name).map_err(|_| FileStatus::Refused)?;
+    let f = dir.open_file(&name).map_err(status_of)?;
+    let len = f.metadata().map(|m| m.len()).ok();
+    if size.is_some() && len.is_some() && size != len {
+        return Ok(None);
+    }
+    hash_file(f, len.unwrap_or(0))
+        .map(Some)
+        .map_err(|_| FileStatus::Missing)
+}
+
+/// What a refused or failed open means for the audit: a link (a symlink, a junction, or a hard
+/// link to another account's file) is not read through; anything else is missing.
+fn status_of(e: condafix_actor::FsError) -> FileStatus {
+    match e {
+        condafix_actor::FsError::Link { .. } | condafix_actor::FsError::HardLinked { .. } => {
+            FileStatus::Link
         }
-        Err(safe_read::ReadError::Link { .. }) => Err(FileStatus::Link),
-        Err(_) => Err(FileStatus::Missing),
+        _ => FileStatus::Missing,
     }
 }
 
@@ -311,7 +348,11 @@ fn pip_record_jobs(prefix: &Path, layout: Layout, mm: (u64, u64), all: bool, wor
     }
 }
 
-/// Check every job on a few threads; the entries sorted by path, and the bytes hashed.
+/// How many jobs a worker takes at a time: neighbours in path order, so mostly one folder.
+const BATCH: usize = 64;
+
+/// Check every job on a few threads (one per core), each taking runs of jobs in path order so
+/// that it opens each folder once; the entries sorted by path, and the bytes hashed.
 fn run_jobs(
     prefix: &Path,
     work: &Work,
@@ -326,25 +367,39 @@ fn run_jobs(
         .unwrap_or(2)
         .clamp(1, 8);
     let total = work.jobs.len();
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by(|&a, &b| work.jobs[a].rel.cmp(&work.jobs[b].rel));
+    // The prefix was found and its records read: a prefix that cannot be opened now leaves every
+    // file missing.
+    let root = Location::open(prefix, Identity::Process).map_err(status_of);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 let mut local = Vec::new();
+                let mut open: Option<OpenDir> = None;
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = work.jobs.get(i) else { break };
-                    let (status, actual, n) = check(prefix, job);
-                    bytes.fetch_add(n, Ordering::Relaxed);
-                    local.push(AuditEntry {
-                        path: job.rel.clone(),
-                        recorded_by: work.sources[job.recorded_by].clone(),
-                        status,
-                        expected: job.expected,
-                        actual,
-                    });
-                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if d.is_multiple_of(256) || d == total {
-                        progress(d, total, bytes.load(Ordering::Relaxed));
+                    let from = next.fetch_add(BATCH, Ordering::Relaxed);
+                    if from >= total {
+                        break;
+                    }
+                    for &i in &order[from..(from + BATCH).min(total)] {
+                        let job = &work.jobs[i];
+                        let (status, actual, n) = match &root {
+                            Ok(root) => check(root, &mut open, job),
+                            Err(status) => (*status, None, 0),
+                        };
+                        bytes.fetch_add(n, Ordering::Relaxed);
+                        local.push(AuditEntry {
+                            path: job.rel.clone(),
+                            recorded_by: work.sources[job.recorded_by].clone(),
+                            status,
+                            expected: job.expected,
+                            actual,
+                        });
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if d.is_multiple_of(256) || d == total {
+                            progress(d, total, bytes.load(Ordering::Relaxed));
+                        }
                     }
                 }
                 results.lock().expect("results").extend(local);
@@ -358,8 +413,12 @@ fn run_jobs(
 
 /// One file against its record: the status, the hash found and the bytes hashed. A text file
 /// whose only difference is CRLF line endings is told apart.
-fn check(prefix: &Path, job: &Job) -> (FileStatus, Option<Sha256>, u64) {
-    let (actual, n) = match hash_in_prefix(prefix, &job.rel, job.size) {
+fn check(
+    prefix: &Location,
+    open: &mut Option<OpenDir>,
+    job: &Job,
+) -> (FileStatus, Option<Sha256>, u64) {
+    let (actual, n) = match hash_in_prefix(prefix, open, &job.rel, job.size) {
         Err(status) => return (status, None, 0),
         Ok(None) => return (FileStatus::Altered, None, 0),
         Ok(Some(found)) => found,
@@ -368,11 +427,13 @@ fn check(prefix: &Path, job: &Job) -> (FileStatus, Option<Sha256>, u64) {
         None => FileStatus::Unverifiable,
         Some(e) if e == actual => FileStatus::Ok,
         Some(e) if is_text(&job.rel) => {
-            let abs = join_rel(prefix, &job.rel);
-            let lf = safe_read::read(&abs, MAX_TEXT_BYTES).map(|b| {
-                let text = String::from_utf8_lossy(&b).replace("\r\n", "\n");
-                Sha256::of_bytes(text.as_bytes())
-            });
+            let lf = RelPath::parse(&job.rel)
+                .map_err(|_| ())
+                .and_then(|rel| prefix.read(&rel, MAX_TEXT_BYTES).map_err(|_| ()))
+                .map(|b| {
+                    let text = String::from_utf8_lossy(&b).replace("\r\n", "\n");
+                    Sha256::of_bytes(text.as_bytes())
+                });
             if lf.is_ok_and(|h| h == e) {
                 FileStatus::CrlfOnly
             } else {
@@ -384,6 +445,13 @@ fn check(prefix: &Path, job: &Job) -> (FileStatus, Option<Sha256>, u64) {
     (status, Some(actual), n)
 }
 
+/// Hash an open file of `len` bytes (its size when opened).
+// std::fs::File: what Location::open_file hands back.
+#[allow(clippy::disallowed_types)]
+fn hash_file(f: std::fs::File, _len: u64) -> std::io::Result<(Sha256, u64)> {
+    Sha256::of_reader(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,18 +460,51 @@ mod tests {
     fn a_file_of_another_size_than_recorded_is_altered_without_being_read() {
         let dir = tempfile::tempdir().unwrap();
         fs_err::write(dir.path().join("a.dll"), b"0123456789").unwrap();
+        let root = Location::open(dir.path(), Identity::Process).unwrap();
+        let mut open = None;
         assert!(matches!(
-            hash_in_prefix(dir.path(), "a.dll", Some(10)),
+            hash_in_prefix(&root, &mut open, "a.dll", Some(10)),
             Ok(Some((_, 10)))
         ));
-        assert_eq!(hash_in_prefix(dir.path(), "a.dll", Some(11)), Ok(None));
+        assert_eq!(
+            hash_in_prefix(&root, &mut open, "a.dll", Some(11)),
+            Ok(None)
+        );
         assert!(matches!(
-            hash_in_prefix(dir.path(), "a.dll", None),
+            hash_in_prefix(&root, &mut open, "a.dll", None),
             Ok(Some(_))
         ));
         assert_eq!(
-            hash_in_prefix(dir.path(), "../a.dll", Some(10)),
+            hash_in_prefix(&root, &mut open, "../a.dll", Some(10)),
             Err(FileStatus::Refused)
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_on_the_way_or_at_the_end_is_not_read_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("prefix");
+        let outside = dir.path().join("outside");
+        fs_err::create_dir_all(prefix.join("DLLs")).unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        fs_err::write(outside.join("x.dll"), b"secret").unwrap();
+        fs_err::write(prefix.join("DLLs").join("y.dll"), b"mine").unwrap();
+        fs_err::os::unix::fs::symlink(&outside, prefix.join("Lib")).unwrap();
+        fs_err::os::unix::fs::symlink(outside.join("x.dll"), prefix.join("DLLs").join("x.dll"))
+            .unwrap();
+        let root = Location::open(&prefix, Identity::Process).unwrap();
+        let mut open = None;
+        // In path order, as the workers take them: the open folder is reused, then replaced.
+        for (rel, want) in [
+            ("DLLs/x.dll", Err(FileStatus::Link)),
+            ("DLLs/y.dll", Ok(Sha256::of_bytes(b"mine"))),
+            ("Lib/x.dll", Err(FileStatus::Link)),
+            ("Lib/x.dll", Err(FileStatus::Link)),
+            ("y.dll", Err(FileStatus::Missing)),
+        ] {
+            let got = hash_in_prefix(&root, &mut open, rel, None).map(|r| r.unwrap().0);
+            assert_eq!(got, want, "{rel}");
+        }
     }
 }

@@ -102,6 +102,47 @@ fn unix_kill_group(pgid: i32) {
     }
 }
 
+/// How the probe started as a user leaves the job condafix itself runs in (Intune's management
+/// extension, ConfigMgr and CI runners start condafix inside a Job Object, which every child
+/// joins, kill-on-close and process limits included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStart {
+    /// condafix is in no job.
+    NotInJob,
+    /// The job allows breakaway (`JOB_OBJECT_LIMIT_BREAKAWAY_OK`): the probe is started with
+    /// `CREATE_BREAKAWAY_FROM_JOB`, into condafix's own job only.
+    Breakaway,
+    /// The job lets every child out by itself (`JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK`).
+    SilentBreakaway,
+    /// The job keeps its children: the probe runs inside it, under its limits.
+    StaysIn,
+}
+
+/// `JOB_OBJECT_LIMIT_BREAKAWAY_OK`.
+pub const LIMIT_BREAKAWAY_OK: u32 = 0x0000_0800;
+/// `JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK`.
+pub const LIMIT_SILENT_BREAKAWAY_OK: u32 = 0x0000_1000;
+
+/// What to do, from whether condafix is in a job (`IsProcessInJob`) and the job's limit flags.
+pub fn job_start(in_job: bool, limit_flags: u32) -> JobStart {
+    if !in_job {
+        JobStart::NotInJob
+    } else if limit_flags & LIMIT_SILENT_BREAKAWAY_OK != 0 {
+        JobStart::SilentBreakaway
+    } else if limit_flags & LIMIT_BREAKAWAY_OK != 0 {
+        JobStart::Breakaway
+    } else {
+        JobStart::StaysIn
+    }
+}
+
+/// What a failed start says when the job kept the probe in.
+pub fn job_verdict(start: JobStart) -> Option<&'static str> {
+    (start == JobStart::StaysIn).then_some(
+        "condafix runs inside a job that does not let its programs leave it (no JOB_OBJECT_LIMIT_BREAKAWAY_OK): the interpreter was started inside it, under its limits; run condafix from a context without such a job (a scheduled task as SYSTEM) to verify as the user",
+    )
+}
+
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod windows_job {
@@ -206,6 +247,39 @@ mod windows_as_user {
     };
 
     use super::{spawn_failed, ExitKind, OutputFiles, RunOutput, Spec};
+
+    /// Whether this process is in a job, and what its job allows.
+    fn own_job() -> super::JobStart {
+        use windows_sys::Win32::System::JobObjects::{
+            IsProcessInJob, JobObjectExtendedLimitInformation, QueryInformationJobObject,
+            JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+        };
+        use windows_sys::Win32::System::Threading::GetCurrentProcess;
+        let mut in_job = 0;
+        // SAFETY: the pseudo-handle of this process; a writable BOOL; a zeroed structure of
+        // the size passed (a null job handle asks about this process's own job).
+        unsafe {
+            if IsProcessInJob(GetCurrentProcess(), std::ptr::null_mut(), &mut in_job) == 0
+                || in_job == 0
+            {
+                return super::JobStart::NotInJob;
+            }
+            let mut info: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = std::mem::zeroed();
+            let flags = if QueryInformationJobObject(
+                std::ptr::null_mut(),
+                JobObjectExtendedLimitInformation,
+                &mut info as *mut _ as *mut core::ffi::c_void,
+                std::mem::size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
+                std::ptr::null_mut(),
+            ) == 0
+            {
+                0
+            } else {
+                info.BasicLimitInformation.LimitFlags
+            };
+            super::job_start(true, flags)
+        }
+    }
     use crate::runas::RunAs;
 
     fn wide(s: &std::ffi::OsStr) -> Vec<u16> {
@@ -306,7 +380,8 @@ mod windows_as_user {
             .collect();
         let line = super::windows_command_line(&spec.program.to_string_lossy(), &args);
         let mut line: Vec<u16> = line.encode_utf16().chain(Some(0)).collect();
-        let program = wide(spec.program.as_os_str());
+        // `\\?\` as std gives it, so an interpreter below a path over 260 characters starts.
+        let program = wide(condafix_prefix::verbatim(&spec.program).as_os_str());
         let cwd = wide(spec.cwd.as_os_str());
         let env = env_block(&spec.env);
         // The user's interactive desktop: libcrypto loads user32, which needs one it may use.
@@ -335,6 +410,12 @@ mod windows_as_user {
         si.StartupInfo.hStdError = inherit[1];
         si.lpAttributeList = attrs.as_ptr();
         let mut pi: PROCESS_INFORMATION = unsafe { std::mem::zeroed() };
+        let job_start = own_job();
+        let breakaway = if job_start == super::JobStart::Breakaway {
+            windows_sys::Win32::System::Threading::CREATE_BREAKAWAY_FROM_JOB
+        } else {
+            0
+        };
         let start = Instant::now();
         let ok = unsafe {
             CreateProcessAsUserW(
@@ -347,7 +428,8 @@ mod windows_as_user {
                 CREATE_UNICODE_ENVIRONMENT
                     | CREATE_SUSPENDED
                     | CREATE_NO_WINDOW
-                    | EXTENDED_STARTUPINFO_PRESENT,
+                    | EXTENDED_STARTUPINFO_PRESENT
+                    | breakaway,
                 env.as_ptr() as *const core::ffi::c_void,
                 cwd.as_ptr(),
                 &si.StartupInfo,
@@ -359,11 +441,11 @@ mod windows_as_user {
         drop(out_w);
         drop(err_w);
         if ok == 0 {
-            return spawn_failed(format!(
-                "as {}: {}",
-                user.who,
-                std::io::Error::last_os_error()
-            ));
+            let e = std::io::Error::last_os_error();
+            return spawn_failed(match super::job_verdict(job_start) {
+                Some(v) => format!("as {}: {e}; {v}", user.who),
+                None => format!("as {}: {e}", user.who),
+            });
         }
         // SAFETY: both handles came from CreateProcessAsUserW and are owned from here on.
         let process = unsafe { OwnedHandle::from_raw_handle(pi.hProcess as _) };
@@ -594,6 +676,34 @@ pub fn python_of(prefix: &Path, windows_layout: bool) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::windows_command_line;
+    use super::{job_start, job_verdict, JobStart, LIMIT_BREAKAWAY_OK, LIMIT_SILENT_BREAKAWAY_OK};
+
+    #[test]
+    fn the_probe_leaves_condafixs_job_only_where_the_job_allows_it() {
+        assert_eq!(job_start(false, 0), JobStart::NotInJob);
+        assert_eq!(job_start(false, LIMIT_BREAKAWAY_OK), JobStart::NotInJob);
+        assert_eq!(job_start(true, 0), JobStart::StaysIn);
+        // Intune's and ConfigMgr's jobs: kill-on-close (0x2000) with or without breakaway.
+        assert_eq!(job_start(true, 0x2000), JobStart::StaysIn);
+        assert_eq!(
+            job_start(true, 0x2000 | LIMIT_BREAKAWAY_OK),
+            JobStart::Breakaway
+        );
+        assert_eq!(
+            job_start(true, LIMIT_BREAKAWAY_OK | LIMIT_SILENT_BREAKAWAY_OK),
+            JobStart::SilentBreakaway
+        );
+        assert!(job_verdict(JobStart::StaysIn)
+            .unwrap()
+            .contains("BREAKAWAY_OK"));
+        for s in [
+            JobStart::NotInJob,
+            JobStart::Breakaway,
+            JobStart::SilentBreakaway,
+        ] {
+            assert_eq!(job_verdict(s), None);
+        }
+    }
 
     /// How Windows programs split a command line (the rules of `CommandLineToArgvW` for the
     /// arguments after the program, as Microsoft's "Parsing C++ command-line arguments"

@@ -80,6 +80,9 @@ fn users_sections(out: &mut String, report: &Report) {
             prefix_section(out, p);
             out.push('\n');
         }
+        for note in &u.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
         if !u.config.findings.is_empty() {
             let _ = writeln!(
                 out,
@@ -89,6 +92,9 @@ fn users_sections(out: &mut String, report: &Report) {
             findings(out, &u.config.findings);
             out.push('\n');
         }
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
     }
     let shared: Vec<&PrefixReport> = report
         .prefixes

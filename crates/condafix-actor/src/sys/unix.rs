@@ -280,3 +280,17 @@ pub fn is_user_account(id: &str) -> bool {
 pub fn open_for_backup(path: &Path) -> std::io::Result<std::fs::File> {
     crate::read::open(path).map_err(|e| std::io::Error::other(e.to_string()))
 }
+
+/// Whether a process with this id is running (one another account runs counts).
+pub fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
+}

@@ -1,11 +1,14 @@
-//! A security descriptor read from a handle, as the pure evaluator's [`Descriptor`].
+//! A security descriptor read from a handle (or made by Windows from an SDDL string), as the pure
+//! evaluator's [`Descriptor`].
 #![allow(unsafe_code)]
 
 use windows_sys::Win32::Foundation::{LocalFree, HANDLE};
-use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SE_FILE_OBJECT};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetSecurityInfo, SE_FILE_OBJECT,
+};
 use windows_sys::Win32::Security::{
-    GetAce, ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-    PSECURITY_DESCRIPTOR, PSID,
+    GetAce, GetSecurityDescriptorDacl, GetSecurityDescriptorOwner, ACE_HEADER, ACL,
+    DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID,
 };
 
 use crate::control::{Ace, AceKind, Descriptor};
@@ -15,7 +18,7 @@ pub fn descriptor_of(h: HANDLE) -> std::io::Result<Descriptor> {
     let mut owner: PSID = std::ptr::null_mut();
     let mut dacl: *mut ACL = std::ptr::null_mut();
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: out-pointers into `sd`, freed at the end.
+    // SAFETY: out-pointers into `sd`, freed at the end (owner and DACL are read from `sd`).
     let rc = unsafe {
         GetSecurityInfo(
             h,
@@ -31,12 +34,57 @@ pub fn descriptor_of(h: HANDLE) -> std::io::Result<Descriptor> {
     if rc != 0 {
         return Err(std::io::Error::from_raw_os_error(rc as i32));
     }
-    let out = Descriptor {
+    // SAFETY: `sd` is the descriptor GetSecurityInfo returned, alive until freed below.
+    let out = unsafe { descriptor_from(sd) };
+    // SAFETY: `sd` came from GetSecurityInfo.
+    unsafe {
+        LocalFree(sd as _);
+    }
+    Ok(out)
+}
+
+/// The owner and DACL of the security descriptor at `sd` (self-relative or absolute): no DACL or
+/// a NULL DACL is `None`.
+///
+/// # Safety
+/// `sd` points at a valid security descriptor for the duration of the call.
+pub unsafe fn descriptor_from(sd: PSECURITY_DESCRIPTOR) -> Descriptor {
+    let mut owner: PSID = std::ptr::null_mut();
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let (mut defaulted, mut present) = (0, 0);
+    if GetSecurityDescriptorOwner(sd, &mut owner, &mut defaulted) == 0 {
+        owner = std::ptr::null_mut();
+    }
+    if GetSecurityDescriptorDacl(sd, &mut present, &mut dacl, &mut defaulted) == 0 || present == 0 {
+        dacl = std::ptr::null_mut();
+    }
+    Descriptor {
         owner: crate::windows::token::sid_to_string(owner),
         // SAFETY: `dacl` is null or a valid ACL inside `sd`.
-        dacl: (!dacl.is_null()).then(|| unsafe { aces(dacl) }),
+        dacl: (!dacl.is_null()).then(|| aces(dacl)),
+    }
+}
+
+/// The descriptor Windows makes of an SDDL string
+/// (`ConvertStringSecurityDescriptorToSecurityDescriptorW`), for checking [`crate::sddl`].
+pub fn descriptor_from_sddl(sddl: &str) -> std::io::Result<Descriptor> {
+    const SDDL_REVISION_1: u32 = 1;
+    let wide: Vec<u16> = sddl.encode_utf16().chain(std::iter::once(0)).collect();
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated string and an out-pointer; `sd` is freed below.
+    let ok = unsafe {
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wide.as_ptr(),
+            SDDL_REVISION_1,
+            &mut sd,
+            std::ptr::null_mut(),
+        )
     };
-    // SAFETY: `sd` came from GetSecurityInfo.
+    if ok == 0 || sd.is_null() {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `sd` is the descriptor just made; freed once, after it is read.
+    let out = unsafe { descriptor_from(sd) };
     unsafe {
         LocalFree(sd as _);
     }
@@ -78,4 +126,19 @@ unsafe fn aces(acl: *mut ACL) -> Vec<Ace> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// Windows reads every SDDL string the evaluator's tests use as `crate::sddl` does.
+    #[test]
+    fn windows_parses_the_test_strings_as_the_sddl_parser_does() {
+        let strings = crate::sddl::tests::windows_comparable();
+        assert!(strings.len() >= 10);
+        for s in strings {
+            let ours = crate::sddl::parse(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            let windows = super::descriptor_from_sddl(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(ours, windows, "{s}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! and what counts as a user account.
 
 pub mod account;
-pub mod privilege;
 pub mod acl;
+pub mod privilege;
 pub mod s4u;
 pub mod token;

@@ -149,19 +149,7 @@ pub fn logged_on_token(sid: &str) -> Result<OwnedHandle, IdentityError> {
             return Ok(owned);
         }
     }
-    Err(match last_error {
-        1314 => IdentityError::NoPrivilege {
-            who: sid.to_string(),
-        },
-        _ => IdentityError::NotLoggedOn {
-            who: sid.to_string(),
-            why: if last_error == 0 {
-                "no session of theirs was found".into()
-            } else {
-                format!("WTSQueryUserToken answered error {last_error}")
-            },
-        },
-    })
+    Err(IdentityError::from_session_token_error(sid, last_error))
 }
 
 /// The account `id` names, with a token to act as it: a logged-on user's session token, else an

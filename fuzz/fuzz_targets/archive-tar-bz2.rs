@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| condafix_suite::fuzz::run_archive_tar_bz2(data));
