@@ -2,6 +2,7 @@
 //! does, checked against the rules of winget's 1.12.0 schemas and Scoop's schema; the release
 //! notes taken from CHANGELOG.md; the SBOM of each release exe; the GitHub Action's pins.
 
+#[cfg(not(windows))]
 use std::collections::BTreeSet;
 
 use condafix_suite::dist::sbom::{self, Meta};
@@ -362,6 +363,7 @@ fn the_scoop_manifest_follows_scoops_schema_and_a_broken_one_does_not() {
 }
 
 /// `cargo tree`'s graph of the release exe for `target`, as `dist sbom` reads it.
+#[cfg(not(windows))]
 fn release_tree(target: &str) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(cargo)

@@ -16,7 +16,10 @@ pub(crate) fn display(p: &std::path::Path) -> String {
     condafix_detect::display_path(p)
 }
 
-pub use run::{python_of, run_with_timeout, windows_command_line, ExitKind, RunOutput, Spec};
+pub use run::{
+    job_start, job_verdict, python_of, run_with_timeout, windows_command_line, ExitKind, JobStart,
+    RunOutput, Spec, LIMIT_BREAKAWAY_OK, LIMIT_SILENT_BREAKAWAY_OK,
+};
 pub use verify::{
     verify_prefix, ErrorClass, Launch, LaunchResult, OnlineResult, PrefixVerify, VerifyOptions,
     PROBE,
