@@ -82,12 +82,24 @@ pub struct AuditReport {
     pub files: usize,
     pub bytes: u64,
     pub counts: BTreeMap<String, usize>,
-    /// Every entry that is not `ok`.
+    /// The entries that are not `ok`, in path order: the first [`MAX_PROBLEMS_LISTED`] of them
+    /// (`counts` has them all).
     pub problems: Vec<AuditEntry>,
+    /// Entries that are not `ok` beyond those listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub problems_not_listed: usize,
     pub records_parsed: usize,
     pub parse_ms: u64,
     pub hash_ms: u64,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How many problems a report lists: a prefix whose records list 200,000 files that are not
+/// there says so in `counts`, without holding (and printing) every one.
+pub const MAX_PROBLEMS_LISTED: usize = 10_000;
 
 struct Job {
     rel: String,
@@ -199,16 +211,13 @@ pub fn audit_prefix(
     let work = collect_jobs(prefix, all)?;
     let parse_ms = started.elapsed().as_millis() as u64;
     let hash_started = Instant::now();
-    let (entries, bytes) = run_jobs(prefix, &work, progress);
+    let checked = run_jobs(prefix, &work, progress);
     let hash_ms = hash_started.elapsed().as_millis() as u64;
-    let mut counts = BTreeMap::new();
-    for e in &entries {
-        *counts.entry(e.status.label().to_string()).or_insert(0) += 1;
-    }
-    let problems: Vec<AuditEntry> = entries
+    let counts = checked
+        .counts
         .iter()
-        .filter(|e| e.status != FileStatus::Ok)
-        .cloned()
+        .filter(|(_, n)| *n > 0)
+        .map(|(status, n)| (status.label().to_string(), *n))
         .collect();
     Ok(AuditReport {
         prefix: dunce::simplified(prefix).display().to_string(),
@@ -217,10 +226,11 @@ pub fn audit_prefix(
         } else {
             AuditScope::TlsChain
         },
-        files: entries.len(),
-        bytes,
+        files: work.jobs.len(),
+        bytes: checked.bytes,
         counts,
-        problems,
+        problems: checked.problems,
+        problems_not_listed: checked.not_listed,
         records_parsed: work.records_parsed,
         parse_ms,
         hash_ms,
@@ -351,24 +361,40 @@ fn pip_record_jobs(prefix: &Path, layout: Layout, mm: (u64, u64), all: bool, wor
 /// How many jobs a worker takes at a time: neighbours in path order, so mostly one folder.
 const BATCH: usize = 64;
 
+/// What checking the jobs found.
+struct Checked {
+    /// Entries per status.
+    counts: Vec<(FileStatus, usize)>,
+    /// The first [`MAX_PROBLEMS_LISTED`] entries that are not `ok`, in path order.
+    problems: Vec<AuditEntry>,
+    not_listed: usize,
+    bytes: u64,
+}
+
+/// A job whose file is not `ok`: kept small (the job's position in path order), made an
+/// [`AuditEntry`] only if it is listed.
+struct Problem {
+    at: usize,
+    status: FileStatus,
+    actual: Option<Sha256>,
+}
+
 /// Check every job on a few threads (one per core), each taking runs of jobs in path order so
-/// that it opens each folder once; the entries sorted by path, and the bytes hashed.
-fn run_jobs(
-    prefix: &Path,
-    work: &Work,
-    progress: &(dyn Fn(usize, usize, u64) + Sync),
-) -> (Vec<AuditEntry>, u64) {
+/// that it opens each folder once; the counts per status, the problems listed, and the bytes
+/// hashed.
+fn run_jobs(prefix: &Path, work: &Work, progress: &(dyn Fn(usize, usize, u64) + Sync)) -> Checked {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
-    let results: Mutex<Vec<AuditEntry>> = Mutex::new(Vec::with_capacity(work.jobs.len()));
+    let problems: Mutex<Vec<Problem>> = Mutex::new(Vec::new());
+    let counts: Mutex<BTreeMap<FileStatus, usize>> = Mutex::new(BTreeMap::new());
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 8);
     let total = work.jobs.len();
-    let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by(|&a, &b| work.jobs[a].rel.cmp(&work.jobs[b].rel));
+    let mut order: Vec<u32> = (0..total as u32).collect();
+    order.sort_by(|&a, &b| work.jobs[a as usize].rel.cmp(&work.jobs[b as usize].rel));
     // The prefix was found and its records read: a prefix that cannot be opened now leaves every
     // file missing.
     let root = Location::open(prefix, Identity::Process).map_err(status_of);
@@ -376,39 +402,77 @@ fn run_jobs(
         for _ in 0..workers {
             s.spawn(|| {
                 let mut local = Vec::new();
+                let mut local_counts: BTreeMap<FileStatus, usize> = BTreeMap::new();
                 let mut open: Option<OpenDir> = None;
                 loop {
                     let from = next.fetch_add(BATCH, Ordering::Relaxed);
                     if from >= total {
                         break;
                     }
-                    for &i in &order[from..(from + BATCH).min(total)] {
-                        let job = &work.jobs[i];
+                    for (k, &i) in order[from..(from + BATCH).min(total)].iter().enumerate() {
+                        let job = &work.jobs[i as usize];
                         let (status, actual, n) = match &root {
                             Ok(root) => check(root, &mut open, job),
                             Err(status) => (*status, None, 0),
                         };
                         bytes.fetch_add(n, Ordering::Relaxed);
-                        local.push(AuditEntry {
-                            path: job.rel.clone(),
-                            recorded_by: work.sources[job.recorded_by].clone(),
-                            status,
-                            expected: job.expected,
-                            actual,
-                        });
+                        *local_counts.entry(status).or_insert(0) += 1;
+                        if status != FileStatus::Ok {
+                            local.push(Problem {
+                                at: from + k,
+                                status,
+                                actual,
+                            });
+                            // Only the first MAX_PROBLEMS_LISTED in path order are listed: a
+                            // worker keeps at most that many of its own.
+                            if local.len() > 2 * MAX_PROBLEMS_LISTED {
+                                local.sort_by_key(|p: &Problem| p.at);
+                                local.truncate(MAX_PROBLEMS_LISTED);
+                            }
+                        }
                         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if d.is_multiple_of(256) || d == total {
                             progress(d, total, bytes.load(Ordering::Relaxed));
                         }
                     }
                 }
-                results.lock().expect("results").extend(local);
+                problems.lock().expect("problems").extend(local);
+                let mut c = counts.lock().expect("counts");
+                for (status, n) in local_counts {
+                    *c.entry(status).or_insert(0) += n;
+                }
             });
         }
     });
-    let mut entries = results.into_inner().expect("results");
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    (entries, bytes.load(Ordering::Relaxed))
+    let counts: Vec<(FileStatus, usize)> =
+        counts.into_inner().expect("counts").into_iter().collect();
+    let not_ok: usize = counts
+        .iter()
+        .filter(|(s, _)| *s != FileStatus::Ok)
+        .map(|(_, n)| n)
+        .sum();
+    let mut found = problems.into_inner().expect("problems");
+    found.sort_by_key(|p| p.at);
+    found.truncate(MAX_PROBLEMS_LISTED);
+    let listed: Vec<AuditEntry> = found
+        .into_iter()
+        .map(|p| {
+            let job = &work.jobs[order[p.at] as usize];
+            AuditEntry {
+                path: job.rel.clone(),
+                recorded_by: work.sources[job.recorded_by].clone(),
+                status: p.status,
+                expected: job.expected,
+                actual: p.actual,
+            }
+        })
+        .collect();
+    Checked {
+        counts,
+        not_listed: not_ok - listed.len(),
+        problems: listed,
+        bytes: bytes.load(Ordering::Relaxed),
+    }
 }
 
 /// One file against its record: the status, the hash found and the bytes hashed. A text file
@@ -455,6 +519,42 @@ fn hash_file(f: std::fs::File, _len: u64) -> std::io::Result<(Sha256, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_missing_every_file_is_counted_whole_and_listed_up_to_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("conda-meta");
+        fs_err::create_dir_all(&meta).unwrap();
+        fs_err::write(meta.join("history"), b"").unwrap();
+        fs_err::create_dir_all(dir.path().join("Lib")).unwrap();
+        fs_err::write(dir.path().join("Lib").join("f00007.py"), b"x").unwrap();
+        let n = MAX_PROBLEMS_LISTED + 50;
+        // Listed in reverse: the listing is in path order whatever the record's order.
+        let files: Vec<String> = (0..n).rev().map(|i| format!("Lib/f{i:05}.py")).collect();
+        fs_err::write(
+            meta.join("many-1.0-0.json"),
+            serde_json::to_vec(&serde_json::json!({
+                "name": "many", "version": "1.0", "build": "0", "files": files
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let r = audit_prefix(dir.path(), true, &|_, _, _| {}).unwrap();
+        assert_eq!(r.files, n);
+        assert_eq!(r.counts.get("missing"), Some(&(n - 1)), "{:?}", r.counts);
+        assert_eq!(r.counts.values().sum::<usize>(), n);
+        assert_eq!(r.problems.len(), MAX_PROBLEMS_LISTED);
+        // The one file there has no hash in its record: unverifiable, also not `ok`.
+        assert_eq!(r.counts.get("unverifiable"), Some(&1), "{:?}", r.counts);
+        assert_eq!(r.problems_not_listed, n - MAX_PROBLEMS_LISTED);
+        assert_eq!(r.problems[0].path, "Lib/f00000.py");
+        assert!(r.problems.windows(2).all(|w| w[0].path < w[1].path));
+        assert_eq!(r.problems[7].status, FileStatus::Unverifiable);
+        assert!(r
+            .problems
+            .iter()
+            .all(|p| p.recorded_by == "conda:many-1.0-0"));
+    }
 
     #[test]
     fn a_file_of_another_size_than_recorded_is_altered_without_being_read() {

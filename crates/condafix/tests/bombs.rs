@@ -17,6 +17,8 @@ use condafix_fixtures::scenarios::{self, ScenarioName};
 
 /// Generous: the target is 64 MiB; this catches the hundreds of MiB a regression costs.
 const BOUND: u64 = 96 << 20;
+/// `audit --all` over 200,000 records (one job per recorded file): 142 MiB measured.
+const AUDIT_BOUND: u64 = 192 << 20;
 
 /// Run `cmd` and return its exit code, its stderr and the peak resident set of that one process
 /// (`wait4`: the Python that writes the bombs is not counted). The child is reaped by `wait4`
@@ -163,6 +165,19 @@ fn every_bomb_ends_with_an_answer_and_bounded_memory() {
         });
         assert!(code <= 2, "{sub}: {stderr}");
     }
+    // audit --all checks every file of every record: it holds one job per file (200,000
+    // here) and lists the first 10,000 problems, so its bound is its own.
+    let (code, stderr, rss) = measured({
+        let mut c = ctx.on("audit", &s);
+        c.args(["--all", "--json"]);
+        c
+    });
+    eprintln!(
+        "audit --all over the record bombs: exit {code}, {} MiB",
+        rss >> 20
+    );
+    assert!(code <= 2, "audit: {stderr}");
+    assert!(rss < AUDIT_BOUND, "audit used {} MiB", rss >> 20);
     eprintln!(
         "largest resident set of any run over the bombs: {} MiB (bound {} MiB)",
         peak >> 20,
