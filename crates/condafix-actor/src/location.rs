@@ -634,17 +634,14 @@ impl Location {
             .collect())
     }
 
-    /// Open (creating when missing) the file at `rel` for reading and writing: a lock file.
+    /// Open (creating when missing) the regular file at `rel` as `how` says; anything else
+    /// there (a link, a folder, a special file) is refused.
     #[allow(clippy::disallowed_types)]
-    pub fn open_lock_file(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
+    fn open_regular(&self, rel: &RelPath, how: FileHow) -> Result<(std::fs::File, Meta), FsError> {
         let parent = self.reach_parent(rel, Some(0o700))?;
         let shown = rel.under(&self.root);
         let file = self.act(&shown, "open", || {
-            sys::open_file(
-                &parent.dir,
-                OsStr::new(rel.file_name()),
-                FileHow::ReadWriteCreate { mode },
-            )
+            sys::open_file(&parent.dir, OsStr::new(rel.file_name()), how)
         })?;
         let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
         if m.kind != Kind::File {
@@ -653,31 +650,23 @@ impl Location {
                 kind: m.kind.word(),
             });
         }
-        Ok(file)
+        Ok((file, m))
+    }
+
+    /// Open (creating when missing) the file at `rel` for reading and writing: a lock file.
+    #[allow(clippy::disallowed_types)]
+    pub fn open_lock_file(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
+        self.open_regular(rel, FileHow::ReadWriteCreate { mode })
+            .map(|(file, _)| file)
     }
 
     /// Open (creating when missing, with `mode`) the regular file at `rel` for appending: a log.
     /// A link or a special file there is refused, and so is a file someone else owns.
     #[allow(clippy::disallowed_types)]
     pub fn open_append(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
-        let parent = self.reach_parent(rel, Some(0o700))?;
-        let shown = rel.under(&self.root);
-        let file = self.act(&shown, "open", || {
-            sys::open_file(
-                &parent.dir,
-                OsStr::new(rel.file_name()),
-                FileHow::AppendCreate { mode },
-            )
-        })?;
-        let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
-        if m.kind != Kind::File {
-            return Err(FsError::NotAFile {
-                path: shown,
-                kind: m.kind.word(),
-            });
-        }
+        let (file, m) = self.open_regular(rel, FileHow::AppendCreate { mode })?;
         if m.links > 1 && !cfg!(windows) {
-            self.check_links(&shown, &m)?;
+            self.check_links(&rel.under(&self.root), &m)?;
         }
         Ok(file)
     }

@@ -42,49 +42,41 @@ fn privilege_error(mount: &str, why: String) -> RegistryError {
     }
 }
 
-/// `RegLoadKey(HKEY_USERS, mount, file)` with the privileges it needs held around it.
+/// A hive call on `HKU\<mount>` (`RegLoadKey`, `RegUnLoadKey`) with the privileges it needs
+/// held around it, its Win32 answer checked.
+fn hive_call(mount: &str, call: impl FnOnce() -> u32) -> Result<(), RegistryError> {
+    let code = condafix_actor::windows::privilege::with_privileges(&HIVE_PRIVILEGES, call)
+        .map_err(|why| privilege_error(mount, why))?;
+    if code == 0 {
+        return Ok(());
+    }
+    Err(RegistryError {
+        hive: Hive::Users,
+        key: mount.to_string(),
+        name: String::new(),
+        source: std::io::Error::from_raw_os_error(code as i32),
+    })
+}
+
+/// `RegLoadKey(HKEY_USERS, mount, file)`.
 #[allow(unsafe_code)]
 fn reg_load_key(mount: &str, file: &std::path::Path) -> Result<(), RegistryError> {
     use windows_sys::Win32::System::Registry::{RegLoadKeyW, HKEY_USERS as HKU};
     let m = wide(std::ffi::OsStr::new(mount));
     let f = wide(verbatim(file).as_os_str());
     // SAFETY: NUL-terminated UTF-16 strings that outlive the call.
-    let code = condafix_actor::windows::privilege::with_privileges(&HIVE_PRIVILEGES, || unsafe {
+    hive_call(mount, || unsafe {
         RegLoadKeyW(HKU, m.as_ptr(), f.as_ptr())
     })
-    .map_err(|why| privilege_error(mount, why))?;
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(RegistryError {
-            hive: Hive::Users,
-            key: mount.to_string(),
-            name: String::new(),
-            source: std::io::Error::from_raw_os_error(code as i32),
-        })
-    }
 }
 
-/// `RegUnLoadKey(HKEY_USERS, mount)`, checked.
+/// `RegUnLoadKey(HKEY_USERS, mount)`.
 #[allow(unsafe_code)]
 fn reg_unload_key(mount: &str) -> Result<(), RegistryError> {
     use windows_sys::Win32::System::Registry::{RegUnLoadKeyW, HKEY_USERS as HKU};
     let m = wide(std::ffi::OsStr::new(mount));
     // SAFETY: a NUL-terminated UTF-16 string that outlives the call.
-    let code = condafix_actor::windows::privilege::with_privileges(&HIVE_PRIVILEGES, || unsafe {
-        RegUnLoadKeyW(HKU, m.as_ptr())
-    })
-    .map_err(|why| privilege_error(mount, why))?;
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(RegistryError {
-            hive: Hive::Users,
-            key: mount.to_string(),
-            name: String::new(),
-            source: std::io::Error::from_raw_os_error(code as i32),
-        })
-    }
+    hive_call(mount, || unsafe { RegUnLoadKeyW(HKU, m.as_ptr()) })
 }
 
 impl SystemRegistry {
