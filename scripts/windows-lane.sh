@@ -50,6 +50,13 @@ fi
 wineserver -k 2>/dev/null || true; wineserver -w; wineserver -p
 trap 'wineserver -k 2>/dev/null || true' EXIT
 export CONDAFIX_WINE_SYSTEM32="$SYS32"
+# Wine's desktop process, started with its output on /dev/null and kept for the whole lane (see
+# the C file: without it, the first test whose condafix broadcasts WM_SETTINGCHANGE hangs).
+mkdir -p "$CARGO_TARGET_DIR"
+x86_64-w64-mingw32-gcc -O2 -s -o "$CARGO_TARGET_DIR/desktop-holder.exe" windows/desktop-holder/desktop-holder.c -luser32
+(setsid wine "$CARGO_TARGET_DIR/desktop-holder.exe" </dev/null >/dev/null 2>&1 &)
+for _ in $(seq 100); do pgrep -f 'explorer.exe /desktop' >/dev/null && break; sleep 0.2; done
+pgrep -f 'explorer.exe /desktop' >/dev/null || { echo "windows lane: Wine's desktop process did not start"; exit 1; }
 
 # 4. Loader fixtures (C, mingw-w64) for the model check.
 export CONDAFIX_LOADER_FIXTURES="$CARGO_TARGET_DIR/loader-fixtures"

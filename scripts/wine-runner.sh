@@ -11,14 +11,25 @@ set -uo pipefail
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
+# A hang guard, not a speed limit: the slowest test exe takes about 3 minutes under Wine; one that
+# is still running after 30 is stuck (CI would otherwise die at its own limit without naming it).
+# It is ended, Wine's processes and what they hold open are printed, and the lane fails.
+limit=${CONDAFIX_WINE_HANG_SECS:-1800}
 attempt() {
-  wine "$@" | tee "$out"
-  return "${PIPESTATUS[0]}"
+  timeout --kill-after=30 "$limit" wine "$@" | tee "$out"
+  local code=${PIPESTATUS[0]}
+  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+    {
+      echo "wine-runner: $(basename "$1") still running after $limit s: stopped (a hang; see the processes below)"
+      ps -eo pid,ppid,etimes,args | grep -iE '[w]ine|\.exe' | head -40 || true
+    } >&2
+  fi
+  return "$code"
 }
 
 attempt "$@"
 code=$?
-if [ "$code" -eq 0 ] || [ "$code" -eq 101 ] || [ -s "$out" ]; then
+if [ "$code" -eq 0 ] || [ "$code" -eq 101 ] || [ "$code" -eq 124 ] || [ "$code" -eq 137 ] || [ -s "$out" ]; then
   exit "$code"
 fi
 

@@ -226,6 +226,84 @@ fn registry_values_are_undone_with_their_exact_type_through_the_users_store() {
     );
 }
 
+/// Two prefixes put their folders on the same user's Path, one after the other (the first
+/// prefix may be gone by then): each prefix's undo takes back its own change, in either order.
+#[test]
+fn each_prefixs_change_of_a_shared_value_is_undone_by_that_prefixs_undo() {
+    let path = |v: &str| Some(RegValue::ExpandSz(v.into()));
+    let run =
+        |store: &Store, reg: &FakeRegistry, prefix: &str, cmd: TxnCommand, value: Option<&str>| {
+            let faults = Faults::none();
+            let (mut tx, _) =
+                Transaction::begin(store, cmd, cx(&faults, Some(reg)), Some(prefix.into()))
+                    .unwrap();
+            let out = match value {
+                Some(v) => {
+                    tx.set_registry(Hive::CurrentUser, "Environment", "Path", path(v), "t")
+                        .unwrap();
+                    UndoOutcome::default()
+                }
+                None => tx.undo_all(Some(prefix)).unwrap(),
+            };
+            tx.commit().unwrap();
+            out
+        };
+    let now = |reg: &FakeRegistry| reg.value(Hive::CurrentUser, "Environment", "Path").unwrap();
+    for newest_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = FakeRegistry::default();
+        reg.set(
+            Hive::CurrentUser,
+            "Environment",
+            "Path",
+            RegValue::ExpandSz("%X%;C:\\t".into()),
+        );
+        let store = user_store(dir.path(), &[], RegistryScope::CurrentUser);
+        run(
+            &store,
+            &reg,
+            "C:\\A",
+            TxnCommand::Config,
+            Some("C:\\A;%X%;C:\\t"),
+        );
+        // The same prefix again (another case of its name): one entry, still its own.
+        run(
+            &store,
+            &reg,
+            "c:\\a",
+            TxnCommand::Config,
+            Some("C:\\A;C:\\A\\bin;%X%;C:\\t"),
+        );
+        run(
+            &store,
+            &reg,
+            "C:\\B",
+            TxnCommand::Config,
+            Some("C:\\B;C:\\A;C:\\A\\bin;%X%;C:\\t"),
+        );
+        if newest_first {
+            let out = run(&store, &reg, "C:\\B", TxnCommand::Undo, None);
+            assert_eq!(out.restored.len(), 1, "{out:?}");
+            assert_eq!(now(&reg), path("C:\\A;C:\\A\\bin;%X%;C:\\t"));
+            let out = run(&store, &reg, "C:\\A", TxnCommand::Undo, None);
+            assert_eq!(out.restored.len(), 1, "{out:?}");
+        } else {
+            // A's change is under B's: left alone now, and B's undo then restores the original.
+            let out = run(&store, &reg, "C:\\A", TxnCommand::Undo, None);
+            assert_eq!(out.left_alone.len(), 1, "{out:?}");
+            assert_eq!(now(&reg), path("C:\\B;C:\\A;C:\\A\\bin;%X%;C:\\t"));
+            let out = run(&store, &reg, "C:\\B", TxnCommand::Undo, None);
+            assert_eq!(out.restored.len(), 1, "{out:?}");
+        }
+        assert_eq!(now(&reg), path("%X%;C:\\t"), "newest first: {newest_first}");
+        assert!(crate::journal::load_receipt(&store)
+            .unwrap()
+            .receipt
+            .registry
+            .is_empty());
+    }
+}
+
 #[test]
 fn a_store_changes_only_its_own_environment_and_a_prefix_none() {
     let (_d, p) = new_prefix();

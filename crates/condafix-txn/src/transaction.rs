@@ -194,12 +194,24 @@ impl<'f> Transaction<'f> {
         self.cx.faults.step("registry written");
         self.finish_op()?;
         let txn = self.journal.txn.clone();
+        // One entry per value and prefix: in a user's or the machine's store, each prefix's
+        // change is stacked on the ones before it (its `before` is what they left), so each
+        // prefix's undo takes back its own change.
+        let mine = |e: &crate::RegistryEntry| match (&e.for_prefix, &self.for_prefix) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == b,
+        };
         match self
             .receipt
             .registry
             .iter()
-            .position(|e| e.same_value(hive, key, name))
-        {
+            .rposition(|e| e.same_value(hive, key, name) && mine(e))
+            // Only the newest entry of a value can still be changed in place.
+            .filter(|&i| {
+                !self.receipt.registry[i + 1..]
+                    .iter()
+                    .any(|e| e.same_value(hive, key, name))
+            }) {
             Some(i) => {
                 if self.receipt.registry[i].before == after {
                     self.receipt.registry.remove(i);

@@ -252,6 +252,14 @@ impl Transaction<'_> {
                 outcome.restored.push(shown);
             } else {
                 outcome.left_alone.push(shown);
+                // A later prefix's change stacked on this one: when that one is undone, the
+                // value goes back to what it was before this change too.
+                if let Some(next) = self.receipt.registry[i + 1..]
+                    .iter_mut()
+                    .find(|n| n.same_value(e.hive, &e.key, &e.name) && n.before == e.after)
+                {
+                    next.before = e.before.clone();
+                }
             }
             self.receipt.registry.remove(*i);
         }

@@ -103,8 +103,11 @@ fn add_to_path_prepends_keeps_expand_sz_and_var_entries_and_undo_is_exact() {
     let restored = raw_user_env("Path").unwrap();
     assert_eq!(restored.vtype, before.vtype);
     assert_eq!(
-        restored.bytes, before.bytes,
-        "undo restores the exact bytes"
+        restored.bytes,
+        before.bytes,
+        "undo restores the exact bytes; undo said:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
