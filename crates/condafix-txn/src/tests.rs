@@ -304,6 +304,90 @@ fn each_prefixs_change_of_a_shared_value_is_undone_by_that_prefixs_undo() {
     }
 }
 
+/// The same for a file outside any prefix (the user's pip config): with an original and
+/// without one, in either order of undo, each prefix takes back its own change and the state
+/// folder keeps no backup once everything is undone.
+#[test]
+fn each_prefixs_change_of_a_shared_file_is_undone_by_that_prefixs_undo() {
+    for original in [Some(&b"[global]\nindex-url = x\n"[..]), None] {
+        for newest_first in [true, false] {
+            let d = tempfile::tempdir().unwrap();
+            let home = d.path().join("home");
+            fs_err::create_dir_all(&home).unwrap();
+            let conf = home.join("pip.conf");
+            if let Some(o) = original {
+                fs_err::write(&conf, o).unwrap();
+            }
+            let store = user_store(
+                &home,
+                std::slice::from_ref(&conf),
+                RegistryScope::CurrentUser,
+            );
+            let faults = Faults::none();
+            let run = |prefix: &str, bytes: Option<&[u8]>| {
+                let cmd = if bytes.is_some() {
+                    TxnCommand::Config
+                } else {
+                    TxnCommand::Undo
+                };
+                let (mut tx, _) =
+                    Transaction::begin(&store, cmd, cx(&faults, None), Some(prefix.into()))
+                        .unwrap();
+                let out = match bytes {
+                    Some(b) => {
+                        tx.write(&Target::Outside(conf.clone()), b, "t").unwrap();
+                        UndoOutcome::default()
+                    }
+                    None => tx.undo_all(Some(prefix)).unwrap(),
+                };
+                tx.commit().unwrap();
+                out
+            };
+            run("/a", Some(b"a"));
+            run("/A", Some(b"a2"));
+            run("/b", Some(b"b"));
+            let r = crate::journal::load_receipt(&store).unwrap().receipt;
+            assert_eq!(r.entries.len(), 2, "{r:?}");
+            if newest_first {
+                let out = run("/b", None);
+                assert_eq!(out.restored.len(), 1, "{out:?}");
+                assert_eq!(fs_err::read(&conf).unwrap(), b"a2");
+                let out = run("/a", None);
+                assert_eq!(out.restored.len() + out.removed.len(), 1, "{out:?}");
+            } else {
+                let out = run("/a", None);
+                assert_eq!(out.left_alone.len(), 1, "{out:?}");
+                assert_eq!(fs_err::read(&conf).unwrap(), b"b");
+                let out = run("/b", None);
+                assert_eq!(out.restored.len() + out.removed.len(), 1, "{out:?}");
+            }
+            match original {
+                Some(o) => assert_eq!(fs_err::read(&conf).unwrap(), o),
+                None => assert!(!conf.exists()),
+            }
+            assert!(crate::journal::load_receipt(&store)
+                .unwrap()
+                .receipt
+                .entries
+                .is_empty());
+            let left: Vec<_> = files(&home)
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| {
+                    !p.ends_with("receipt.json")
+                        && p != "pip.conf"
+                        && !p.ends_with(".lock")
+                })
+                .collect();
+            assert!(
+                left.is_empty(),
+                "original {:?}, newest first {newest_first}: {left:?}",
+                original.is_some()
+            );
+        }
+    }
+}
+
 #[test]
 fn a_store_changes_only_its_own_environment_and_a_prefix_none() {
     let (_d, p) = new_prefix();

@@ -197,15 +197,11 @@ impl<'f> Transaction<'f> {
         // One entry per value and prefix: in a user's or the machine's store, each prefix's
         // change is stacked on the ones before it (its `before` is what they left), so each
         // prefix's undo takes back its own change.
-        let mine = |e: &crate::RegistryEntry| match (&e.for_prefix, &self.for_prefix) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            (a, b) => a == b,
-        };
         match self
             .receipt
             .registry
             .iter()
-            .rposition(|e| e.same_value(hive, key, name) && mine(e))
+            .rposition(|e| e.same_value(hive, key, name) && self.mine(e.for_prefix.as_deref()))
             // Only the newest entry of a value can still be changed in place.
             .filter(|&i| {
                 !self.receipt.registry[i + 1..]
@@ -293,6 +289,15 @@ impl<'f> Transaction<'f> {
         self.persist("journal: op done")
     }
 
+    /// Whether a receipt entry made for `entry_prefix` is this transaction's prefix's (in a
+    /// prefix's store, every entry is).
+    fn mine(&self, entry_prefix: Option<&str>) -> bool {
+        match (entry_prefix, self.for_prefix.as_deref()) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == b,
+        }
+    }
+
     /// Record in the receipt what an op did, relative to the original state.
     fn track(
         &mut self,
@@ -303,14 +308,22 @@ impl<'f> Transaction<'f> {
     ) {
         let txn = self.journal.txn.clone();
         let mode = self.journal.ops.last().and_then(|o| o.mode);
+        // As for registry values: one entry per file and prefix, a later prefix's change
+        // stacked on the earlier ones (its backup holds what they left).
         if let Some(i) = self
             .receipt
             .entries
             .iter()
-            .position(|e| target.same(&e.path))
+            .rposition(|e| target.same(&e.path) && self.mine(e.for_prefix.as_deref()))
+            .filter(|&i| {
+                !self.receipt.entries[i + 1..]
+                    .iter()
+                    .any(|e| target.same(&e.path))
+            })
         {
-            // condafix already changed this path: the original backup stays the one to undo to;
-            // this transaction's backup (of condafix's own bytes) is only for rollback.
+            // condafix already changed this path for this prefix: the original backup stays the
+            // one to undo to; this transaction's backup (of condafix's own bytes) is only for
+            // rollback.
             if let Some((b, _)) = &backup {
                 self.rollback_only.push(b.clone());
             }

@@ -62,8 +62,10 @@ impl Transaction<'_> {
             .map(|(i, (e, f))| (i, e, f))
             .rev()
             .collect();
-        for (_, e, file) in &entries {
-            self.undo_entry(e, file, &mut outcome)?;
+        for (i, e, file) in &entries {
+            if self.undo_entry(e, file, &mut outcome)? {
+                self.hand_over(*i);
+            }
         }
         for (i, _, _) in &entries {
             // Newest first: the indexes stay valid.
@@ -74,12 +76,13 @@ impl Transaction<'_> {
         Ok(outcome)
     }
 
+    /// Undo one entry; `true` when it was left alone (changed since condafix wrote it).
     fn undo_entry(
         &mut self,
         e: &ReceiptEntry,
         file: &FileOp,
         outcome: &mut UndoOutcome,
-    ) -> Result<(), TxnError> {
+    ) -> Result<bool, TxnError> {
         let (loc, rel) = self.store.reach(&file.target)?;
         let current = if is_file(&loc, &rel) {
             hash_of(&loc, &rel)
@@ -91,7 +94,7 @@ impl Transaction<'_> {
             (Some(b), Some(sha)) => {
                 if hash_of(&self.state, b) != Some(sha) {
                     outcome.backup_missing.push(e.path.clone());
-                    return Ok(());
+                    return Ok(false);
                 }
                 Some((b.clone(), sha))
             }
@@ -133,7 +136,37 @@ impl Transaction<'_> {
         if let (Some(b), true) = (&file.backup, done) {
             self.rollback_only.push(b.clone());
         }
-        Ok(())
+        Ok(!done)
+    }
+
+    /// Entry `i` was left alone because a later prefix's change (a later entry for the same
+    /// file, whose original is what entry `i` left) sits on it: that later entry takes over
+    /// entry `i`'s original, so its undo puts the file back as it was before either change.
+    fn hand_over(&mut self, i: usize) {
+        let e = self.receipt.entries[i].clone();
+        let file = self.receipt_files[i].clone();
+        let Some(j) = (i + 1..self.receipt.entries.len()).find(|&j| {
+            let n = &self.receipt.entries[j];
+            file.target.same(&n.path) && n.backup_sha256.is_some() && n.backup_sha256 == e.sha256
+        }) else {
+            return;
+        };
+        if let Some(b) = self.receipt_files[j].backup.take() {
+            // The later change's own original (the bytes entry `i` left) is not needed any more.
+            self.rollback_only.push(b);
+        }
+        let n = &mut self.receipt.entries[j];
+        n.action = match (&e.backup, n.sha256) {
+            (None, _) => Action::Created,
+            (Some(_), Some(_)) => Action::Replaced,
+            (Some(_), None) => Action::Removed,
+        };
+        n.backup = e.backup;
+        n.backup_sha256 = e.backup_sha256;
+        n.mode = e.mode;
+        // A backup lives in the folder of the transaction that made it.
+        n.txn = e.txn;
+        self.receipt_files[j].backup = file.backup;
     }
 
     /// Put the original bytes (and permission bits) back at `target`, journalled like a write.
