@@ -394,6 +394,12 @@ impl Location {
     // std::fs::File: what callers read and hash.
     #[allow(clippy::disallowed_types)]
     pub fn open_file(&self, rel: &RelPath) -> Result<std::fs::File, FsError> {
+        self.open_file_len(rel).map(|(file, _)| file)
+    }
+
+    /// [`Location::open_file`], with the file's size when it was opened.
+    #[allow(clippy::disallowed_types)]
+    pub fn open_file_len(&self, rel: &RelPath) -> Result<(std::fs::File, u64), FsError> {
         let parent = self.reach_parent(rel, None)?;
         let shown = rel.under(&self.root);
         let file = self.act(&shown, "open", || {
@@ -407,7 +413,7 @@ impl Location {
             });
         }
         self.check_links(&shown, &m)?;
-        Ok(file)
+        Ok((file, m.len))
     }
 
     /// Read the whole file at `rel`, refusing one over `cap` bytes.

@@ -22,12 +22,29 @@ impl Sha256 {
     }
 
     /// Hash a reader to its end, streaming; returns the digest and the number of bytes read.
-    pub fn of_reader(mut reader: impl Read) -> std::io::Result<(Self, u64)> {
+    pub fn of_reader(reader: impl Read) -> std::io::Result<(Self, u64)> {
+        thread_local! {
+            // One buffer per thread, reused: a fresh zeroed 256 KiB per file cost more than
+            // hashing the typical 50 KB file of a prefix.
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                if buf.len() != HASH_BUFFER_SIZE {
+                    buf.resize(HASH_BUFFER_SIZE, 0);
+                }
+                Self::of_reader_in(reader, &mut buf)
+            }
+            // Only if a reader hashed while being read: a buffer of its own.
+            Err(_) => Self::of_reader_in(reader, &mut vec![0u8; HASH_BUFFER_SIZE]),
+        })
+    }
+
+    fn of_reader_in(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<(Self, u64)> {
         let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; HASH_BUFFER_SIZE];
         let mut total = 0u64;
         loop {
-            let n = match reader.read(&mut buf) {
+            let n = match reader.read(buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -374,9 +374,7 @@ fn each_prefixs_change_of_a_shared_file_is_undone_by_that_prefixs_undo() {
                 .into_iter()
                 .map(|(p, _)| p)
                 .filter(|p| {
-                    !p.ends_with("receipt.json")
-                        && p != "pip.conf"
-                        && !p.ends_with(".lock")
+                    !p.ends_with("receipt.json") && p != "pip.conf" && !p.ends_with(".lock")
                 })
                 .collect();
             assert!(

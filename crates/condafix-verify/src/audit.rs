@@ -179,14 +179,11 @@ fn hash_in_prefix(
         None => return Err(FileStatus::Missing),
     };
     let name = RelPath::parse(name).map_err(|_| FileStatus::Refused)?;
-    let f = dir.open_file(&name).map_err(status_of)?;
-    let len = f.metadata().map(|m| m.len()).ok();
-    if size.is_some() && len.is_some() && size != len {
+    let (f, len) = dir.open_file_len(&name).map_err(status_of)?;
+    if size.is_some_and(|size| size != len) {
         return Ok(None);
     }
-    hash_file(f, len.unwrap_or(0))
-        .map(Some)
-        .map_err(|_| FileStatus::Missing)
+    hash_file(f, len).map(Some).map_err(|_| FileStatus::Missing)
 }
 
 /// What a refused or failed open means for the audit: a link (a symlink, a junction, or a hard
@@ -509,11 +506,13 @@ fn check(
     (status, Some(actual), n)
 }
 
-/// Hash an open file of `len` bytes (its size when opened).
+/// Hash an open file of `len` bytes (its size when opened): those bytes and no more, so a file
+/// of the recorded size costs one read (no second read to find its end). A file that shrank
+/// since gives fewer bytes, hence another hash; one that grew is judged as it was when opened.
 // std::fs::File: what Location::open_file hands back.
 #[allow(clippy::disallowed_types)]
-fn hash_file(f: std::fs::File, _len: u64) -> std::io::Result<(Sha256, u64)> {
-    Sha256::of_reader(f)
+fn hash_file(f: std::fs::File, len: u64) -> std::io::Result<(Sha256, u64)> {
+    Sha256::of_reader(std::io::Read::take(f, len))
 }
 
 #[cfg(test)]
