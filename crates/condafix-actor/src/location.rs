@@ -170,10 +170,27 @@ pub struct Location {
 }
 
 /// A folder reached below a location (the handle of its last step).
-struct Reached {
-    dir: DirHandle,
+struct Reached<'a> {
+    dir: Step<'a>,
     /// The path shown in messages.
     shown: PathBuf,
+}
+
+/// The location's own folder handle (a file right in it: no duplicate handle made and closed per
+/// file), or one opened on the way down.
+enum Step<'a> {
+    Top(&'a DirHandle),
+    Below(DirHandle),
+}
+
+impl std::ops::Deref for Step<'_> {
+    type Target = DirHandle;
+    fn deref(&self) -> &DirHandle {
+        match self {
+            Step::Top(d) => d,
+            Step::Below(d) => d,
+        }
+    }
 }
 
 impl Location {
@@ -232,7 +249,7 @@ impl Location {
     /// The folder `rel` below this location, as a location of its own (same identity); with
     /// `create`, missing folders on the way are made with those permission bits.
     pub fn subdir(&self, rel: &RelPath, create: Option<u32>) -> Result<Self, FsError> {
-        let mut cur = self.reach_parent(rel, create)?;
+        let cur = self.reach_parent(rel, create)?;
         let name = OsStr::new(rel.file_name());
         let shown = rel.under(&self.root);
         let dir = self.act(&shown, "open the folder", || {
@@ -248,10 +265,9 @@ impl Location {
                 other => other,
             }
         })?;
-        cur.dir = dir;
         Ok(Self {
             root: shown,
-            dir: cur.dir,
+            dir,
             identity: self.identity.clone(),
         })
     }
@@ -309,13 +325,10 @@ impl Location {
 
     /// The folder holding `rel`'s last component, step by step from the root, no link
     /// followed; with `create`, missing folders are made.
-    fn reach_parent(&self, rel: &RelPath, create: Option<u32>) -> Result<Reached, FsError> {
+    fn reach_parent(&self, rel: &RelPath, create: Option<u32>) -> Result<Reached<'_>, FsError> {
         let comps: Vec<&str> = rel.components().collect();
         let mut cur = Reached {
-            dir: self
-                .dir
-                .try_clone()
-                .map_err(|e| self.err(&self.root, "open the folder", e))?,
+            dir: Step::Top(&self.dir),
             shown: self.root.clone(),
         };
         for c in &comps[..comps.len().saturating_sub(1)] {
@@ -335,7 +348,10 @@ impl Location {
                 }
             });
             let next = next?;
-            cur = Reached { dir: next, shown };
+            cur = Reached {
+                dir: Step::Below(next),
+                shown,
+            };
         }
         Ok(cur)
     }

@@ -144,9 +144,10 @@ pub fn open_file(dir: &DirHandle, name: &OsStr, how: FileHow) -> std::io::Result
         FileHow::Read | FileHow::ReadWriteCreate { .. } | FileHow::AppendCreate { .. }
     ) {
         // Back to blocking reads for a regular file (O_NONBLOCK means nothing for one, but
-        // clear it so that nothing downstream sees EAGAIN).
-        let fl = rustix::fs::fcntl_getfl(&file).map_err(io)?;
-        rustix::fs::fcntl_setfl(&file, fl - OFlags::NONBLOCK).map_err(io)?;
+        // clear it so that nothing downstream sees EAGAIN). F_SETFL takes only the status
+        // flags of what it is given (O_APPEND here) and ignores the access mode and the
+        // creation flags: the open's own flags without O_NONBLOCK, in one call.
+        rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK).map_err(io)?;
     }
     Ok(file)
 }
