@@ -13,7 +13,7 @@ trap 'rm -f "$out"' EXIT
 
 # A hang guard, not a speed limit: the slowest test exe takes about 3 minutes under Wine; one that
 # is still running after 30 is stuck (CI would otherwise die at its own limit without naming it).
-# It is ended, Wine's processes and what they hold open are printed, and the lane fails.
+# It is ended, Wine's processes are printed, and the lane fails.
 limit=${CONDAFIX_WINE_HANG_SECS:-1800}
 attempt() {
   timeout --kill-after=30 "$limit" wine "$@" | tee "$out"

@@ -169,26 +169,28 @@ pub struct Location {
     identity: Identity,
 }
 
-/// A folder reached below a location (the handle of its last step).
+/// A folder reached below a location (the handle of its last step): the location's own handle
+/// for a file right in it (no duplicate handle made and closed per file), or one opened on the
+/// way down.
 struct Reached<'a> {
-    dir: Step<'a>,
+    dir: Held<'a, DirHandle>,
     /// The path shown in messages.
     shown: PathBuf,
 }
 
-/// The location's own folder handle (a file right in it: no duplicate handle made and closed per
-/// file), or one opened on the way down.
-enum Step<'a> {
-    Top(&'a DirHandle),
-    Below(DirHandle),
+/// A handle (a folder's, a location) borrowed from its owner or owned: `Cow` for things that
+/// cannot be cloned.
+pub enum Held<'a, T> {
+    Borrowed(&'a T),
+    Owned(T),
 }
 
-impl std::ops::Deref for Step<'_> {
-    type Target = DirHandle;
-    fn deref(&self) -> &DirHandle {
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
         match self {
-            Step::Top(d) => d,
-            Step::Below(d) => d,
+            Held::Borrowed(t) => t,
+            Held::Owned(t) => t,
         }
     }
 }
@@ -328,7 +330,7 @@ impl Location {
     fn reach_parent(&self, rel: &RelPath, create: Option<u32>) -> Result<Reached<'_>, FsError> {
         let comps: Vec<&str> = rel.components().collect();
         let mut cur = Reached {
-            dir: Step::Top(&self.dir),
+            dir: Held::Borrowed(&self.dir),
             shown: self.root.clone(),
         };
         for c in &comps[..comps.len().saturating_sub(1)] {
@@ -349,7 +351,7 @@ impl Location {
             });
             let next = next?;
             cur = Reached {
-                dir: Step::Below(next),
+                dir: Held::Owned(next),
                 shown,
             };
         }
@@ -416,19 +418,8 @@ impl Location {
     /// [`Location::open_file`], with the file's size when it was opened.
     #[allow(clippy::disallowed_types)]
     pub fn open_file_len(&self, rel: &RelPath) -> Result<(std::fs::File, u64), FsError> {
-        let parent = self.reach_parent(rel, None)?;
-        let shown = rel.under(&self.root);
-        let file = self.act(&shown, "open", || {
-            sys::open_file(&parent.dir, OsStr::new(rel.file_name()), FileHow::Read)
-        })?;
-        let m = sys::stat_file(&file).map_err(|e| self.err(&shown, "read", e))?;
-        if m.kind != Kind::File {
-            return Err(FsError::NotAFile {
-                path: shown,
-                kind: m.kind.word(),
-            });
-        }
-        self.check_links(&shown, &m)?;
+        let (file, m) = self.open_regular(rel, None, FileHow::Read)?;
+        self.check_links(&rel.under(&self.root), &m)?;
         Ok((file, m.len))
     }
 
@@ -656,11 +647,16 @@ impl Location {
             .collect())
     }
 
-    /// Open (creating when missing) the regular file at `rel` as `how` says; anything else
-    /// there (a link, a folder, a special file) is refused.
+    /// Open the regular file at `rel` as `how` says (with `create_dirs`, missing folders on the
+    /// way are made); anything else there (a link, a folder, a special file) is refused.
     #[allow(clippy::disallowed_types)]
-    fn open_regular(&self, rel: &RelPath, how: FileHow) -> Result<(std::fs::File, Meta), FsError> {
-        let parent = self.reach_parent(rel, Some(0o700))?;
+    fn open_regular(
+        &self,
+        rel: &RelPath,
+        create_dirs: Option<u32>,
+        how: FileHow,
+    ) -> Result<(std::fs::File, Meta), FsError> {
+        let parent = self.reach_parent(rel, create_dirs)?;
         let shown = rel.under(&self.root);
         let file = self.act(&shown, "open", || {
             sys::open_file(&parent.dir, OsStr::new(rel.file_name()), how)
@@ -678,7 +674,7 @@ impl Location {
     /// Open (creating when missing) the file at `rel` for reading and writing: a lock file.
     #[allow(clippy::disallowed_types)]
     pub fn open_lock_file(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
-        self.open_regular(rel, FileHow::ReadWriteCreate { mode })
+        self.open_regular(rel, Some(0o700), FileHow::ReadWriteCreate { mode })
             .map(|(file, _)| file)
     }
 
@@ -686,7 +682,7 @@ impl Location {
     /// A link or a special file there is refused, and so is a file someone else owns.
     #[allow(clippy::disallowed_types)]
     pub fn open_append(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File, FsError> {
-        let (file, m) = self.open_regular(rel, FileHow::AppendCreate { mode })?;
+        let (file, m) = self.open_regular(rel, Some(0o700), FileHow::AppendCreate { mode })?;
         if m.links > 1 && !cfg!(windows) {
             self.check_links(&rel.under(&self.root), &m)?;
         }

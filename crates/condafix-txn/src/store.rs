@@ -113,20 +113,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// A location a target is reached through: the store's own, or one opened for the target.
-pub(crate) enum Reach<'a> {
-    Borrowed(&'a Location),
-    Owned(Location),
-}
-
-impl std::ops::Deref for Reach<'_> {
-    type Target = Location;
-    fn deref(&self) -> &Location {
-        match self {
-            Reach::Borrowed(l) => l,
-            Reach::Owned(l) => l,
-        }
-    }
-}
+pub(crate) type Reach<'a> = condafix_actor::Held<'a, Location>;
 
 fn fs(e: FsError) -> TxnError {
     TxnError::Fs(e)

@@ -197,17 +197,15 @@ impl<'f> Transaction<'f> {
         // One entry per value and prefix: in a user's or the machine's store, each prefix's
         // change is stacked on the ones before it (its `before` is what they left), so each
         // prefix's undo takes back its own change.
+        // Only the newest entry of a value can still be changed in place, and only if it is
+        // this prefix's.
         match self
             .receipt
             .registry
             .iter()
-            .rposition(|e| e.same_value(hive, key, name) && self.mine(e.for_prefix.as_deref()))
-            // Only the newest entry of a value can still be changed in place.
-            .filter(|&i| {
-                !self.receipt.registry[i + 1..]
-                    .iter()
-                    .any(|e| e.same_value(hive, key, name))
-            }) {
+            .rposition(|e| e.same_value(hive, key, name))
+            .filter(|&i| self.mine(self.receipt.registry[i].for_prefix.as_deref()))
+        {
             Some(i) => {
                 if self.receipt.registry[i].before == after {
                     self.receipt.registry.remove(i);
@@ -314,12 +312,8 @@ impl<'f> Transaction<'f> {
             .receipt
             .entries
             .iter()
-            .rposition(|e| target.same(&e.path) && self.mine(e.for_prefix.as_deref()))
-            .filter(|&i| {
-                !self.receipt.entries[i + 1..]
-                    .iter()
-                    .any(|e| target.same(&e.path))
-            })
+            .rposition(|e| target.same(&e.path))
+            .filter(|&i| self.mine(self.receipt.entries[i].for_prefix.as_deref()))
         {
             // condafix already changed this path for this prefix: the original backup stays the
             // one to undo to; this transaction's backup (of condafix's own bytes) is only for
