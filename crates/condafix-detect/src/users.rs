@@ -266,7 +266,8 @@ pub struct UserHive<'r> {
     copies: Option<std::rc::Rc<HiveCopies>>,
 }
 
-fn is_logged_on(registry: &dyn Registry, sid: &str) -> bool {
+/// Whether `sid` is signed in now (their hive is live as `HKU\<SID>`).
+pub fn is_logged_on(registry: &dyn Registry, sid: &str) -> bool {
     registry
         .subkeys(Hive::Users, "")
         .map(|keys| keys.iter().any(|k| k.eq_ignore_ascii_case(sid)))

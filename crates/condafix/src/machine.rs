@@ -96,9 +96,15 @@ pub fn host_registry() -> Box<dyn RegistryWrite> {
 
 pub struct Machine {
     pub env: ProcessEnv,
-    pub registry: Box<dyn RegistryWrite>,
+    /// The host's registry, for the life of the process (one per run): the users' hives loaded
+    /// for the run borrow it.
+    pub registry: &'static dyn RegistryWrite,
     /// In an all-users run: the user whose profile each install is under.
     pub(crate) owners: std::cell::RefCell<Vec<(String, Profile)>>,
+    /// The hives of the owners worked for so far, by SID: a logged-off user's `NTUSER.DAT` is
+    /// copied and loaded once for the run however many of their installs are worked (and
+    /// unloaded, its copy deleted, when the run ends).
+    hives: std::cell::RefCell<Vec<(String, std::rc::Rc<UserHive<'static>>)>>,
     /// This run works for every user: an empty list of targets means none, not "discover".
     all_users: std::cell::Cell<bool>,
 }
@@ -111,10 +117,15 @@ pub struct Owner<'a> {
 
 impl Machine {
     pub fn new() -> Self {
+        Self::on(Box::leak(host_registry()))
+    }
+
+    fn on(registry: &'static dyn RegistryWrite) -> Self {
         Self {
             env: ProcessEnv,
-            registry: host_registry(),
+            registry,
             owners: std::cell::RefCell::new(Vec::new()),
+            hives: std::cell::RefCell::new(Vec::new()),
             all_users: std::cell::Cell::new(false),
         }
     }
@@ -167,11 +178,10 @@ impl Machine {
             .find(|(p, _)| *p == key)
             .map(|(_, profile)| profile.clone());
         let Some(profile) = profile else {
-            return f(&self.env, self.registry.as_ref(), None);
+            return f(&self.env, self.registry, None);
         };
-        let reader: &dyn condafix_detect::registry::Registry = self.registry.as_ref();
-        let hive = UserHive::open(reader, &profile);
-        let view = hive.view(self.registry.as_ref());
+        let hive = self.hive_of(&profile);
+        let view = hive.view(self.registry);
         let env = UserEnv::new(&self.env, &profile, &view);
         f(
             &env,
@@ -183,13 +193,32 @@ impl Machine {
         )
     }
 
+    /// `profile`'s hive for this run: the one reached before, unless they have signed in since
+    /// a copy was loaded (their live hive then wins and the copy is unloaded).
+    fn hive_of(&self, profile: &Profile) -> std::rc::Rc<UserHive<'static>> {
+        let reader: &'static dyn condafix_detect::registry::Registry = self.registry;
+        let mut hives = self.hives.borrow_mut();
+        if let Some(i) = hives.iter().position(|(sid, _)| *sid == profile.sid) {
+            let hive = &hives[i].1;
+            let went_live = hive.access == HiveAccess::LoadedForRun
+                && condafix_detect::users::is_logged_on(reader, &profile.sid);
+            if !went_live {
+                return hives[i].1.clone();
+            }
+            hives.remove(i);
+        }
+        let hive = std::rc::Rc::new(UserHive::open(reader, profile));
+        hives.push((profile.sid.clone(), hive.clone()));
+        hive
+    }
+
     pub fn host(&self) -> HostInfo<'_> {
-        HostInfo::new(&self.env, self.registry.as_ref(), cfg!(windows))
+        HostInfo::new(&self.env, self.registry, cfg!(windows))
     }
 
     /// What an unactivated program on this machine sees, with the command line's overrides.
     pub fn search_context(&self, args: &TargetArgs) -> SearchContext {
-        search_context_of(&self.env, self.registry.as_ref(), args)
+        search_context_of(&self.env, self.registry, args)
     }
 }
 
@@ -304,5 +333,120 @@ impl Machine {
         let mut report = condafix_detect::detect_with(&self.host(), &args.prefixes, &ctx)?;
         crate::output::stamp(&mut report);
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use condafix_detect::registry::{FakeRegistry, Hive, HiveFile, RegValue};
+
+    const SID: &str = "S-1-5-21-1-2-3-1001";
+
+    fn loads_and_unloads(reg: &FakeRegistry) -> (usize, usize) {
+        let calls = reg.calls.borrow();
+        let n = |what: &str| calls.iter().filter(|c| c.starts_with(what)).count();
+        (n("load HKU\\"), n("unload HKU\\"))
+    }
+
+    #[test]
+    fn a_logged_off_owners_hive_is_loaded_once_per_run_and_their_signing_in_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("alice");
+        fs_err::create_dir_all(&home).unwrap();
+        let hive: HiveFile = vec![(
+            "Environment".into(),
+            "PIP_CERT".into(),
+            RegValue::Sz("C:\\corp.pem".into()),
+        )];
+        fs_err::write(home.join("NTUSER.DAT"), serde_json::to_vec(&hive).unwrap()).unwrap();
+        let before = fs_err::read(home.join("NTUSER.DAT")).unwrap();
+        let reg: &'static FakeRegistry = Box::leak(Box::default());
+        let machine = Machine::on(reg);
+        let profile = Profile {
+            sid: SID.into(),
+            name: "alice".into(),
+            dir: home.display().to_string(),
+            path: home.clone(),
+            unusable: None,
+        };
+        let prefixes = [
+            home.join("anaconda3"),
+            home.join("anaconda3").join("envs").join("a"),
+        ];
+        for p in &prefixes {
+            machine
+                .owners
+                .borrow_mut()
+                .push((display_path(p).to_lowercase(), profile.clone()));
+        }
+        let access = |p: &Path| {
+            machine.as_owner(p, |_, registry, owner| {
+                let cert = registry
+                    .value(Hive::CurrentUser, "Environment", "PIP_CERT")
+                    .unwrap();
+                (owner.map(|o| o.access.clone()), cert)
+            })
+        };
+        // Three calls for two installs: one copy loaded.
+        for p in [&prefixes[0], &prefixes[1], &prefixes[0]] {
+            let (a, cert) = access(p);
+            assert_eq!(a, Some(HiveAccess::LoadedForRun));
+            assert_eq!(
+                cert,
+                Some(RegValue::Sz("C:\\corp.pem".into())),
+                "their HKCU"
+            );
+        }
+        assert_eq!(loads_and_unloads(reg), (1, 0), "{:?}", reg.calls.borrow());
+        // She signs in: her live hive wins from the next call on, and the copy is unloaded.
+        reg.set_value(
+            Hive::Users,
+            &format!("{SID}\\Environment"),
+            "PIP_CERT",
+            &RegValue::Sz("C:\\live.pem".into()),
+        )
+        .unwrap();
+        let (a, cert) = access(&prefixes[1]);
+        assert_eq!(a, Some(HiveAccess::LoggedOn));
+        assert_eq!(cert, Some(RegValue::Sz("C:\\live.pem".into())));
+        assert_eq!(loads_and_unloads(reg), (1, 1), "{:?}", reg.calls.borrow());
+        // The run's end unloads nothing more; her file is as it was.
+        drop(machine);
+        assert_eq!(loads_and_unloads(reg), (1, 1));
+        assert_eq!(fs_err::read(home.join("NTUSER.DAT")).unwrap(), before);
+    }
+
+    #[test]
+    fn the_copies_loaded_for_a_run_are_unloaded_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg: &'static FakeRegistry = Box::leak(Box::default());
+        let machine = Machine::on(reg);
+        for (i, name) in ["alice", "bob"].iter().enumerate() {
+            let home = dir.path().join(name);
+            fs_err::create_dir_all(&home).unwrap();
+            let hive: HiveFile = vec![(
+                "Environment".into(),
+                "TEMP".into(),
+                RegValue::Sz("C:\\t".into()),
+            )];
+            fs_err::write(home.join("NTUSER.DAT"), serde_json::to_vec(&hive).unwrap()).unwrap();
+            let profile = Profile {
+                sid: format!("S-1-5-21-1-2-3-100{i}"),
+                name: name.to_string(),
+                dir: home.display().to_string(),
+                path: home.clone(),
+                unusable: None,
+            };
+            let p = home.join("miniconda3");
+            machine
+                .owners
+                .borrow_mut()
+                .push((display_path(&p).to_lowercase(), profile));
+            machine.as_owner(&p, |_, _, _| ());
+        }
+        assert_eq!(loads_and_unloads(reg), (2, 0));
+        drop(machine);
+        assert_eq!(loads_and_unloads(reg), (2, 2), "{:?}", reg.calls.borrow());
     }
 }

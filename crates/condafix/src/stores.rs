@@ -147,7 +147,7 @@ impl Machine {
         let place = placement(dry_run);
         let cx = Context {
             faults,
-            registry: Some(self.registry.as_ref()),
+            registry: Some(self.registry),
         };
         let mut held = Held::default();
         // The users' scopes, merged per user (one store each).
@@ -323,7 +323,7 @@ impl Machine {
         };
         let cx = Context {
             faults,
-            registry: Some(self.registry.as_ref()),
+            registry: Some(self.registry),
         };
         condafix_txn::apply(stores, command, parts, &cx)
     }

@@ -37,7 +37,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     let env = condafix_detect::MapEnv::default();
     let host = HostInfo {
         env: &env,
-        registry: machine.registry.as_ref(),
+        registry: machine.registry,
         windows: true,
         unix_system_dirs: Vec::new(),
         etc_dir: root.join("etc"),
@@ -67,7 +67,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         p,
         &before.machine,
         &host.locations(),
-        machine.registry.as_ref(),
+        machine.registry,
         &condafix_config::ConfigOptions {
             remove_insecure: true,
             ..Default::default()
