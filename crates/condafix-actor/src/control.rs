@@ -306,6 +306,59 @@ pub fn windows_writers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec<W
     found
 }
 
+/// Rights on a folder on the way to an install that let someone put another folder in the
+/// install's place: delete or rename its entries, delete or rename it, take over its ACL or
+/// owner. (Adding entries does not: `C:\ProgramData` lets users create folders, not replace
+/// `C:\ProgramData\Anaconda3`.)
+const REPLACE: u32 = FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | MAXIMUM_ALLOWED;
+
+/// Who, besides the `trusted` principals, may replace what is inside a folder on the way to an
+/// install (an ancestor of the prefix): its owner, and the ACEs that apply to the folder itself
+/// with a right of [`REPLACE`] (denies cancel as in [`windows_writers`]).
+pub fn windows_replacers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec<Writer> {
+    let mut found: Vec<Writer> = Vec::new();
+    let push = |found: &mut Vec<Writer>, id: &str, how: &str| {
+        if !trusted(id) && !found.iter().any(|w| w.id.eq_ignore_ascii_case(id)) {
+            found.push(Writer::new(id, how));
+        }
+    };
+    if let Some(o) = &sd.owner {
+        push(&mut found, o, "its owner");
+    }
+    let Some(aces) = &sd.dacl else {
+        push(&mut found, "everyone", "no ACL");
+        return found;
+    };
+    let mut denied: Vec<(&str, u32)> = Vec::new();
+    for ace in aces.iter().filter(|a| Reach::Folder.applies(a.flags)) {
+        let mask = map_generic(ace.mask);
+        match ace.kind {
+            AceKind::Deny => denied.push((&ace.sid, mask)),
+            AceKind::Other => {}
+            AceKind::Allow | AceKind::AllowCallback => {
+                let cancelled = denied
+                    .iter()
+                    .filter(|(s, _)| s.eq_ignore_ascii_case(&ace.sid))
+                    .fold(0, |m, (_, d)| m | d);
+                if mask & !cancelled & REPLACE != 0 {
+                    push(&mut found, &ace.sid, "may replace what is in the folder");
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Unix: who may replace what is inside a folder on the way to an install: its owner when not
+/// root, and those who may write to it, except in a sticky folder (`/tmp`), where only an
+/// entry's owner may rename or delete it (and that owner is judged at the entry).
+pub fn unix_replacers(uid: u32, gid: u32, mode: u32) -> Vec<Writer> {
+    if mode & 0o1000 != 0 {
+        return unix_writers(uid, gid, 0);
+    }
+    unix_writers(uid, gid, mode)
+}
+
 /// The SIDs that may change anything anyway: SYSTEM, the Administrators, TrustedInstaller, and
 /// the CREATOR OWNER / CREATOR GROUP / OWNER RIGHTS placeholders.
 pub fn windows_trusted(sid: &str) -> bool {

@@ -48,6 +48,13 @@ pub fn writers_of_path(path: &std::path::Path) -> std::io::Result<Vec<Writer>> {
     sys::writers_of_path(path)
 }
 
+/// Who, besides the administrators (root), may replace what is inside the folder at `path` (an
+/// ancestor of an install: [`control::windows_replacers`], [`control::unix_replacers`]). Not
+/// followed: for a link, its owner (what it points at is judged on the resolved path).
+pub fn replacers_of_folder(path: &std::path::Path) -> std::io::Result<Vec<Writer>> {
+    sys::replacers_of_folder(path)
+}
+
 /// Whether a writer's id names one user account (a uid; a SID the system calls a user, or an
 /// `S-1-5-21-`/`S-1-12-1-` SID when it cannot say): the one place that decides it.
 pub fn is_user_account(id: &str) -> bool {

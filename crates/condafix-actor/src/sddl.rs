@@ -732,6 +732,48 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn on_the_way_to_an_install_only_who_may_replace_its_entries_counts() {
+        let replacers = |sddl: &str| -> Vec<String> {
+            crate::control::windows_replacers(&parse(sddl).unwrap(), windows_trusted)
+                .into_iter()
+                .map(|w| w.id)
+                .collect()
+        };
+        // C:\ProgramData: users add folders there, but cannot replace Anaconda3.
+        let programdata = "O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;DCLCRPCR;;;BU)";
+        assert!(replacers(programdata).is_empty());
+        // C:\Users and C:\: read for users.
+        assert!(replacers(
+            "O:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICI;0x1200a9;;;WD)"
+        )
+        .is_empty());
+        // C:\: authenticated users may create folders (AD) but delete nothing they did not make.
+        assert!(replacers("O:S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;CI;LC;;;AU)(A;OIIO;SDGXGWGR;;;AU)").is_empty());
+        // A profile folder: its owner replaces anything in it.
+        let profile = format!("O:{ALICE}D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{ALICE})");
+        assert_eq!(replacers(&profile), vec![ALICE.to_string()]);
+        // Delete-child for Users; delete on the folder itself; a DACL handed over; generic all.
+        // (SDDL's DT is 0x40, FILE_DELETE_CHILD; its DC and LC are adding a file, a folder.)
+        assert!(replacers("O:BAD:(A;;FA;;;SY)(A;;DCLC;;;BU)").is_empty());
+        for ace in [
+            "(A;;DT;;;BU)",
+            "(A;;0x40;;;BU)",
+            "(A;;SD;;;BU)",
+            "(A;;WD;;;BU)",
+            "(A;;WO;;;BU)",
+            "(A;;GA;;;BU)",
+        ] {
+            let sddl = format!("O:BAD:(A;;FA;;;SY){ace}");
+            assert_eq!(replacers(&sddl), vec!["S-1-5-32-545".to_string()], "{sddl}");
+        }
+        // Only for what is inside (inherit-only): not this folder's entries.
+        assert!(replacers("O:BAD:(A;OICIIO;FA;;;BU)").is_empty());
+        // A deny first cancels; no DACL at all is everyone's.
+        assert!(replacers("O:BAD:(D;;0x50040;;;BU)(A;;0x50040;;;BU)").is_empty());
+        assert_eq!(replacers("O:BA"), vec!["everyone".to_string()]);
+    }
+
+    #[test]
     fn an_all_users_prefix_under_programdata_lets_users_add_files() {
         // C:\ProgramData as Windows ships it: Users may add files and folders (0x116 on
         // containers: DC = add file, LC = add subfolder, RP/CR = write EA/attributes), and

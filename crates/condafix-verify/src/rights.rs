@@ -168,11 +168,57 @@ pub fn writers_of(paths: &[PathBuf]) -> Writers {
     writers_besides(paths, me.as_deref())
 }
 
+/// The folders on the way to `prefix` (and to `home`, a venv's base): every ancestor of the
+/// path as given (a link on the way counts its owner) and of the path it resolves to. Whoever
+/// may replace an entry in one of them may put another install in its place between condafix's
+/// check and the start, so they count as the install's writers.
+pub fn ancestors_of(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for root in [Some(prefix), home].into_iter().flatten() {
+        let resolved = dunce::canonicalize(root).ok();
+        for path in [Some(root.to_path_buf()), resolved].into_iter().flatten() {
+            out.extend(path.ancestors().skip(1).map(Path::to_path_buf));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Who other than the administrators, the system and condafix's own account may change what
+/// the interpreter of `prefix` runs ([`executed_from`]) or replace a folder on the way to it
+/// ([`ancestors_of`]).
+pub fn writers_of_install(prefix: &Path, home: Option<&Path>) -> Writers {
+    let me = (!can_start_as_user())
+        .then(condafix_actor::identity::process_account)
+        .flatten()
+        .map(|a| a.to_string());
+    let mut out = writers_besides(&executed_from(prefix, home), me.as_deref());
+    judge(
+        &mut out,
+        &ancestors_of(prefix, home),
+        me.as_deref(),
+        condafix_actor::replacers_of_folder,
+    );
+    out
+}
+
 /// Who other than the administrators, the system and `me` may change any of `paths`.
 pub fn writers_besides(paths: &[PathBuf], me: Option<&str>) -> Writers {
     let mut out = Writers::default();
+    judge(&mut out, paths, me, condafix_actor::writers_of_path);
+    out
+}
+
+/// Add to `out` who `find` says may change each of `paths`, besides `me`.
+fn judge(
+    out: &mut Writers,
+    paths: &[PathBuf],
+    me: Option<&str>,
+    find: fn(&Path) -> std::io::Result<Vec<condafix_actor::Writer>>,
+) {
     for p in paths {
-        match condafix_actor::writers_of_path(p) {
+        match find(p) {
             Ok(found) => {
                 let found: Vec<_> = found
                     .into_iter()
@@ -204,7 +250,6 @@ pub fn writers_besides(paths: &[PathBuf], me: Option<&str>) -> Writers {
             }
         }
     }
-    out
 }
 
 /// The first of `paths` that someone other than the administrators and the system may change.
@@ -251,6 +296,52 @@ mod tests {
         std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
         std::os::unix::fs::symlink(&theirs, safe.join("python3.dll")).unwrap();
         assert!(first_writable_by_others(&executed_from(&safe, None)).is_some());
+    }
+
+    #[test]
+    fn whoever_may_replace_a_folder_on_the_way_to_a_roots_install_is_its_writer() {
+        if !root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mk = |rel: &str, uid: u32, mode: u32| {
+            let p = dir.path().join(rel);
+            fs_err::create_dir_all(&p).unwrap();
+            fs_err::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::os::unix::fs::chown(&p, Some(uid), None).unwrap();
+            p
+        };
+        // root's install in root's folders, below this test's 0700 folder in sticky /tmp.
+        let opt = mk("opt", 0, 0o755);
+        let prefix = mk("opt/anaconda3", 0, 0o755);
+        fs_err::write(prefix.join("python.exe"), b"MZ").unwrap();
+        assert_eq!(writers_of_install(&prefix, None), Writers::default());
+        // Reached through a link a user owns (in a folder only root may change): the user may
+        // aim it at their own tree between the check and the start.
+        let home = mk("home", 0, 0o755);
+        let link = home.join("a");
+        std::os::unix::fs::symlink(&opt, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+        let via = link.join("anaconda3");
+        let w = writers_of_install(&via, None);
+        assert_eq!(w.sole_user(), Some("uid 65534"), "{w:?}");
+        assert_eq!(w.first.unwrap().path, link);
+        // root's install in a user's home: the user may rename it away.
+        let theirs = mk("home/u", 65534, 0o755);
+        let inside = mk("home/u/miniconda3", 0, 0o755);
+        fs_err::write(inside.join("python.exe"), b"MZ").unwrap();
+        let w = writers_of_install(&inside, None);
+        assert_eq!(w.sole_user(), Some("uid 65534"), "{w:?}");
+        assert_eq!(w.first.unwrap().path, theirs);
+        // A sticky world-writable folder on the way (as /tmp) lets no one else replace root's
+        // entry; a plain world-writable one does.
+        let shared = mk("shared", 0, 0o1777);
+        let p = mk("shared/pfx", 0, 0o755);
+        assert_eq!(writers_of_install(&p, None), Writers::default());
+        fs_err::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let w = writers_of_install(&p, None);
+        assert_eq!(w.ids, vec!["everyone".to_string()], "{w:?}");
+        assert_eq!(w.sole_user(), None);
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Tree {
         }
         #[cfg(unix)]
         {
-            // The child leads its own process group (set before it ran).
+            // The child leads its own session and process group (set before it ran).
             Tree {
                 group: pids.first().copied(),
             }
@@ -90,6 +90,25 @@ impl Tree {
         if let Some(pgid) = self.group.and_then(|p| i32::try_from(p).ok()) {
             unix_kill_group(pgid);
         }
+    }
+}
+
+/// The child starts a session of its own (and so leads its own process group, which a timeout
+/// kills whole): without a controlling terminal, a program from a user's prefix cannot open
+/// `/dev/tty` and push input (TIOCSTI) into the terminal of the root shell that ran condafix.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn new_session(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: the closure runs in the forked child before exec and only calls setsid(2), which
+    // is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
@@ -548,8 +567,7 @@ pub fn run_with_timeout(spec: &Spec, timeout: Duration) -> RunOutput {
         .unchecked();
     #[cfg(unix)]
     let expr = expr.before_spawn(|cmd| {
-        use std::os::unix::process::CommandExt as _;
-        cmd.process_group(0);
+        new_session(cmd);
         Ok(())
     });
     #[cfg(unix)]
@@ -675,6 +693,43 @@ pub fn python_of(prefix: &Path, windows_layout: bool) -> std::path::PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_run_leads_a_session_of_its_own_without_the_callers_terminal() {
+        let spec = super::Spec {
+            program: "/bin/sh".into(),
+            args: vec![
+                "-c".into(),
+                "read -r pid comm state ppid pgrp session rest < /proc/$$/stat; echo $pid $pgrp $session $ppid; (exec 3</dev/tty) 2>/dev/null && echo tty-open; exit 0".into(),
+            ],
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            cwd: std::env::temp_dir(),
+            run_as: None,
+        };
+        let out = super::run_with_timeout(&spec, std::time::Duration::from_secs(60));
+        let ids: Vec<u32> = out
+            .stdout
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(ids.len(), 4, "{out:?}");
+        // Its own process group and session (pid = pgrp = session), not this test's.
+        assert_eq!(ids[0], ids[1], "{out:?}");
+        assert_eq!(ids[0], ids[2], "{out:?}");
+        let own_session = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let own_session: u32 = own_session
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_ne!(ids[2], own_session);
+        assert!(!out.stdout.contains("tty-open"), "{out:?}");
+    }
+
     use super::windows_command_line;
     use super::{job_start, job_verdict, JobStart, LIMIT_BREAKAWAY_OK, LIMIT_SILENT_BREAKAWAY_OK};
 

@@ -433,8 +433,7 @@ pub fn verify_prefix(report: &PrefixReport, opts: &VerifyOptions) -> PrefixVerif
             .as_ref()
             .and_then(|p| p.venv.as_ref())
             .map(|v| PathBuf::from(&v.home));
-        let dirs = crate::rights::executed_from(&prefix, home.as_deref());
-        let writers = crate::rights::writers_of(&dirs);
+        let writers = crate::rights::writers_of_install(&prefix, home.as_deref());
         if let Some(w) = &writers.first {
             // Run only as the one user who alone may change these files, never as condafix.
             match (writers.sole_user(), crate::rights::can_start_as_user()) {

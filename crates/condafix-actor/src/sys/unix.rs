@@ -250,6 +250,17 @@ pub fn control_of_dir(dir: &DirHandle) -> std::io::Result<crate::Control> {
 /// A state folder condafix made: its mode was set when it was made.
 pub fn protect_new_state_folder(_: &crate::Location) {}
 
+/// Who, besides root, may replace what is inside the folder at `path` (not followed: a link
+/// counts its owner).
+pub fn replacers_of_folder(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs_err::symlink_metadata(path)?;
+    if m.file_type().is_symlink() {
+        return Ok(crate::control::unix_writers(m.uid(), m.gid(), 0));
+    }
+    Ok(crate::control::unix_replacers(m.uid(), m.gid(), m.mode()))
+}
+
 /// Who, besides root, may change the file or folder at `path`: for a link, whoever may change
 /// the link and whoever may change what it points at.
 pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {

@@ -723,6 +723,26 @@ pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
     Ok(out)
 }
 
+/// Who, besides the administrators and the system, may replace what is inside the folder at
+/// `path` (its owner and DACL, from a handle that does not follow a reparse point: a junction
+/// is judged as itself, its target on the resolved path).
+pub fn replacers_of_folder(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+    #[allow(clippy::disallowed_types)]
+    let f = std::fs::OpenOptions::new()
+        .access_mode(READ_CONTROL | FILE_READ_ATTRIBUTES)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(
+            FILE_FLAG_BACKUP_SEMANTICS
+                | windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT,
+        )
+        .open(path)?;
+    let sd = crate::windows::acl::descriptor_of(f.as_raw_handle() as HANDLE)?;
+    Ok(crate::control::windows_replacers(
+        &sd,
+        crate::control::windows_trusted,
+    ))
+}
+
 /// Whether a SID is a user account (see `windows::account`).
 pub fn is_user_account(id: &str) -> bool {
     crate::windows::account::is_user(id)
