@@ -716,7 +716,7 @@ mod tests {
         // Its own process group and session (pid = pgrp = session), not this test's.
         assert_eq!(ids[0], ids[1], "{out:?}");
         assert_eq!(ids[0], ids[2], "{out:?}");
-        let own_session = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let own_session = fs_err::read_to_string("/proc/self/stat").unwrap();
         let own_session: u32 = own_session
             .rsplit(')')
             .next()
