@@ -898,3 +898,98 @@ fn bundle_and_log_outputs_go_through_no_link_and_stay_private() {
         "ten logs kept, the two links left alone: {left}"
     );
 }
+
+/// A self-signed CA certificate in PEM.
+fn ca_pem(name: &str) -> String {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, name.to_string());
+    p.self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}
+
+#[test]
+fn a_users_roots_go_into_no_bundle_root_or_the_machine_trusts() {
+    if !root_or_skip() {
+        return;
+    }
+    let lab = Lab::new();
+    let dir = lab.ctx.path();
+    let (corp, system, evil) = (
+        ca_pem("Corp Root CA"),
+        ca_pem("System Root CA"),
+        ca_pem("Alice Evil Root CA"),
+    );
+    fs_err::write(dir.join("corp.pem"), &corp).unwrap();
+    fs_err::write(dir.join("system.pem"), &system).unwrap();
+    // alice adds her own CA to her prefix's root bundle.
+    let cacert = lab
+        .alice_prefix
+        .join("Library")
+        .join("ssl")
+        .join("cacert.pem");
+    attack(
+        ALICE,
+        &lab.alice_home,
+        &format!(
+            "mkdir -p '{0}' && printf '%s' '{1}' >> '{2}'",
+            cacert.parent().unwrap().display(),
+            evil,
+            cacert.display()
+        ),
+    );
+    let config = |scope: &str| {
+        let mut c = lab.command(
+            "config",
+            &[
+                "--ca-file",
+                "corp.pem",
+                "--scope",
+                scope,
+                "--yes",
+                "--json",
+                "--prefix",
+            ],
+        );
+        c.arg(&lab.alice_prefix)
+            .env("SSL_CERT_FILE", dir.join("system.pem"));
+        run(c)
+    };
+    let home = dir.join("home");
+    // The machine's folders exist (on Windows, %ProgramData% is the machine store's root and
+    // they are made below it; this Linux run's root for it is /etc).
+    for d in ["condafix", "pip", "conda"] {
+        fs_err::create_dir_all(dir.join("ProgramData").join(d)).unwrap();
+    }
+    for (scope, bundle) in [
+        ("user", home.join(".local/share/condafix/ca-bundle.pem")),
+        ("global", dir.join("ProgramData/condafix/ca-bundle.pem")),
+    ] {
+        let r = config(scope);
+        assert_eq!(r.code, 0, "{scope}: {}\n{}", r.stdout, r.stderr);
+        let pem = fs_err::read_to_string(&bundle).unwrap();
+        assert!(
+            !pem.contains(evil.lines().nth(1).unwrap()),
+            "{scope}: alice's CA is trusted"
+        );
+        assert!(pem.contains(corp.lines().nth(1).unwrap()), "{scope}");
+        assert!(
+            pem.contains(system.lines().nth(1).unwrap()),
+            "{scope}: the system's roots instead"
+        );
+        assert!(
+            r.stdout.contains("may be changed by uid 1001"),
+            "{scope}: {}",
+            r.stdout
+        );
+        let undo = lab.on_alice("undo", &[]);
+        assert_eq!(undo.code, 0, "{}", undo.stderr);
+    }
+    // Her prefix's own bundle (site) keeps her roots: only her prefix trusts it.
+    let r = config("site");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let pem = fs_err::read_to_string(lab.state().join("ca-bundle.pem")).unwrap();
+    assert!(pem.contains(evil.lines().nth(1).unwrap()));
+}

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use condafix_detect::display_path;
+use condafix_detect::locations::{ConfigLocations, WriteScope};
 use condafix_prefix::{join_rel, Layout, Version};
 
 use super::ConfigTarget;
@@ -28,6 +29,56 @@ fn public_roots(prefix: &Path, layout: Layout, py: Option<(u64, u64)>) -> Vec<Pa
     v
 }
 
+fn scope_words(scope: WriteScope) -> &'static str {
+    match scope {
+        WriteScope::Global => "machine-wide",
+        _ => "user's",
+    }
+}
+
+/// Who, besides the administrators, the system, this process's account and (for a user's
+/// bundle) the user whose home it is, may change one of the prefix's root bundles or a folder
+/// between it and the prefix: `None` when no one.
+fn foreign_writer(
+    prefix: &Path,
+    files: &[PathBuf],
+    locations: &ConfigLocations,
+    scope: WriteScope,
+) -> Option<String> {
+    let me = condafix_actor::identity::process_account().map(|a| a.to_string());
+    let users: Vec<String> = match (scope, &locations.home) {
+        (WriteScope::User, Some(home)) => condafix_actor::writers_of_path(home)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|w| condafix_actor::is_user_account(&w.id))
+            .map(|w| w.id)
+            .collect(),
+        _ => Vec::new(),
+    };
+    for file in files {
+        let mut path = Some(file.as_path());
+        while let Some(at) = path {
+            match condafix_actor::writers_of_path(at) {
+                Ok(found) => {
+                    if let Some(w) = found
+                        .iter()
+                        .find(|w| me.as_ref() != Some(&w.id) && !users.contains(&w.id))
+                    {
+                        return Some(w.label());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Some(format!("anyone (their rights could not be read: {e})")),
+            }
+            if at == prefix {
+                break;
+            }
+            path = at.parent();
+        }
+    }
+    None
+}
+
 impl ConfigTarget for CaBundle {
     fn plan(&self, p: &mut Planner<'_>) -> Result<(), ConfigError> {
         let t = &p.trust;
@@ -40,11 +91,34 @@ impl ConfigTarget for CaBundle {
             .python
             .as_ref()
             .map(|py| Version::parse(&py.version).major_minor());
-        let public = public_roots(&p.prefix, p.report.layout, py_mm);
+        let mut public = public_roots(&p.prefix, p.report.layout, py_mm);
+        let mut system = opts.system_roots.clone();
+        if opts.scope != WriteScope::Site {
+            if let Some(who) = foreign_writer(&p.prefix, &public, p.locations, opts.scope) {
+                // The roots a user can change must not be trusted by what they cannot: root's
+                // or another user's pip, every account's (a global bundle).
+                public.clear();
+                if system.is_none() {
+                    system = Some(crate::bundle::system_roots().0);
+                }
+                if system.as_ref().is_none_or(Vec::is_empty) {
+                    return Err(ConfigError::Usage(format!(
+                        "the public roots in {} may be changed by {who}, so they cannot go into a {} bundle, and this system's trust store gave none to use instead: write the bundle for this prefix alone (--scope site)",
+                        display_path(&p.prefix),
+                        scope_words(opts.scope)
+                    )));
+                }
+                p.note(format!(
+                    "the public roots in {} may be changed by {who}, who would then be trusted by every program using a {} bundle: it takes its public roots from this system's trust store instead (--scope site keeps a bundle for this prefix alone, with its own roots)",
+                    display_path(&p.prefix),
+                    scope_words(opts.scope)
+                ));
+            }
+        }
         let bundle = build_bundle(&BundleInputs {
             public: &public,
             given: &opts.ca_files,
-            system: opts.system_roots.clone(),
+            system,
             now_unix: opts.now_unix,
         })?;
         if !opts.ca_files.is_empty()
