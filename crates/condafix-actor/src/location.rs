@@ -540,6 +540,53 @@ impl Location {
         result
     }
 
+    /// Put a new file with `bytes` at `rel` (a name directly in this folder) atomically and only
+    /// if nothing is there: a temp file made new beside it (never through a link), filled,
+    /// synced, given `mode`, then renamed to `rel` without replacing. `Ok(false)`: the name is
+    /// taken (by another run, another machine), nothing changed.
+    pub fn place_new(&self, rel: &RelPath, bytes: &[u8], mode: u32) -> Result<bool, FsError> {
+        let parent = self.reach_parent(rel, None)?;
+        let name = OsStr::new(rel.file_name());
+        let shown = rel.under(&self.root);
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp_name = format!(
+            ".{}{TEMP_MARKER}{}-{n}",
+            rel.file_name(),
+            std::process::id()
+        );
+        let tmp = OsStr::new(&tmp_name);
+        let tmp_shown = shown.with_file_name(&tmp_name);
+        let mut file = self.act(&shown, "create a file in the folder of", || {
+            sys::open_file(&parent.dir, tmp, FileHow::CreateNew { mode: 0o600 })
+        })?;
+        let result = (|| {
+            file.write_all(bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| self.err(&tmp_shown, "write", e))?;
+            if cfg!(unix) {
+                sys::set_mode(&file, mode)
+                    .map_err(|e| self.err(&tmp_shown, "set the mode of", e))?;
+            }
+            drop(file);
+            match self
+                .identity
+                .act(|| sys::rename_new_at(&parent.dir, tmp, name))
+                .map_err(FsError::from)?
+            {
+                Ok(()) => {
+                    sys::sync_dir(&parent.dir);
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(self.err(&shown, "create", e)),
+            }
+        })();
+        if !matches!(result, Ok(true)) {
+            let _ = self.identity.act(|| sys::remove_file_at(&parent.dir, tmp));
+        }
+        result
+    }
+
     /// Write `bytes` at `rel` atomically (see [`Location::replace`]).
     pub fn write(&self, rel: &RelPath, bytes: &[u8], opts: &WriteOptions) -> Result<(), FsError> {
         let shown = rel.under(&self.root);
@@ -745,5 +792,32 @@ mod tests {
             .remove(&rel("sub/a.txt"), RetryPolicy::default())
             .unwrap());
         assert!(loc.remove_empty_dir(&rel("sub")));
+    }
+
+    #[test]
+    fn a_new_file_never_takes_a_name_that_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::open(dir.path(), Identity::Process).unwrap();
+        assert!(loc.place_new(&rel("a.json"), b"first", 0o644).unwrap());
+        assert!(!loc.place_new(&rel("a.json"), b"second", 0o644).unwrap());
+        assert_eq!(loc.read(&rel("a.json"), 10).unwrap(), b"first");
+        // A link there is a name taken too, and what it points at stays as it was.
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("target");
+            fs_err::write(&target, b"kept").unwrap();
+            std::os::unix::fs::symlink(&target, dir.path().join("b.json")).unwrap();
+            assert!(!loc.place_new(&rel("b.json"), b"second", 0o644).unwrap());
+            assert_eq!(fs_err::read(&target).unwrap(), b"kept");
+        }
+        let mut names: Vec<String> = loc
+            .list(None)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.contains(TEMP_MARKER))
+            .collect();
+        names.sort();
+        assert!(names.is_empty(), "temp files left: {names:?}");
     }
 }

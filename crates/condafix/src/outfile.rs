@@ -31,117 +31,54 @@ pub fn file_safe(host: &str) -> String {
     s
 }
 
-fn is_link(p: &Path) -> bool {
-    fs_err::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-/// The folder, created when missing; refused when it (or the path to it) is a link.
-fn folder(dir: &Path) -> anyhow::Result<()> {
-    if is_link(dir) {
-        bail!(
-            "{} is a link: condafix does not write through links (give the folder itself)",
-            dir.display()
-        );
-    }
-    if !dir.exists() {
-        fs_err::create_dir_all(dir)
-            .with_context(|| format!("{} could not be created", dir.display()))?;
-    }
-    let meta = fs_err::symlink_metadata(dir)?;
-    if !meta.is_dir() {
-        bail!("{} is not a folder", dir.display());
-    }
-    Ok(())
-}
-
-/// A new temp file beside `dest`, created exclusively (never an existing file or a link).
-fn temp_beside(dest: &Path) -> anyhow::Result<(PathBuf, fs_err::File)> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for n in 0..100u32 {
-        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        let mut opts = fs_err::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use fs_err::os::unix::fs::OpenOptionsExt as _;
-            opts.custom_flags(libc::O_NOFOLLOW);
-        }
-        match opts.open(&tmp) {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).context("the temp file could not be created"),
-        }
-    }
-    bail!("no free temp file name beside {}", dest.display())
-}
-
-fn fill(tmp: &Path, mut file: fs_err::File, bytes: &[u8]) -> anyhow::Result<()> {
-    let result = file.write_all(bytes).and_then(|()| file.sync_all());
-    drop(file);
-    if let Err(e) = result {
-        let _ = fs_err::remove_file(tmp);
-        return Err(e.into());
-    }
-    Ok(())
-}
-
-/// Put `tmp` at `dest` only if nothing is there: a hard link fails when the name is taken
-/// (atomically); where the file system has no hard links, a rename after a check.
-fn place_new(tmp: &Path, dest: &Path) -> std::io::Result<bool> {
-    match fs_err::hard_link(tmp, dest) {
-        Ok(()) => {
-            let _ = fs_err::remove_file(tmp);
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            if fs_err::symlink_metadata(dest).is_ok() {
-                return Ok(false);
-            }
-            fs_err::rename(tmp, dest)?;
-            Ok(true)
-        }
-    }
-}
-
 /// Write a document into `dir` as `<host>-<UTC time>.json` (`-2`, `-3`, ... when that name is
-/// taken); the path written.
+/// taken), by handle: the folder reached without following a link at any step (made when
+/// missing), a temp file made new in it and renamed to a name nothing holds (never replacing
+/// another run's or another machine's file). Run elevated, the document (every user's
+/// installs) is owner-only and never goes into a folder one other user controls. The path
+/// written.
 pub fn drop_document(
     dir: &Path,
     host: &str,
     time: jiff::Timestamp,
     text: &str,
 ) -> anyhow::Result<PathBuf> {
-    folder(dir)?;
+    let loc = open_folder(dir, true, 0o755, Policy::Share)?;
+    let elevated = condafix_actor::process_is_elevated();
     let stem = format!(
         "{}-{}",
         file_safe(host),
         condafix_report::time::compact(time)
     );
-    let first = dir.join(format!("{stem}.json"));
-    let (tmp, file) = temp_beside(&first)?;
-    fill(&tmp, file, text.as_bytes())?;
     for n in 1..100u32 {
-        let dest = if n == 1 {
-            first.clone()
+        let name = if n == 1 {
+            format!("{stem}.json")
         } else {
-            dir.join(format!("{stem}-{n}.json"))
+            format!("{stem}-{n}.json")
         };
-        match place_new(&tmp, &dest) {
-            Ok(true) => return Ok(dest),
-            Ok(false) => continue,
-            Err(e) => {
-                let _ = fs_err::remove_file(&tmp);
-                return Err(e).with_context(|| format!("{} could not be written", dest.display()));
-            }
+        let rel = condafix_actor::guard::RelPath::parse(&name)
+            .map_err(|why| anyhow::anyhow!("{name}: {why}"))?;
+        let placed = loc
+            .place_new(&rel, text.as_bytes(), if elevated { 0o600 } else { 0o644 })
+            .with_context(|| format!("{} could not be written", dir.join(&name).display()))?;
+        if placed {
+            return Ok(dir.join(name));
         }
     }
-    let _ = fs_err::remove_file(&tmp);
-    bail!("{} and 98 more names beside it are taken", first.display())
+    bail!(
+        "{} and 98 more names beside it are taken",
+        dir.join(format!("{stem}.json")).display()
+    )
+}
+
+/// Which folders an elevated condafix writes its output into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Its own, the administrators', or a sticky shared one (`/tmp`).
+    Own,
+    /// Also a share several accounts write to (a fleet's report folder); never one that one
+    /// other user controls.
+    Share,
 }
 
 /// The folder for condafix's own output (a bundle, a log, a page), opened by handle and, with
@@ -149,6 +86,16 @@ pub fn drop_document(
 /// controls (they could swap what it writes, or read what only its owner should): its own or
 /// the administrators' folders, or a shared one with the sticky bit (`/tmp`), are fine.
 pub fn output_folder(dir: &Path, create: bool) -> anyhow::Result<condafix_actor::Location> {
+    open_folder(dir, create, 0o700, Policy::Own)
+}
+
+/// [`output_folder`], what is missing made with `mode`, checked by `policy`.
+fn open_folder(
+    dir: &Path,
+    create: bool,
+    mode: u32,
+    policy: Policy,
+) -> anyhow::Result<condafix_actor::Location> {
     use condafix_actor::{Identity, Location};
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -167,22 +114,26 @@ pub fn output_folder(dir: &Path, create: bool) -> anyhow::Result<condafix_actor:
         missing.push(name.to_string_lossy().into_owned());
         existing.pop();
     }
+    if fs_err::symlink_metadata(&existing).is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink())
+    {
+        bail!("{} is not a folder", existing.display());
+    }
     let loc = Location::open_unfollowed(&existing, Identity::Process)
         .with_context(|| format!("{} could not be opened", existing.display()))?;
-    check_ours(&loc, &existing)?;
+    check_ours(&loc, &existing, policy)?;
     if missing.is_empty() {
         return Ok(loc);
     }
     missing.reverse();
     let rel = condafix_actor::guard::RelPath::parse(&missing.join("/"))
         .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))?;
-    loc.subdir(&rel, Some(0o700))
+    loc.subdir(&rel, Some(mode))
         .with_context(|| format!("{} could not be created", dir.display()))
 }
 
 /// Run elevated, condafix refuses a folder another account controls: its own or the
 /// administrators' folders, or a shared one with the sticky bit (`/tmp`), are fine.
-fn check_ours(loc: &condafix_actor::Location, dir: &Path) -> anyhow::Result<()> {
+fn check_ours(loc: &condafix_actor::Location, dir: &Path, policy: Policy) -> anyhow::Result<()> {
     use condafix_actor::Control;
     if !condafix_actor::process_is_elevated() {
         return Ok(());
@@ -192,7 +143,7 @@ fn check_ours(loc: &condafix_actor::Location, dir: &Path) -> anyhow::Result<()> 
     match loc.control()? {
         Control::Machine => Ok(()),
         Control::Owner(id) if Some(&id) == me.as_ref() => Ok(()),
-        Control::Shared(_) if sticky => Ok(()),
+        Control::Shared(_) if sticky || policy == Policy::Share => Ok(()),
         other => bail!(
             "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
             dir.display(),

@@ -993,3 +993,45 @@ fn a_users_roots_go_into_no_bundle_root_or_the_machine_trusts() {
     let pem = fs_err::read_to_string(lab.state().join("ca-bundle.pem")).unwrap();
     assert!(pem.contains(evil.lines().nth(1).unwrap()));
 }
+
+#[test]
+fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
+    if !root_or_skip() {
+        return;
+    }
+    let lab = Lab::new();
+    let before = lab.guarded();
+    // alice's link to root's folder, and a folder of hers.
+    let link = lab.alice_home.join("reports");
+    std::os::unix::fs::symlink(&lab.root_dir, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(ALICE), Some(ALICE)).unwrap();
+    let inbox = lab.alice_home.join("inbox");
+    fs_err::create_dir(&inbox).unwrap();
+    std::os::unix::fs::chown(&inbox, Some(ALICE), Some(ALICE)).unwrap();
+    let share = lab.ctx.path().join("share");
+    fs_err::create_dir(&share).unwrap();
+    fs_err::set_permissions(&share, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for (dir, ok) in [
+        (link.join("planted"), false),
+        (link.clone(), false),
+        (inbox.clone(), false),
+        (share.clone(), true),
+    ] {
+        let mut c = lab.command("check", &["--report-dir"]);
+        c.arg(&dir).arg("--prefix").arg(&lab.alice_prefix);
+        let r = run(c);
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        let warned = r
+            .stderr
+            .contains("the report document could not be written");
+        assert_eq!(warned, !ok, "{}: {}", dir.display(), r.stderr);
+    }
+    assert!(!lab.root_dir.join("planted").exists());
+    assert!(fs_err::read_dir(&inbox).unwrap().next().is_none());
+    // In the share several accounts write to: the document, owner-only.
+    let docs: Vec<_> = fs_err::read_dir(&share).unwrap().flatten().collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    let m = fs_err::symlink_metadata(docs[0].path()).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o600));
+    assert_unchanged(&before, &lab.guarded(), "check --report-dir");
+}

@@ -172,6 +172,20 @@ pub fn rename_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<(
     rustix::fs::renameat(&dir.0, from, &dir.0, to).map_err(io)
 }
 
+/// Rename `from` to `to` in `dir` unless `to` exists (`AlreadyExists` then): renameat2's
+/// RENAME_NOREPLACE; where the file system lacks it, a hard link (which fails on a taken name)
+/// and the old name removed.
+pub fn rename_new_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
+    match rustix::fs::renameat_with(&dir.0, from, &dir.0, to, rustix::fs::RenameFlags::NOREPLACE) {
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            rustix::fs::linkat(&dir.0, from, &dir.0, to, AtFlags::empty()).map_err(io)?;
+            let _ = remove_file_at(dir, from);
+            Ok(())
+        }
+        other => other.map_err(io),
+    }
+}
+
 pub fn remove_file_at(dir: &DirHandle, name: &OsStr) -> std::io::Result<()> {
     rustix::fs::unlinkat(&dir.0, name, AtFlags::empty()).map_err(io)
 }

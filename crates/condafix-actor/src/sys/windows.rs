@@ -391,6 +391,15 @@ fn unsupported(e: &std::io::Error) -> bool {
 /// Rename `from` to `to`, both in `dir`, by handle: the source is opened relative to the folder
 /// (not followed), and renamed relative to the folder's handle, replacing what is there.
 pub fn rename_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
+    rename_in(dir, from, to, true)
+}
+
+/// Rename `from` to `to` in `dir` unless `to` exists (`ERROR_ALREADY_EXISTS` then).
+pub fn rename_new_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
+    rename_in(dir, from, to, false)
+}
+
+fn rename_in(dir: &DirHandle, from: &OsStr, to: &OsStr, replace: bool) -> std::io::Result<()> {
     let h = nt_open(
         dir,
         from,
@@ -420,12 +429,12 @@ pub fn rename_at(dir: &DirHandle, from: &OsStr, to: &OsStr) -> std::io::Result<(
         }
         buf.clone()
     };
-    // FILE_RENAME_FLAG_REPLACE_IF_EXISTS | FILE_RENAME_FLAG_POSIX_SEMANTICS.
-    let ex = fill(0x1 | 0x2);
+    // FILE_RENAME_FLAG_REPLACE_IF_EXISTS (when replacing) | FILE_RENAME_FLAG_POSIX_SEMANTICS.
+    let ex = fill(u32::from(replace) | 0x2);
     match set_info(h.as_raw_handle() as HANDLE, FileRenameInformationEx, &ex) {
         Err(e) if unsupported(&e) => {
-            // Older systems (and Wine): the plain class, ReplaceIfExists = TRUE.
-            let plain = fill(1);
+            // Older systems (and Wine): the plain class, ReplaceIfExists as asked.
+            let plain = fill(u32::from(replace));
             set_info(h.as_raw_handle() as HANDLE, FileRenameInformation, &plain)
         }
         other => other,
