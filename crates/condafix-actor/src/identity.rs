@@ -183,32 +183,96 @@ pub fn for_folder(path: &std::path::Path) -> Result<Identity, String> {
 }
 
 /// The identity of the user of a profile: on Windows the account its SID names, elsewhere
-/// whoever owns the profile folder (the registry stand-in's SIDs name no Unix account).
+/// the user who owns the profile folder (the registry stand-in's SIDs name no Unix account),
+/// also when they opened it to others.
 pub fn for_profile(sid: &str, dir: &std::path::Path) -> Result<Identity, String> {
     if cfg!(windows) {
-        Identity::for_owner(&AccountId::Sid(sid.to_ascii_uppercase())).map_err(|e| e.to_string())
-    } else {
-        for_folder(dir)
+        return Identity::for_owner(&AccountId::Sid(sid.to_ascii_uppercase()))
+            .map_err(|e| e.to_string());
+    }
+    match for_folder(dir) {
+        Ok(id) => Ok(id),
+        Err(why) => crate::writers_of_path(dir)
+            .ok()
+            .and_then(|w| {
+                w.into_iter()
+                    .find(|w| w.how == "its owner" && crate::is_user_account(&w.id))
+            })
+            .and_then(|w| AccountId::parse(&w.id))
+            .and_then(|id| Identity::for_owner(&id).ok())
+            .ok_or(why),
     }
 }
 
-/// Run `f` as the account that controls the folder at `path` when this run is elevated (reads
-/// of what a user controls happen with their rights); as condafix itself otherwise, or when no
-/// one account controls it (the safe readers still refuse links, FIFOs and huge files).
-pub fn reading_as_owner_of<T>(path: &std::path::Path, f: impl FnOnce() -> T) -> T {
+/// Who reads what is in the folder at `path` when condafix runs elevated:
+/// - one account alone controls it: that account;
+/// - `user` given (the user whose settings led there, in an all-users run): that user, for a
+///   folder the administrators control (their settings name the files read) or several
+///   accounts may change;
+/// - else, for a folder several accounts may change: its owner when that is a user account,
+///   else (Unix) an account with no rights of its own (`nobody`): what anyone can plant there
+///   must not make condafix read with root's rights;
+/// - else condafix's own account.
+pub fn for_reading(path: &std::path::Path, user: Option<&Identity>) -> Identity {
     if !crate::privilege::process_is_elevated() {
-        return f();
+        return Identity::Process;
     }
-    match for_folder(path) {
-        Ok(id @ Identity::As(_)) => {
-            let mut f = Some(f);
-            match id.act(|| (f.take().expect("once"))()) {
-                Ok(v) => v,
-                Err(_) => (f.take().expect("not run"))(),
-            }
+    let shared = match crate::control_of(path) {
+        crate::Control::Owner(id) => {
+            return Identity::for_owner(&id).unwrap_or_else(|_| nobody());
         }
-        _ => f(),
+        crate::Control::Machine => false,
+        crate::Control::Shared(_) => true,
+    };
+    if let Some(user) = user {
+        return user.clone();
     }
+    if !shared {
+        return Identity::Process;
+    }
+    crate::writers_of_path(path)
+        .ok()
+        .and_then(|w| {
+            w.into_iter()
+                .find(|w| w.how == "its owner" && crate::is_user_account(&w.id))
+        })
+        .and_then(|w| AccountId::parse(&w.id))
+        .and_then(|id| Identity::for_owner(&id).ok())
+        .unwrap_or_else(nobody)
+}
+
+/// An identity with no rights of its own, where the system has one (Unix: uid and gid 65534,
+/// `nobody`); elsewhere condafix's own (Windows has no such account to take on).
+fn nobody() -> Identity {
+    #[cfg(unix)]
+    {
+        Identity::As(Arc::new(Account {
+            id: AccountId::Uid(65534),
+            name: Some("nobody".into()),
+            gid: 65534,
+            groups: Vec::new(),
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Identity::Process
+    }
+}
+
+/// Run `f` with the rights of [`for_reading`]`(path, user)`; as condafix itself when that
+/// identity cannot be taken on (the safe readers still refuse links, FIFOs and huge files).
+pub fn reading_as<T>(path: &std::path::Path, user: Option<&Identity>, f: impl FnOnce() -> T) -> T {
+    let id = for_reading(path, user);
+    let mut f = Some(f);
+    match id.act(|| (f.take().expect("once"))()) {
+        Ok(v) => v,
+        Err(_) => (f.take().expect("not run"))(),
+    }
+}
+
+/// [`reading_as`] with no user whose settings led there.
+pub fn reading_as_owner_of<T>(path: &std::path::Path, f: impl FnOnce() -> T) -> T {
+    reading_as(path, None, f)
 }
 
 /// The account this process runs as.

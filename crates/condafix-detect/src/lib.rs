@@ -161,7 +161,11 @@ pub fn detect_all_users(
             }
             // One user's unreadable install is a verdict for it; the others are still worked.
             // It is read with the rights of whoever controls it.
-            let mut r = condafix_actor::identity::reading_as_owner_of(&d.path, || {
+            // A user's install is read as them; one the administrators control or several
+            // accounts may change, as the user whose settings led there (their settings name
+            // what is read).
+            let user = matches!(identity, condafix_actor::Identity::As(_)).then_some(&identity);
+            let mut r = condafix_actor::identity::reading_as(&d.path, user, || {
                 inspect::inspect(
                     &d.path,
                     &user_ctx,

@@ -1035,3 +1035,39 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
     assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o600));
     assert_unchanged(&before, &lab.guarded(), "check --report-dir");
 }
+
+#[test]
+fn opening_her_prefix_or_home_to_everyone_does_not_make_root_read_for_her() {
+    if !root_or_skip() {
+        return;
+    }
+    let lab = Lab::new();
+    lab.profiles();
+    // Root's pip config stays 0600: only root may read it. Her variable names it.
+    lab.set_user_env(
+        ALICE_SID,
+        "PIP_CONFIG_FILE",
+        &lab.root_pip.display().to_string(),
+    );
+    for opened in [&lab.alice_prefix, &lab.alice_home] {
+        fs_err::set_permissions(opened, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = run(lab.command("detect", &["--all-users", "--json"]));
+        assert!(r.code <= 1, "{}", r.stderr);
+        for secret in ["idx/simple", "trusted-host", "TOKEN", "corp"] {
+            assert!(
+                !r.stdout.contains(secret) && !r.stderr.contains(secret),
+                "{}: root's file was read for her: {secret} in {}",
+                opened.display(),
+                r.stdout
+            );
+        }
+        fs_err::set_permissions(opened, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // Read as her, her own file is read: the same variable aimed at a file of hers works.
+    let hers = lab.alice_home.join("pip.conf");
+    fs_err::write(&hers, "[global]\ntrusted-host = hers.example\n").unwrap();
+    std::os::unix::fs::chown(&hers, Some(ALICE), Some(ALICE)).unwrap();
+    lab.set_user_env(ALICE_SID, "PIP_CONFIG_FILE", &hers.display().to_string());
+    let r = run(lab.command("detect", &["--all-users", "--json"]));
+    assert!(r.stdout.contains("hers.example"), "{}", r.stdout);
+}
