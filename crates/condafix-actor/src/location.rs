@@ -688,9 +688,11 @@ impl Location {
             None => self,
         };
         let entries = dir.act(&dir.root, "list", || sys::list(&dir.dir))?;
+        // A name that is not valid Unicode is left out: a lossy copy would name another file
+        // (or none), and condafix never makes such names.
         Ok(entries
             .into_iter()
-            .map(|(n, k)| (n.to_string_lossy().into_owned(), k))
+            .filter_map(|(n, k)| n.into_string().ok().map(|n| (n, k)))
             .collect())
     }
 
@@ -792,6 +794,19 @@ mod tests {
             .remove(&rel("sub/a.txt"), RetryPolicy::default())
             .unwrap());
         assert!(loc.remove_empty_dir(&rel("sub")));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_name_that_is_not_unicode_is_not_listed_as_another() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"libssl-3-x64\xff.dll");
+        fs_err::write(dir.path().join(odd), b"EVIL").unwrap();
+        fs_err::write(dir.path().join("libssl-3-x64.dll"), b"MZ").unwrap();
+        let loc = Location::open(dir.path(), Identity::Process).unwrap();
+        let names: Vec<String> = loc.list(None).unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["libssl-3-x64.dll"]);
     }
 
     #[test]
