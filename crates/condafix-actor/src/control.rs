@@ -359,6 +359,20 @@ pub fn unix_replacers(uid: u32, gid: u32, mode: u32) -> Vec<Writer> {
     unix_writers(uid, gid, mode)
 }
 
+/// The protected DACL a new folder gets for `mode`: owner-only (condafix's state: SYSTEM, the
+/// Administrators and the folder's owner); [`crate::MACHINE_FOLDER`] (a machine folder under
+/// `%ProgramData%`, whose stock ACL lets users add entries: SYSTEM and the Administrators
+/// change it, users read); `None`: what the parent passes down.
+pub fn folder_sddl(mode: u32) -> Option<&'static str> {
+    if mode == crate::MACHINE_FOLDER {
+        Some("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)")
+    } else if mode & 0o077 == 0 {
+        Some("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)")
+    } else {
+        None
+    }
+}
+
 /// The SIDs that may change anything anyway: SYSTEM, the Administrators, TrustedInstaller, and
 /// the CREATOR OWNER / CREATOR GROUP / OWNER RIGHTS placeholders.
 pub fn windows_trusted(sid: &str) -> bool {

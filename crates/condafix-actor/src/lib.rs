@@ -33,7 +33,9 @@ pub mod windows;
 pub use control::{Control, Writer};
 pub use error::FsError;
 pub use identity::{AccountId, Identity, IdentityError};
-pub use location::{Held, Kind, Location, Meta, NewMode, RetryPolicy, WriteOptions, TEMP_MARKER};
+pub use location::{
+    Held, Kind, Location, Meta, NewMode, RetryPolicy, WriteOptions, MACHINE_FOLDER, TEMP_MARKER,
+};
 pub use privilege::{can_start_as_user, process_is_elevated, process_is_system};
 
 /// Who may change the folder open as `dir` (`path` for messages).

@@ -159,6 +159,11 @@ impl WriteOptions {
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The marker in the names of condafix's temp files (`.<name>.condafix-tmp-<pid>-<n>`).
+/// The mode for a machine folder made below a shared root (`%ProgramData%\condafix`): everyone
+/// reads it, only the administrators and the system change it. Windows: a protected DACL given
+/// when it is made (the stock `%ProgramData%` ACL would let users add entries); Unix: 0755.
+pub const MACHINE_FOLDER: u32 = 0o1755;
+
 pub const TEMP_MARKER: &str = ".condafix-tmp-";
 
 /// A folder opened as an identity.
@@ -805,7 +810,12 @@ mod tests {
         fs_err::write(dir.path().join(odd), b"EVIL").unwrap();
         fs_err::write(dir.path().join("libssl-3-x64.dll"), b"MZ").unwrap();
         let loc = Location::open(dir.path(), Identity::Process).unwrap();
-        let names: Vec<String> = loc.list(None).unwrap().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = loc
+            .list(None)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(names, ["libssl-3-x64.dll"]);
     }
 

@@ -774,6 +774,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_folders_condafix_makes_are_controlled_by_whom_it_means() {
+        use crate::control::folder_sddl;
+        let made =
+            |mode: u32, owner: &str| control(&format!("O:{owner}{}", folder_sddl(mode).unwrap()));
+        // %ProgramData%\condafix, made by SYSTEM or an elevated administrator: the machine's.
+        assert_eq!(made(crate::MACHINE_FOLDER, "SY"), Control::Machine);
+        assert_eq!(made(crate::MACHINE_FOLDER, "BA"), Control::Machine);
+        // A state folder: its owner's alone.
+        assert_eq!(made(0o700, "SY"), Control::Machine);
+        assert!(matches!(made(0o700, ALICE), Control::Owner(AccountId::Sid(s)) if s == ALICE));
+        // Anything else inherits.
+        assert_eq!(folder_sddl(0o755), None);
+    }
+
+    #[test]
     fn an_all_users_prefix_under_programdata_lets_users_add_files() {
         // C:\ProgramData as Windows ships it: Users may add files and folders (0x116 on
         // containers: DC = add file, LC = add subfolder, RP/CR = write EA/attributes), and

@@ -175,7 +175,7 @@ pub fn open_machine_state(dir: &Path, create: bool) -> Result<Location, FsError>
                 path: parent.to_path_buf(),
                 why: why.to_string(),
             })?;
-        let mid = base.subdir(&mid, create.then_some(0o755))?;
+        let mid = base.subdir(&mid, create.then_some(crate::MACHINE_FOLDER))?;
         check_state_folder(&mid, false)?;
         mid
     } else {

@@ -97,7 +97,8 @@ pub fn open_dir(dir: &DirHandle, name: &OsStr) -> std::io::Result<DirHandle> {
 }
 
 pub fn make_dir(dir: &DirHandle, name: &OsStr, mode: u32) -> std::io::Result<()> {
-    rustix::fs::mkdirat(&dir.0, name, Mode::from_raw_mode(mode)).map_err(io)
+    // (MACHINE_FOLDER's extra bit only tells Windows which DACL to give.)
+    rustix::fs::mkdirat(&dir.0, name, Mode::from_raw_mode(mode & 0o777)).map_err(io)
 }
 
 /// How a file is opened.

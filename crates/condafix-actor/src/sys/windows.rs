@@ -88,6 +88,27 @@ fn nt_open(
     disposition: u32,
     options: u32,
 ) -> std::io::Result<OwnedHandle> {
+    nt_create(
+        dir,
+        name,
+        access,
+        disposition,
+        options,
+        std::ptr::null_mut(),
+    )
+}
+
+/// [`nt_open`], with the security descriptor a new object gets when it is made (`sd`: null for
+/// what the folder passes down). A descriptor given here is the object's from its first moment:
+/// no window in which an inherited ACE lets a user plant something inside.
+fn nt_create(
+    dir: &DirHandle,
+    name: &OsStr,
+    access: u32,
+    disposition: u32,
+    options: u32,
+    sd: PSECURITY_DESCRIPTOR,
+) -> std::io::Result<OwnedHandle> {
     let mut w = wide(name);
     if w.is_empty() || w.len() > 32_000 || w.contains(&(b'\\' as u16)) || w.contains(&(b'/' as u16))
     {
@@ -104,7 +125,7 @@ fn nt_open(
         RootDirectory: dir.raw(),
         ObjectName: &us,
         Attributes: OBJ_CASE_INSENSITIVE,
-        SecurityDescriptor: std::ptr::null(),
+        SecurityDescriptor: sd as *const _,
         SecurityQualityOfService: std::ptr::null(),
     };
     let mut handle: HANDLE = std::ptr::null_mut();
@@ -171,63 +192,54 @@ pub fn open_dir(dir: &DirHandle, name: &OsStr) -> std::io::Result<DirHandle> {
 }
 
 pub fn make_dir(dir: &DirHandle, name: &OsStr, mode: u32) -> std::io::Result<()> {
-    let h = nt_open(
+    let sd = crate::control::folder_sddl(mode)
+        .map(Descriptor::from_sddl)
+        .transpose()?;
+    nt_create(
         dir,
         name,
-        DIR_ACCESS | WRITE_DAC,
+        DIR_ACCESS,
         FILE_CREATE,
         FILE_DIRECTORY_FILE,
+        sd.as_ref().map_or(std::ptr::null_mut(), |d| d.0),
     )?;
-    if mode & 0o077 == 0 {
-        // Owner-only (condafix's state): SYSTEM, the Administrators and the folder's owner,
-        // protected from what the parent passes down.
-        set_sddl(
-            h.as_raw_handle() as HANDLE,
-            "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)",
-        )?;
-    }
     Ok(())
 }
 
-fn set_sddl(h: HANDLE, sddl: &str) -> std::io::Result<()> {
-    use windows_sys::Win32::Security::Authorization::ConvertStringSecurityDescriptorToSecurityDescriptorW;
-    use windows_sys::Win32::Security::GetSecurityDescriptorDacl;
-    let w: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `w` is NUL-terminated; the descriptor is freed with LocalFree below.
-    unsafe {
-        if ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            w.as_ptr(),
-            1,
-            &mut sd,
-            std::ptr::null_mut(),
-        ) == 0
+/// A self-relative security descriptor made from SDDL, freed with `LocalFree`.
+struct Descriptor(PSECURITY_DESCRIPTOR);
+
+impl Descriptor {
+    #[allow(unsafe_code)]
+    fn from_sddl(sddl: &str) -> std::io::Result<Self> {
+        use windows_sys::Win32::Security::Authorization::ConvertStringSecurityDescriptorToSecurityDescriptorW;
+        let w: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: `w` is NUL-terminated; on success `sd` is a LocalAlloc'd descriptor, owned by
+        // the returned value.
+        if unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                w.as_ptr(),
+                1,
+                &mut sd,
+                std::ptr::null_mut(),
+            )
+        } == 0
         {
             return Err(std::io::Error::last_os_error());
         }
-        let mut present = 0;
-        let mut defaulted = 0;
-        let mut dacl: *mut ACL = std::ptr::null_mut();
-        let ok = GetSecurityDescriptorDacl(sd, &mut present, &mut dacl, &mut defaulted);
-        let rc = if ok == 0 {
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(1) as u32
-        } else {
-            SetSecurityInfo(
-                h,
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                dacl,
-                std::ptr::null(),
-            )
-        };
-        LocalFree(sd as _);
-        if rc != 0 {
-            return Err(std::io::Error::from_raw_os_error(rc as i32));
+        Ok(Descriptor(sd))
+    }
+}
+
+impl Drop for Descriptor {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // SAFETY: allocated by ConvertStringSecurityDescriptorToSecurityDescriptorW, freed once.
+        unsafe {
+            windows_sys::Win32::Foundation::LocalFree(self.0 as _);
         }
     }
-    Ok(())
 }
 
 /// How a file is opened (the modes are Unix permission bits: a new file here inherits its
@@ -802,5 +814,56 @@ pub fn process_alive(pid: u32) -> bool {
         let ok = GetExitCodeProcess(h, &mut code);
         CloseHandle(h);
         ok == 0 || code == STILL_ACTIVE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under a folder with `%ProgramData%`'s stock ACL (users may add entries), the machine
+    /// folder condafix makes is the machine's from its first moment: its protected DACL is
+    /// given by the create call itself, not set after.
+    #[test]
+    fn a_machine_folder_under_a_shared_parent_is_the_machines_when_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = open_root(dir.path()).unwrap();
+        let programdata = Descriptor::from_sddl(
+            "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;DCLCRPCR;;;BU)",
+        )
+        .unwrap();
+        nt_create(
+            &root,
+            OsStr::new("ProgramData"),
+            DIR_ACCESS,
+            FILE_CREATE,
+            FILE_DIRECTORY_FILE,
+            programdata.0,
+        )
+        .unwrap();
+        let pd = open_dir(&root, OsStr::new("ProgramData")).unwrap();
+        make_dir(&pd, OsStr::new("condafix"), crate::MACHINE_FOLDER).unwrap();
+        let made = open_dir(&pd, OsStr::new("condafix")).unwrap();
+        let sd = crate::windows::acl::descriptor_of(made.raw()).unwrap();
+        let aces = sd.dacl.clone().unwrap();
+        assert!(
+            aces.iter()
+                .all(|a| a.sid != "S-1-5-32-545" || a.mask == 0x1200a9),
+            "users may only read: {sd:?}"
+        );
+        // Nothing inherited; no group of users may change it. (Wine keeps no descriptors on
+        // this file system and shows one made from the mode bits: SYSTEM and its owner; real
+        // Windows shows the protected DACL given at creation.)
+        assert!(aces.iter().all(|a| a.flags & 0x10 == 0), "{sd:?}");
+        let dacl_only = crate::control::Descriptor {
+            owner: None,
+            dacl: Some(aces),
+        };
+        let groups: Vec<_> =
+            crate::control::windows_writers(&dacl_only, crate::control::windows_trusted)
+                .into_iter()
+                .filter(|w| ["S-1-5-32-545", "S-1-1-0", "S-1-5-11"].contains(&w.id.as_str()))
+                .collect();
+        assert_eq!(groups, Vec::new(), "{sd:?}");
     }
 }
