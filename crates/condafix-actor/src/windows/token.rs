@@ -12,8 +12,8 @@ use windows_sys::Win32::Security::{
     TOKEN_ELEVATION, TOKEN_QUERY,
 };
 use windows_sys::Win32::System::RemoteDesktop::{
-    WTSActive, WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId,
-    WTSQueryUserToken, WTS_SESSION_INFOW,
+    WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId, WTSQueryUserToken,
+    WTS_SESSION_INFOW,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -103,7 +103,17 @@ pub fn process_is_elevated() -> bool {
     ok != 0 && elevation.TokenIsElevated != 0
 }
 
-/// The sessions a user may be logged on to: the active ones, and the console's.
+/// Whether a session in this state may hold a signed-in user: active, connected, idle, and
+/// disconnected (fast user switching, a closed RDP window, a locked screen left: signed in, not
+/// connected); not a listener, one being reset, down or starting, nor session 0 (services).
+/// `WTSQueryUserToken` answers 1008 for one that holds no user after all.
+pub fn session_may_have_user(id: u32, state: i32) -> bool {
+    // WTS_CONNECTSTATE_CLASS: 0 Active, 1 Connected, 2 ConnectQuery, 3 Shadow,
+    // 4 Disconnected, 5 Idle, 6 Listen, 7 Reset, 8 Down, 9 Init.
+    id != 0 && matches!(state, 0..=5)
+}
+
+/// The sessions a user may be signed in to (see [`session_may_have_user`]), and the console's.
 pub fn sessions() -> Vec<u32> {
     let mut ids = Vec::new();
     // SAFETY: the array WTSEnumerateSessionsW returns holds `count` entries and is freed once.
@@ -114,7 +124,7 @@ pub fn sessions() -> Vec<u32> {
             && !info.is_null()
         {
             for s in std::slice::from_raw_parts(info, count as usize) {
-                if s.State == WTSActive {
+                if session_may_have_user(s.SessionId, s.State) {
                     ids.push(s.SessionId);
                 }
             }
@@ -217,5 +227,23 @@ pub fn close(h: HANDLE) {
     // SAFETY: the caller owns `h`.
     unsafe {
         CloseHandle(h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_signed_in_user_in_a_disconnected_session_is_still_signed_in() {
+        use super::session_may_have_user as may;
+        // Active, connected, idle and disconnected (fast user switching, RDP closed).
+        for state in [0, 1, 4, 5] {
+            assert!(may(1, state), "{state}");
+        }
+        // A listener, a reset, a down or a starting session; session 0 in any state.
+        for state in [6, 7, 8, 9] {
+            assert!(!may(2, state), "{state}");
+        }
+        assert!(!may(0, 0));
+        assert!(!may(0, 4));
     }
 }
