@@ -65,6 +65,18 @@ pub fn verbatim_str(s: &str) -> String {
     s.to_string()
 }
 
+/// A path for a program to start, as std gives `CreateProcessW`: as it is when shorter than
+/// 248 UTF-16 units, [`verbatim_str`] only when longer. A started Python sees its own path
+/// (`sys.executable`, `sys.prefix`) as given, and a `\\?\` one changes what it computes
+/// (CPython 3.11+ keeps the prefix; `..` joins break).
+pub fn launch_path_str(s: &str) -> String {
+    if s.encode_utf16().count() < 248 {
+        s.to_string()
+    } else {
+        verbatim_str(s)
+    }
+}
+
 pub use version::Version;
 
 /// The folder, under a prefix, that marks it as a conda prefix.
@@ -102,5 +114,17 @@ mod verbatim_tests {
         }
         let long = format!(r"C:\{}", "d\\".repeat(200));
         assert!(v(&long).starts_with(r"\\?\C:\d\d"));
+    }
+
+    #[test]
+    fn a_program_is_started_by_its_plain_path_unless_too_long() {
+        use super::launch_path_str as l;
+        let short = r"C:\Users\José\anaconda3\python.exe";
+        assert_eq!(l(short), short);
+        let at_limit = format!(r"C:\{}", "x".repeat(244));
+        assert_eq!(at_limit.encode_utf16().count(), 247);
+        assert_eq!(l(&at_limit), at_limit);
+        let over = format!(r"C:\{}", "x".repeat(245));
+        assert_eq!(l(&over), format!(r"\\?\{over}"));
     }
 }

@@ -399,8 +399,11 @@ mod windows_as_user {
             .collect();
         let line = super::windows_command_line(&spec.program.to_string_lossy(), &args);
         let mut line: Vec<u16> = line.encode_utf16().chain(Some(0)).collect();
-        // `\\?\` as std gives it, so an interpreter below a path over 260 characters starts.
-        let program = wide(condafix_prefix::verbatim(&spec.program).as_os_str());
+        // As std gives it: plain, `\\?\` only past 247 characters (the interpreter sees its
+        // own path as given: a verbatim one changes `sys.executable` and `sys.prefix`).
+        let program = wide(std::ffi::OsStr::new(&condafix_prefix::launch_path_str(
+            &spec.program.to_string_lossy(),
+        )));
         let cwd = wide(spec.cwd.as_os_str());
         let env = env_block(&spec.env);
         // The user's interactive desktop: libcrypto loads user32, which needs one it may use.
