@@ -6,15 +6,19 @@
 //! caller gives a verdict instead.
 #![allow(unsafe_code)]
 
-use std::os::windows::io::{FromRawHandle as _, OwnedHandle};
+use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle};
 
 use windows_sys::Win32::Foundation::{HANDLE, LUID};
 use windows_sys::Win32::Security::Authentication::Identity::{
     KerbS4ULogon, LsaConnectUntrusted, LsaDeregisterLogonProcess, LsaFreeReturnBuffer,
-    LsaLogonUser, LsaLookupAuthenticationPackage, LsaNtStatusToWinError, MsV1_0S4ULogon,
-    KERB_S4U_LOGON, LSA_STRING, LSA_UNICODE_STRING, MSV1_0_S4U_LOGON, SECURITY_LOGON_TYPE,
+    LsaLogonUser, LsaLookupAuthenticationPackage, LsaNtStatusToWinError, LsaRegisterLogonProcess,
+    MsV1_0S4ULogon, NameSamCompatible, NameUserPrincipal, TranslateNameW, KERB_S4U_LOGON,
+    LSA_STRING, LSA_UNICODE_STRING, MSV1_0_S4U_LOGON, SECURITY_LOGON_TYPE,
 };
-use windows_sys::Win32::Security::{AllocateLocallyUniqueId, QUOTA_LIMITS, TOKEN_SOURCE};
+use windows_sys::Win32::Security::{
+    AllocateLocallyUniqueId, GetTokenInformation, TokenImpersonationLevel, TokenType, QUOTA_LIMITS,
+    TOKEN_SOURCE,
+};
 
 fn lsa_string(s: &'static [u8]) -> LSA_STRING {
     LSA_STRING {
@@ -141,28 +145,144 @@ fn logon(lsa: HANDLE, kerberos: bool, user: &str, domain: &str) -> Result<OwnedH
     Ok(unsafe { OwnedHandle::from_raw_handle(token as _) })
 }
 
-/// An S4U token for the account `sid`, or why there is none.
-pub fn token_for(sid: &str) -> Result<OwnedHandle, String> {
-    let (_, user, domain) = crate::windows::account::lookup_full(sid)
-        .ok_or_else(|| "the account could not be looked up".to_string())?;
+/// Whether a token of this type (1 primary, 2 impersonation) and impersonation level can be
+/// impersonated for work: a primary token, or an impersonation token at SecurityImpersonation
+/// (2) or SecurityDelegation (3). An identification-level token (what LSA gives a caller
+/// without SeTcbPrivilege) lets the system say who the user is, not act as them: every open
+/// would fail with ERROR_BAD_IMPERSONATION_LEVEL.
+pub fn can_act_with(token_type: i32, level: Option<i32>) -> bool {
+    match token_type {
+        1 => true,
+        2 => level.is_some_and(|l| l >= 2),
+        _ => false,
+    }
+}
+
+/// A token's type and, for an impersonation token, its level.
+fn token_kind(token: HANDLE) -> Option<(i32, Option<i32>)> {
+    let query = |class| {
+        let mut v = 0i32;
+        let mut len = 0u32;
+        // SAFETY: a 4-byte enum out-parameter sized by its type.
+        let ok = unsafe {
+            GetTokenInformation(
+                token,
+                class,
+                &mut v as *mut i32 as *mut core::ffi::c_void,
+                4,
+                &mut len,
+            )
+        };
+        (ok != 0).then_some(v)
+    };
+    let t = query(TokenType)?;
+    Some((
+        t,
+        if t == 2 {
+            query(TokenImpersonationLevel)
+        } else {
+            None
+        },
+    ))
+}
+
+/// The user principal name of `DOMAIN\user` (Kerberos S4U wants a UPN), when the directory
+/// answers.
+fn upn_of(user: &str, domain: &str) -> Option<String> {
+    let sam: Vec<u16> = format!("{domain}\\{user}")
+        .encode_utf16()
+        .chain(Some(0))
+        .collect();
+    let mut buf = vec![0u16; 1024];
+    let mut len = buf.len() as u32;
+    // SAFETY: `sam` is NUL-terminated; `buf` holds `len` UTF-16 units, updated by the call.
+    let ok = unsafe {
+        TranslateNameW(
+            sam.as_ptr(),
+            NameSamCompatible,
+            NameUserPrincipal,
+            buf.as_mut_ptr(),
+            &mut len,
+        )
+    };
+    if !ok || len == 0 {
+        return None;
+    }
+    let n = (len as usize).min(buf.len());
+    let s = String::from_utf16_lossy(&buf[..n]);
+    let s = s.trim_end_matches('\0').to_string();
+    s.contains('@').then_some(s)
+}
+
+/// A handle to LSA for S4U logons: registered as a logon process with SeTcbPrivilege (held by
+/// SYSTEM) so the token can be impersonated; else untrusted, whose tokens identify only (then
+/// refused by [`token_for`]).
+fn connect() -> Result<HANDLE, String> {
     let mut lsa: HANDLE = std::ptr::null_mut();
-    // SAFETY: on success `lsa` is an LSA handle, deregistered below.
+    let name = lsa_string(b"condafix");
+    let mut mode = 0u32;
+    let registered = crate::windows::privilege::with_privileges(&["SeTcbPrivilege"], || {
+        // SAFETY: on success `lsa` is an LSA handle, deregistered by the caller.
+        unsafe { LsaRegisterLogonProcess(&name, &mut lsa, &mut mode) }
+    });
+    if matches!(registered, Ok(st) if st >= 0) && !lsa.is_null() {
+        return Ok(lsa);
+    }
+    lsa = std::ptr::null_mut();
+    // SAFETY: as above.
     let st = unsafe { LsaConnectUntrusted(&mut lsa) };
     if st < 0 {
         return Err(format!("LsaConnectUntrusted: {}", status_text(st)));
     }
+    Ok(lsa)
+}
+
+/// An S4U token for the account `sid` that condafix can act with, or why there is none.
+pub fn token_for(sid: &str) -> Result<OwnedHandle, String> {
+    let (_, user, domain) = crate::windows::account::lookup_full(sid)
+        .ok_or_else(|| "the account could not be looked up".to_string())?;
+    let lsa = connect()?;
     let local = std::env::var("COMPUTERNAME")
         .map(|c| c.eq_ignore_ascii_case(&domain))
         .unwrap_or(false);
     let result = if local {
         logon(lsa, false, &user, &domain)
     } else {
-        logon(lsa, true, &format!("{user}@{domain}"), &domain)
+        // Kerberos wants the user's UPN (with no realm, it finds the realm from it); without
+        // an answer from the directory, `user@DOMAIN` and the domain as the realm.
+        let kerberos = match upn_of(&user, &domain) {
+            Some(upn) => logon(lsa, true, &upn, ""),
+            None => logon(lsa, true, &format!("{user}@{domain}"), &domain),
+        };
+        kerberos
             .or_else(|first| logon(lsa, false, &user, &domain).map_err(|e| format!("{first}; {e}")))
     };
-    // SAFETY: the handle from LsaConnectUntrusted.
+    // SAFETY: the handle from LsaRegisterLogonProcess or LsaConnectUntrusted.
     unsafe {
         LsaDeregisterLogonProcess(lsa);
     }
-    result
+    let token = result?;
+    match token_kind(token.as_raw_handle() as HANDLE) {
+        Some((t, level)) if can_act_with(t, level) => Ok(token),
+        Some(_) => Err("LSA gave an identification-only token (SeTcbPrivilege is not held): condafix cannot act as them with it".into()),
+        None => Err(format!(
+            "the token's type could not be read: {}",
+            std::io::Error::last_os_error()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_token_that_can_act_is_taken() {
+        use super::can_act_with as can;
+        assert!(can(1, None), "primary");
+        assert!(can(2, Some(2)), "impersonation level");
+        assert!(can(2, Some(3)), "delegation level");
+        assert!(!can(2, Some(1)), "identification only");
+        assert!(!can(2, Some(0)), "anonymous");
+        assert!(!can(2, None));
+        assert!(!can(0, None));
+    }
 }
