@@ -8,14 +8,16 @@ use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle};
 use windows_sys::Win32::Foundation::{CloseHandle, GetLastError, LocalFree, HANDLE};
 use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
 use windows_sys::Win32::Security::{
-    GetTokenInformation, ImpersonateLoggedOnUser, RevertToSelf, TokenElevation, TokenUser, PSID,
-    TOKEN_ELEVATION, TOKEN_QUERY,
+    GetTokenInformation, ImpersonateLoggedOnUser, RevertToSelf, TokenElevation,
+    TokenImpersonationLevel, TokenUser, PSID, TOKEN_ELEVATION, TOKEN_IMPERSONATE, TOKEN_QUERY,
 };
 use windows_sys::Win32::System::RemoteDesktop::{
     WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId, WTSQueryUserToken,
     WTS_SESSION_INFOW,
 };
-use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+use windows_sys::Win32::System::Threading::{
+    GetCurrentProcess, GetCurrentThread, OpenProcessToken, OpenThreadToken, SetThreadToken,
+};
 
 use crate::identity::{Account, AccountId, IdentityError};
 
@@ -197,19 +199,43 @@ pub fn account_for(id: &AccountId) -> Result<Account, IdentityError> {
 }
 
 /// Back to this process's own token when dropped.
-pub struct Guard(());
+pub struct Guard {
+    /// The impersonation token the thread had before (an identity entered inside another's
+    /// work): put back when this one ends, since `RevertToSelf` would go to the process's.
+    previous: Option<OwnedHandle>,
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        // SAFETY: ends the impersonation of the calling thread.
-        if unsafe { RevertToSelf() } == 0 {
+        let ok = match &self.previous {
+            // SAFETY: puts the saved impersonation token back on the calling thread.
+            Some(t) => unsafe {
+                SetThreadToken(std::ptr::null(), t.as_raw_handle() as HANDLE) != 0
+            },
+            // SAFETY: ends the impersonation of the calling thread.
+            None => unsafe { RevertToSelf() != 0 },
+        };
+        if !ok {
             // Going on as the user would make every later step wrong: stop here.
             std::process::abort();
         }
     }
 }
 
+/// The calling thread's impersonation token, when it has one, opened with `access` as the
+/// process (not as the impersonated user).
+fn thread_token(access: u32) -> Option<OwnedHandle> {
+    let mut h: HANDLE = std::ptr::null_mut();
+    // SAFETY: on success `h` is a new handle, owned below; ERROR_NO_TOKEN when none.
+    if unsafe { OpenThreadToken(GetCurrentThread(), access, 1, &mut h) } == 0 || h.is_null() {
+        return None;
+    }
+    // SAFETY: a new handle, owned by nothing else.
+    Some(unsafe { OwnedHandle::from_raw_handle(h as _) })
+}
+
 pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
+    let previous = thread_token(TOKEN_IMPERSONATE | TOKEN_QUERY);
     // SAFETY: the token handle is open for the lifetime of `account`.
     if unsafe { ImpersonateLoggedOnUser(account.token.as_raw_handle() as HANDLE) } == 0 {
         // SAFETY: reads the calling thread's last error.
@@ -219,7 +245,31 @@ pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
             why: format!("ImpersonateLoggedOnUser answered error {code}"),
         });
     }
-    Ok(Guard(()))
+    let guard = Guard { previous };
+    // An identification-level token "succeeds" here and fails every open after: refuse it now.
+    let level = thread_token(TOKEN_QUERY).and_then(|t| {
+        let mut v = 0i32;
+        let mut len = 0u32;
+        // SAFETY: a 4-byte enum out-parameter sized by its type.
+        let ok = unsafe {
+            GetTokenInformation(
+                t.as_raw_handle() as HANDLE,
+                TokenImpersonationLevel,
+                &mut v as *mut i32 as *mut core::ffi::c_void,
+                4,
+                &mut len,
+            )
+        };
+        (ok != 0).then_some(v)
+    });
+    if level.is_some_and(|l| l < 2) {
+        drop(guard);
+        return Err(IdentityError::Unavailable {
+            who: account.id.to_string(),
+            why: "its token identifies them but cannot act as them (identification level)".into(),
+        });
+    }
+    Ok(guard)
 }
 
 /// Close a raw token handle (for callers that got one from elsewhere).
