@@ -1,10 +1,16 @@
-# condafix's probe, run as `python -I -S -B -c <this> [URL]`. Prints one JSON object on stdout.
+# condafix's probe, run as `python -I -S -B -c <this> [URL]` (or, for an install whose
+# interpreter is in its root on Windows, `python -s -S -B -c <this>` with PYTHONHOME set to it:
+# see verify.rs). Prints one JSON object on stdout.
 # It must run on every Python 3 conda ships, and never raise: every failure is data.
 # -S: `site` does not run, so no .pth file executes; site-packages is put on sys.path here,
 # without processing its .pth files, for certifi and pip.
+import sys
+
+# Not the current folder (`-c` puts it first unless -I): nothing planted there may load.
+sys.path[:] = [_p for _p in sys.path if _p not in ("", ".")]
+
 import json
 import os
-import sys
 
 try:
     import sysconfig
@@ -12,7 +18,9 @@ try:
     # What site.venv() does for a venv (sys.prefix is the venv), without .pth files.
     _exe_dir = os.path.dirname(os.path.abspath(sys.executable))
     _bases = []
-    for _d in (_exe_dir, os.path.dirname(_exe_dir)):
+    # With PYTHONHOME set (an install's own home), CPython looks for no pyvenv.cfg: nor here.
+    _venv_dirs = () if os.environ.get("PYTHONHOME") else (_exe_dir, os.path.dirname(_exe_dir))
+    for _d in _venv_dirs:
         _cfg = os.path.join(_d, "pyvenv.cfg")
         if os.path.isfile(_cfg):
             _system = False

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::run::{python_of, run_with_timeout, ExitKind, Spec};
 use crate::runas::RunAs;
 
-/// The probe the interpreter runs (`python -I -B -c PROBE [URL]`).
+/// The probe the interpreter runs (`python -I -S -B -c PROBE [URL]`; see [`probe_flags`]).
 pub const PROBE: &str = include_str!("probe.py");
 
 pub struct VerifyOptions {
@@ -210,6 +210,7 @@ fn dropped(name: &str) -> bool {
         || u.starts_with("__CONDA")
         || u.starts_with("PYTHON")
         || u == "VIRTUAL_ENV"
+        || u == "__PYVENV_LAUNCHER__"
 }
 
 /// The environment of a launch context: the base environment minus PATH, CONDA_* and PYTHON*,
@@ -270,6 +271,37 @@ fn launch_env(
     env
 }
 
+/// How the probe's interpreter starts: its flags and the variables added for them.
+///
+/// `-I` (no PYTHON* variables, no user site, no script folder on sys.path) and `-S` (no `site`,
+/// so no `.pth` file of the prefix runs; the probe puts site-packages on sys.path itself). But
+/// an interpreter in an install's root on Windows (`C:\ProgramData\Anaconda3\python.exe`)
+/// looks for `pyvenv.cfg` in the folder above it too, `C:\ProgramData`, where any user may
+/// create one whose `home` points the standard library at their own folder: code they wrote
+/// would run as SYSTEM. `-I` cannot stop it; `PYTHONHOME` (the install itself) does, so such an
+/// install starts with `-s -S -B` and PYTHONHOME, PYTHONNOUSERSITE and PYTHONSAFEPATH set (the
+/// environment is condafix's own: every other PYTHON* variable is dropped), and the probe takes
+/// the current folder off sys.path before it imports anything. A venv (its `pyvenv.cfg` is
+/// its own, judged with it) starts with `-I`.
+fn probe_flags(
+    layout: Layout,
+    venv: bool,
+    prefix: &Path,
+) -> (&'static [&'static str], Vec<(OsString, OsString)>) {
+    if layout == Layout::Windows && !venv {
+        (
+            &["-s", "-S", "-B"],
+            vec![
+                ("PYTHONHOME".into(), prefix.as_os_str().to_owned()),
+                ("PYTHONNOUSERSITE".into(), "1".into()),
+                ("PYTHONSAFEPATH".into(), "1".into()),
+            ],
+        )
+    } else {
+        (&["-I", "-S", "-B"], Vec::new())
+    }
+}
+
 fn launch(
     report: &PrefixReport,
     prefix: &Path,
@@ -279,12 +311,14 @@ fn launch(
     run_as: Option<&Arc<RunAs>>,
 ) -> Launch {
     let python = python_of(prefix, report.layout == Layout::Windows);
-    // -I: no PYTHON* variables, no user site, no script folder on sys.path; -S: no `site`, so
-    // no .pth file of the prefix runs (the probe puts site-packages on sys.path itself).
-    let mut args: Vec<std::ffi::OsString> = ["-I", "-S", "-B", "-c", PROBE]
-        .iter()
-        .map(Into::into)
-        .collect();
+    let venv = report
+        .python
+        .as_ref()
+        .and_then(|p| p.venv.as_ref())
+        .is_some();
+    let (flags, pinned) = probe_flags(report.layout, venv, prefix);
+    let mut args: Vec<std::ffi::OsString> =
+        flags.iter().chain(&["-c", PROBE]).map(Into::into).collect();
     if let Some(u) = url {
         args.push(u.into());
     }
@@ -293,10 +327,12 @@ fn launch(
         Some(user) => (user.base_env(&opts.env), user.cwd().to_path_buf()),
         None => (opts.env.clone(), opts.cwd.clone()),
     };
+    let mut env = launch_env(report, prefix, ctx, &base);
+    env.extend(pinned);
     let spec = Spec {
         program: python.clone(),
         args,
-        env: launch_env(report, prefix, ctx, &base),
+        env,
         cwd,
         run_as: run_as.cloned(),
     };
@@ -679,6 +715,70 @@ mod tests {
             &predicted(12, DllOutcome::NotFound),
             &german
         ));
+    }
+
+    #[test]
+    fn an_interpreter_in_an_installs_root_on_windows_gets_its_home_pinned() {
+        let prefix = Path::new(r"C:\ProgramData\Anaconda3");
+        let (flags, env) = probe_flags(Layout::Windows, false, prefix);
+        assert!(!flags.contains(&"-I"), "-I would ignore PYTHONHOME");
+        assert!(flags.contains(&"-s") && flags.contains(&"-S"));
+        assert!(env.contains(&("PYTHONHOME".into(), prefix.as_os_str().to_owned())));
+        assert!(env.contains(&("PYTHONSAFEPATH".into(), "1".into())));
+        // A venv's pyvenv.cfg is its own; a Unix layout's parent is the prefix itself.
+        for (layout, venv) in [(Layout::Windows, true), (Layout::Unix, false)] {
+            let (flags, env) = probe_flags(layout, venv, prefix);
+            assert_eq!(flags, ["-I", "-S", "-B"]);
+            assert!(env.is_empty());
+        }
+        assert!(dropped("__PYVENV_LAUNCHER__"));
+    }
+
+    /// Without -I, `-c` puts the current folder first on sys.path: the probe takes it off before
+    /// it imports anything, so a `json` planted there (the probe's first import) never runs.
+    #[cfg(unix)]
+    #[test]
+    fn a_module_planted_in_the_current_folder_does_not_run_in_the_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        for m in ["json", "os", "sysconfig", "ssl", "certifi"] {
+            let pkg = dir.path().join(m);
+            fs_err::create_dir_all(&pkg).unwrap();
+            fs_err::write(
+                pkg.join("__init__.py"),
+                format!(
+                    "open({:?}, 'a').write('{m} ')\n",
+                    marker.display().to_string()
+                ),
+            )
+            .unwrap();
+        }
+        let python = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join("python3"))
+            .find(|p| p.is_file())
+            .expect("python3 on PATH");
+        let spec = crate::run::Spec {
+            program: python,
+            args: ["-s", "-S", "-B", "-c", PROBE]
+                .iter()
+                .map(Into::into)
+                .collect(),
+            env: vec![
+                ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+                ("PYTHONSAFEPATH".into(), "".into()),
+            ],
+            cwd: dir.path().to_path_buf(),
+            run_as: None,
+        };
+        let out = crate::run::run_with_timeout(&spec, std::time::Duration::from_secs(120));
+        let v: serde_json::Value =
+            serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        assert!(v["python"].is_string(), "{v}");
+        assert!(
+            !marker.exists(),
+            "ran: {:?}",
+            fs_err::read_to_string(&marker)
+        );
     }
 
     #[test]
