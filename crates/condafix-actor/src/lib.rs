@@ -57,6 +57,55 @@ pub fn replacers_of_folder(path: &std::path::Path) -> std::io::Result<Vec<Writer
     sys::replacers_of_folder(path)
 }
 
+/// The folders on the way to `path`: every ancestor of the path as given, and of each path a
+/// link on the way leads to, hop by hop (a link to a link: each one's folder counts), at most
+/// 40 hops; and of the path it finally resolves to. Whoever may replace an entry in one of them
+/// (see [`replacers_of_folder`]) may put something else at `path`.
+pub fn ancestors_of(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::path::{Component, PathBuf};
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut todo: Vec<PathBuf> = vec![path.to_path_buf()];
+    if let Ok(resolved) = dunce::canonicalize(path) {
+        todo.push(resolved);
+    }
+    let mut hops = 0;
+    while let Some(p) = todo.pop() {
+        out.extend(p.ancestors().skip(1).map(PathBuf::from));
+        // Each link on the way: where it leads, with the rest of the path after it.
+        let mut at = PathBuf::new();
+        let comps: Vec<Component> = p.components().collect();
+        for (i, c) in comps.iter().enumerate() {
+            at.push(c);
+            if !matches!(c, Component::Normal(_)) {
+                continue;
+            }
+            let Ok(target) = fs_err::read_link(&at) else {
+                continue;
+            };
+            hops += 1;
+            if hops > 40 {
+                return dedup(out);
+            }
+            let mut next = match at.parent() {
+                Some(parent) if target.is_relative() => parent.join(&target),
+                _ => target,
+            };
+            for rest in &comps[i + 1..] {
+                next.push(rest);
+            }
+            todo.push(next);
+            break;
+        }
+    }
+    dedup(out)
+}
+
+fn dedup(mut v: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Whether a writer's id names one user account (a uid; a SID the system calls a user, or an
 /// `S-1-5-21-`/`S-1-12-1-` SID when it cannot say): the one place that decides it.
 pub fn is_user_account(id: &str) -> bool {

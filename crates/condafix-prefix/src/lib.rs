@@ -39,7 +39,7 @@ pub use record::{
 };
 pub use record_pip::{PipRecord, PipRecordEntry};
 #[cfg(windows)]
-pub use registry_windows::{verbatim, SystemRegistry};
+pub use registry_windows::{launch_path, verbatim, SystemRegistry};
 
 /// A Windows path for a raw Win32 call, as Rust's std makes it for its own calls: an absolute
 /// drive path gets `\\?\`, a UNC path `\\?\UNC\`, with `/` turned into `\` (a verbatim path is

@@ -27,6 +27,17 @@ pub fn verbatim(path: &std::path::Path) -> std::path::PathBuf {
     }
 }
 
+/// A program's path for `CreateProcess*`, as std gives it: as it is, or [`verbatim`] past 247
+/// UTF-16 units (see [`crate::launch_path_str`]); a path that is not valid Unicode is kept.
+pub fn launch_path(path: &std::path::Path) -> std::path::PathBuf {
+    use std::os::windows::ffi::OsStrExt as _;
+    if path.as_os_str().encode_wide().count() < 248 {
+        path.to_path_buf()
+    } else {
+        verbatim(path)
+    }
+}
+
 const HIVE_PRIVILEGES: [&str; 2] = ["SeRestorePrivilege", "SeBackupPrivilege"];
 
 fn privilege_error(mount: &str, why: String) -> RegistryError {

@@ -173,13 +173,11 @@ pub fn writers_of(paths: &[PathBuf]) -> Writers {
 /// may replace an entry in one of them may put another install in its place between condafix's
 /// check and the start, so they count as the install's writers.
 pub fn ancestors_of(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for root in [Some(prefix), home].into_iter().flatten() {
-        let resolved = dunce::canonicalize(root).ok();
-        for path in [Some(root.to_path_buf()), resolved].into_iter().flatten() {
-            out.extend(path.ancestors().skip(1).map(Path::to_path_buf));
-        }
-    }
+    let mut out: Vec<PathBuf> = [Some(prefix), home]
+        .into_iter()
+        .flatten()
+        .flat_map(condafix_actor::ancestors_of)
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -263,8 +261,16 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
 
+    /// Whether this test runs as root; `CONDAFIX_REQUIRE_ROOT_TESTS=1` (set by `.ci/run`) makes
+    /// running without root a failure rather than a skip.
     fn root() -> bool {
-        condafix_actor::identity::process_account() == Some(condafix_actor::AccountId::Uid(0))
+        let root =
+            condafix_actor::identity::process_account() == Some(condafix_actor::AccountId::Uid(0));
+        assert!(
+            root || std::env::var_os("CONDAFIX_REQUIRE_ROOT_TESTS").is_none(),
+            "CONDAFIX_REQUIRE_ROOT_TESTS is set but this test does not run as root"
+        );
+        root
     }
 
     #[test]
@@ -333,6 +339,20 @@ mod tests {
         let w = writers_of_install(&inside, None);
         assert_eq!(w.sole_user(), Some("uid 65534"), "{w:?}");
         assert_eq!(w.first.unwrap().path, theirs);
+        // A link to a link: root's link to one in a user's home that leads to root's install.
+        // The home of the link in the middle counts (its owner may re-aim it), though neither
+        // the path as given nor as resolved passes through it.
+        let srv = mk("srv", 0, 0o755);
+        let real = mk("srv/conda", 0, 0o755);
+        fs_err::write(real.join("python.exe"), b"MZ").unwrap();
+        let middle_home = mk("home/m", 65533, 0o755);
+        std::os::unix::fs::symlink(&real, middle_home.join("c")).unwrap();
+        std::os::unix::fs::lchown(middle_home.join("c"), Some(65533), None).unwrap();
+        let front = opt.join("conda");
+        std::os::unix::fs::symlink(middle_home.join("c"), &front).unwrap();
+        let w = writers_of_install(&front, None);
+        assert_eq!(w.sole_user(), Some("uid 65533"), "{w:?}");
+        let _ = srv;
         // A sticky world-writable folder on the way (as /tmp) lets no one else replace root's
         // entry; a plain world-writable one does.
         let shared = mk("shared", 0, 0o1777);

@@ -401,9 +401,7 @@ mod windows_as_user {
         let mut line: Vec<u16> = line.encode_utf16().chain(Some(0)).collect();
         // As std gives it: plain, `\\?\` only past 247 characters (the interpreter sees its
         // own path as given: a verbatim one changes `sys.executable` and `sys.prefix`).
-        let program = wide(std::ffi::OsStr::new(&condafix_prefix::launch_path_str(
-            &spec.program.to_string_lossy(),
-        )));
+        let program = wide(condafix_prefix::launch_path(&spec.program).as_os_str());
         let cwd = wide(spec.cwd.as_os_str());
         let env = env_block(&spec.env);
         // The user's interactive desktop: libcrypto loads user32, which needs one it may use.

@@ -194,15 +194,19 @@ impl Machine {
     }
 
     /// `profile`'s hive for this run: the one reached before, unless they have signed in since
-    /// a copy was loaded (their live hive then wins and the copy is unloaded).
+    /// a copy was loaded (their live hive then wins and the copy is unloaded) or signed out
+    /// since their live hive was used (a copy is loaded then).
     fn hive_of(&self, profile: &Profile) -> std::rc::Rc<UserHive<'static>> {
         let reader: &'static dyn condafix_detect::registry::Registry = self.registry;
         let mut hives = self.hives.borrow_mut();
         if let Some(i) = hives.iter().position(|(sid, _)| *sid == profile.sid) {
-            let hive = &hives[i].1;
-            let went_live = hive.access == HiveAccess::LoadedForRun
-                && condafix_detect::users::is_logged_on(reader, &profile.sid);
-            if !went_live {
+            let live = condafix_detect::users::is_logged_on(reader, &profile.sid);
+            let changed = match hives[i].1.access {
+                HiveAccess::LoadedForRun => live,
+                HiveAccess::LoggedOn => !live,
+                _ => false,
+            };
+            if !changed {
                 return hives[i].1.clone();
             }
             hives.remove(i);
@@ -411,9 +415,15 @@ mod tests {
         assert_eq!(a, Some(HiveAccess::LoggedOn));
         assert_eq!(cert, Some(RegValue::Sz("C:\\live.pem".into())));
         assert_eq!(loads_and_unloads(reg), (1, 1), "{:?}", reg.calls.borrow());
-        // The run's end unloads nothing more; her file is as it was.
+        // She signs out again: a copy of her hive is loaded for the rest of the run.
+        reg.delete_value(Hive::Users, &format!("{SID}\\Environment"), "PIP_CERT")
+            .unwrap();
+        let (a, _) = access(&prefixes[0]);
+        assert_eq!(a, Some(HiveAccess::LoadedForRun));
+        assert_eq!(loads_and_unloads(reg), (2, 1), "{:?}", reg.calls.borrow());
+        // The run's end unloads that copy; her file is as it was.
         drop(machine);
-        assert_eq!(loads_and_unloads(reg), (1, 1));
+        assert_eq!(loads_and_unloads(reg), (2, 2));
         assert_eq!(fs_err::read(home.join("NTUSER.DAT")).unwrap(), before);
     }
 

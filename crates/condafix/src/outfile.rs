@@ -127,8 +127,12 @@ fn open_folder(
     missing.reverse();
     let rel = condafix_actor::guard::RelPath::parse(&missing.join("/"))
         .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))?;
-    loc.subdir(&rel, Some(mode))
-        .with_context(|| format!("{} could not be created", dir.display()))
+    let made = loc
+        .subdir(&rel, Some(mode))
+        .with_context(|| format!("{} could not be created", dir.display()))?;
+    // Someone may have made it first, between the look and the make: judge what was opened.
+    check_ours(&made, dir, policy)?;
+    Ok(made)
 }
 
 /// Run elevated, condafix refuses a folder another account controls: its own or the
@@ -143,7 +147,19 @@ fn check_ours(loc: &condafix_actor::Location, dir: &Path, policy: Policy) -> any
     match loc.control()? {
         Control::Machine => Ok(()),
         Control::Owner(id) if Some(&id) == me.as_ref() => Ok(()),
-        Control::Shared(_) if sticky || policy == Policy::Share => Ok(()),
+        Control::Shared(_) if sticky => Ok(()),
+        // A share several accounts write to, unless a user other than this account owns it
+        // (their own folder opened to their group is still theirs).
+        Control::Shared(w)
+            if policy == Policy::Share
+                && !w.iter().any(|w| {
+                    w.how == "its owner"
+                        && condafix_actor::is_user_account(&w.id)
+                        && me.as_ref().is_none_or(|m| m.to_string() != w.id)
+                }) =>
+        {
+            Ok(())
+        }
         other => bail!(
             "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
             dir.display(),

@@ -1008,6 +1008,11 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
     let inbox = lab.alice_home.join("inbox");
     fs_err::create_dir(&inbox).unwrap();
     std::os::unix::fs::chown(&inbox, Some(ALICE), Some(ALICE)).unwrap();
+    // Her folder opened to her group (umask 002): still hers.
+    let grouped = lab.alice_home.join("grouped");
+    fs_err::create_dir(&grouped).unwrap();
+    std::os::unix::fs::chown(&grouped, Some(ALICE), Some(ALICE)).unwrap();
+    fs_err::set_permissions(&grouped, std::fs::Permissions::from_mode(0o775)).unwrap();
     let share = lab.ctx.path().join("share");
     fs_err::create_dir(&share).unwrap();
     fs_err::set_permissions(&share, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -1015,6 +1020,7 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
         (link.join("planted"), false),
         (link.clone(), false),
         (inbox.clone(), false),
+        (grouped.clone(), false),
         (share.clone(), true),
     ] {
         let mut c = lab.command("check", &["--report-dir"]);
@@ -1028,6 +1034,7 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
     }
     assert!(!lab.root_dir.join("planted").exists());
     assert!(fs_err::read_dir(&inbox).unwrap().next().is_none());
+    assert!(fs_err::read_dir(&grouped).unwrap().next().is_none());
     // In the share several accounts write to: the document, owner-only.
     let docs: Vec<_> = fs_err::read_dir(&share).unwrap().flatten().collect();
     assert_eq!(docs.len(), 1, "{docs:?}");

@@ -757,7 +757,16 @@ pub fn replacers_of_folder(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
                 | windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT,
         )
         .open(path)?;
-    let sd = crate::windows::acl::descriptor_of(f.as_raw_handle() as HANDLE)?;
+    let h = f.as_raw_handle() as HANDLE;
+    let sd = crate::windows::acl::descriptor_of(h)?;
+    // A junction on the way is re-aimed in place by whoever may write to it (its reparse data),
+    // not only replaced: judge it as a thing that may be changed.
+    if info(h)?.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        return Ok(crate::control::windows_writers(
+            &sd,
+            crate::control::windows_trusted,
+        ));
+    }
     Ok(crate::control::windows_replacers(
         &sd,
         crate::control::windows_trusted,

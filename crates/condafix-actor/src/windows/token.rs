@@ -203,6 +203,8 @@ pub struct Guard {
     /// The impersonation token the thread had before (an identity entered inside another's
     /// work): put back when this one ends, since `RevertToSelf` would go to the process's.
     previous: Option<OwnedHandle>,
+    /// Impersonation belongs to the thread: the guard must end it on the thread it began on.
+    _thread_bound: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for Guard {
@@ -222,20 +224,30 @@ impl Drop for Guard {
     }
 }
 
-/// The calling thread's impersonation token, when it has one, opened with `access` as the
-/// process (not as the impersonated user).
-fn thread_token(access: u32) -> Option<OwnedHandle> {
+/// The calling thread's impersonation token, opened with `access` as the process (not as the
+/// impersonated user): `Ok(None)` when the thread has none (ERROR_NO_TOKEN), else the error.
+fn thread_token(access: u32) -> Result<Option<OwnedHandle>, u32> {
     let mut h: HANDLE = std::ptr::null_mut();
-    // SAFETY: on success `h` is a new handle, owned below; ERROR_NO_TOKEN when none.
+    // SAFETY: on success `h` is a new handle, owned below.
     if unsafe { OpenThreadToken(GetCurrentThread(), access, 1, &mut h) } == 0 || h.is_null() {
-        return None;
+        // SAFETY: reads the calling thread's last error.
+        return match unsafe { GetLastError() } {
+            1008 => Ok(None),
+            code => Err(code),
+        };
     }
     // SAFETY: a new handle, owned by nothing else.
-    Some(unsafe { OwnedHandle::from_raw_handle(h as _) })
+    Ok(Some(unsafe { OwnedHandle::from_raw_handle(h as _) }))
 }
 
 pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
-    let previous = thread_token(TOKEN_IMPERSONATE | TOKEN_QUERY);
+    // What to go back to: without it, ending this identity would go on as SYSTEM.
+    let previous = thread_token(TOKEN_IMPERSONATE | TOKEN_QUERY).map_err(|code| {
+        IdentityError::Unavailable {
+            who: account.id.to_string(),
+            why: format!("the thread's current identity could not be saved (error {code})"),
+        }
+    })?;
     // SAFETY: the token handle is open for the lifetime of `account`.
     if unsafe { ImpersonateLoggedOnUser(account.token.as_raw_handle() as HANDLE) } == 0 {
         // SAFETY: reads the calling thread's last error.
@@ -245,9 +257,12 @@ pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
             why: format!("ImpersonateLoggedOnUser answered error {code}"),
         });
     }
-    let guard = Guard { previous };
+    let guard = Guard {
+        previous,
+        _thread_bound: std::marker::PhantomData,
+    };
     // An identification-level token "succeeds" here and fails every open after: refuse it now.
-    let level = thread_token(TOKEN_QUERY).and_then(|t| {
+    let level = thread_token(TOKEN_QUERY).ok().flatten().and_then(|t| {
         let mut v = 0i32;
         let mut len = 0u32;
         // SAFETY: a 4-byte enum out-parameter sized by its type.
@@ -262,7 +277,7 @@ pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
         };
         (ok != 0).then_some(v)
     });
-    if level.is_some_and(|l| l < 2) {
+    if !level.is_some_and(|l| l >= 2) {
         drop(guard);
         return Err(IdentityError::Unavailable {
             who: account.id.to_string(),

@@ -50,21 +50,36 @@ fn foreign_writer(
         (WriteScope::User, Some(home)) => condafix_actor::writers_of_path(home)
             .unwrap_or_default()
             .into_iter()
-            .filter(|w| condafix_actor::is_user_account(&w.id))
+            .filter(|w| w.how == "its owner" && condafix_actor::is_user_account(&w.id))
             .map(|w| w.id)
             .collect(),
         _ => Vec::new(),
     };
+    let foreign = |found: Vec<condafix_actor::Writer>| {
+        found
+            .into_iter()
+            .find(|w| me.as_ref() != Some(&w.id) && !users.contains(&w.id))
+            .map(|w| w.label())
+    };
+    // The folders on the way to the prefix: whoever may replace one may swap the files.
+    for at in condafix_actor::ancestors_of(prefix) {
+        match condafix_actor::replacers_of_folder(&at) {
+            Ok(found) => {
+                if let Some(who) = foreign(found) {
+                    return Some(who);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Some(format!("anyone (their rights could not be read: {e})")),
+        }
+    }
     for file in files {
         let mut path = Some(file.as_path());
         while let Some(at) = path {
             match condafix_actor::writers_of_path(at) {
                 Ok(found) => {
-                    if let Some(w) = found
-                        .iter()
-                        .find(|w| me.as_ref() != Some(&w.id) && !users.contains(&w.id))
-                    {
-                        return Some(w.label());
+                    if let Some(who) = foreign(found) {
+                        return Some(who);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
