@@ -192,9 +192,13 @@ impl Disk {
         self.listings.entry(dir.to_path_buf()).or_insert_with(|| {
             let mut m = HashMap::new();
             if let Ok(rd) = fs_err::read_dir(dir) {
+                // A name that is not valid Unicode is left out: a lossy copy would name
+                // another file (a plan or receipt about a file that is not there).
                 for e in rd.flatten() {
                     let name = e.file_name();
-                    m.insert(name.to_string_lossy().to_lowercase(), name);
+                    if let Some(text) = name.to_str() {
+                        m.insert(text.to_lowercase(), name);
+                    }
                 }
             }
             m

@@ -31,22 +31,26 @@ fn entries(dir: &Path, limit: usize) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// Everything under `dir`, depth first, not following links, at most `limit` entries.
-fn tree(dir: &Path, limit: usize) -> Vec<PathBuf> {
+/// Everything under `dir`, depth first, not following links, at most `limit` entries (the
+/// flag: there were more), leaving out folders named `skip` (site-packages, judged apart).
+fn tree(dir: &Path, limit: usize, skip: Option<&str>) -> (Vec<PathBuf>, bool) {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for p in entries(&d, limit) {
+        for p in entries(&d, limit + 1) {
             if out.len() >= limit {
-                return out;
+                return (out, true);
             }
             if fs_err::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                if skip.is_some_and(|s| p.file_name().is_some_and(|n| n == s)) {
+                    continue;
+                }
                 stack.push(p.clone());
             }
             out.push(p);
         }
     }
-    out
+    (out, false)
 }
 
 /// The site-packages folders of a prefix, both layouts.
@@ -64,10 +68,31 @@ fn site_packages(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The most entries of a standard library checked (CPython's, with its bytecode and its tests,
+/// is about 10,000): past it, the rights count as unreadable.
+const MAX_STDLIB_FILES: usize = 60_000;
+
 /// What the interpreter of `prefix` executes (`home`: a venv's base): the folders it runs from
-/// and the files in them, the standard library's modules the probe imports, site-packages'
-/// `.pth` files and the packages the probe imports (`pip`, `certifi`).
+/// and the files in them, the whole standard library with its bytecode (any module of it may
+/// be imported, a `.pyc` in `__pycache__` is read even with `-B`), site-packages' `.pth` files
+/// and the packages the probe imports (`pip`, `certifi`).
 pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
+    executed_from_checked(prefix, home).0
+}
+
+/// [`executed_from`], and the folder whose files were too many to check, if one was.
+pub fn executed_from_checked(
+    prefix: &Path,
+    home: Option<&Path>,
+) -> (Vec<PathBuf>, Option<PathBuf>) {
+    let mut too_many = None;
+    let mut walk = |out: &mut Vec<PathBuf>, dir: &Path, limit: usize, skip: Option<&str>| {
+        let (found, truncated) = tree(dir, limit, skip);
+        if truncated && too_many.is_none() {
+            too_many = Some(dir.to_path_buf());
+        }
+        out.extend(found);
+    };
     let home = home.unwrap_or(prefix);
     let mut roots = vec![home.to_path_buf()];
     if home != prefix {
@@ -92,14 +117,15 @@ pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
             // And what is in them now (the interpreter, its DLLs, the stdlib's top modules).
             out.extend(entries(d, MAX_PACKAGE_FILES));
         }
-        for lib in entries(&root.join("lib"), 64) {
-            if lib
-                .file_name()
+        // The standard library: `Lib\` (Windows), `lib/pythonX.Y/` (Unix), whole.
+        let mut stdlibs = vec![condafix_prefix::join_rel(root, "Lib")];
+        stdlibs.extend(entries(&root.join("lib"), 64).into_iter().filter(|lib| {
+            lib.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("python"))
-            {
-                out.push(lib.clone());
-                out.extend(entries(&lib, MAX_PACKAGE_FILES));
-            }
+        }));
+        for lib in stdlibs.iter().filter(|d| d.is_dir()) {
+            out.push(lib.clone());
+            walk(&mut out, lib, MAX_STDLIB_FILES, Some("site-packages"));
         }
         for sp in site_packages(root) {
             out.push(sp.clone());
@@ -113,23 +139,14 @@ pub fn executed_from(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
                 let p = sp.join(pkg);
                 if p.is_dir() {
                     out.push(p.clone());
-                    out.extend(tree(&p, MAX_PACKAGE_FILES));
-                }
-            }
-        }
-        for pkg in ["encodings", "json", "importlib", "collections"] {
-            for lib in [condafix_prefix::join_rel(root, "Lib"), root.join("lib")] {
-                let p = lib.join(pkg);
-                if p.is_dir() {
-                    out.push(p.clone());
-                    out.extend(entries(&p, MAX_PACKAGE_FILES));
+                    walk(&mut out, &p, MAX_PACKAGE_FILES, None);
                 }
             }
         }
     }
     out.sort();
     out.dedup();
-    out
+    (out, too_many)
 }
 
 /// Everyone other than the administrators, the system and condafix's own account who may
@@ -191,7 +208,17 @@ pub fn writers_of_install(prefix: &Path, home: Option<&Path>) -> Writers {
         .then(condafix_actor::identity::process_account)
         .flatten()
         .map(|a| a.to_string());
-    let mut out = writers_besides(&executed_from(prefix, home), me.as_deref());
+    let (executed, too_many) = executed_from_checked(prefix, home);
+    let mut out = writers_besides(&executed, me.as_deref());
+    if let Some(dir) = too_many {
+        out.unreadable = true;
+        if out.first.is_none() {
+            out.first = Some(WritableByOthers {
+                path: dir,
+                who: "unknown (more files than condafix checks)".into(),
+            });
+        }
+    }
     judge(
         &mut out,
         &ancestors_of(prefix, home),
@@ -362,6 +389,41 @@ mod tests {
         let w = writers_of_install(&p, None);
         assert_eq!(w.ids, vec!["everyone".to_string()], "{w:?}");
         assert_eq!(w.sole_user(), None);
+    }
+
+    #[test]
+    fn one_file_a_user_may_change_anywhere_in_the_standard_library_counts_bytecode_too() {
+        if !root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let stdlib = dir.path().join("lib").join("python3.11");
+        let cache = stdlib.join("re").join("__pycache__");
+        fs_err::create_dir_all(&cache).unwrap();
+        fs_err::write(stdlib.join("re").join("__init__.py"), b"").unwrap();
+        let pyc = cache.join("__init__.cpython-311.pyc");
+        fs_err::write(&pyc, b"\x00").unwrap();
+        // Another user's package in site-packages is not imported by the probe: not counted.
+        let other = stdlib.join("site-packages").join("other");
+        fs_err::create_dir_all(&other).unwrap();
+        fs_err::write(other.join("x.py"), b"").unwrap();
+        std::os::unix::fs::chown(other.join("x.py"), Some(65533), None).unwrap();
+        assert_eq!(writers_of_install(dir.path(), None), Writers::default());
+        // Her bytecode deep in a root folder: read even under -B, so she is its writer.
+        std::os::unix::fs::chown(&pyc, Some(65534), None).unwrap();
+        let w = writers_of_install(dir.path(), None);
+        assert_eq!(w.sole_user(), Some("uid 65534"), "{w:?}");
+        assert_eq!(w.first.unwrap().path, pyc);
+        // Windows layout: Lib\ whole.
+        let win = tempfile::tempdir().unwrap();
+        let deep = win.path().join("Lib").join("json").join("__pycache__");
+        fs_err::create_dir_all(&deep).unwrap();
+        fs_err::write(deep.join("decoder.cpython-311.pyc"), b"\x00").unwrap();
+        std::os::unix::fs::chown(deep.join("decoder.cpython-311.pyc"), Some(65534), None).unwrap();
+        assert_eq!(
+            writers_of_install(win.path(), None).sole_user(),
+            Some("uid 65534")
+        );
     }
 
     #[test]

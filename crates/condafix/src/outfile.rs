@@ -144,22 +144,22 @@ fn check_ours(loc: &condafix_actor::Location, dir: &Path, policy: Policy) -> any
     }
     let me = condafix_actor::identity::process_account();
     let sticky = loc.meta().is_ok_and(|m| m.unix_mode & 0o1000 != 0);
+    // A shared folder that a user other than this account owns is theirs: its owner may
+    // delete or replace anything in it, sticky or not, opened to their group or not.
+    let users_own = |w: &[condafix_actor::Writer]| {
+        w.iter().any(|w| {
+            w.how == "its owner"
+                && condafix_actor::is_user_account(&w.id)
+                && me.as_ref().is_none_or(|m| m.to_string() != w.id)
+        })
+    };
     match loc.control()? {
         Control::Machine => Ok(()),
         Control::Owner(id) if Some(&id) == me.as_ref() => Ok(()),
-        Control::Shared(_) if sticky => Ok(()),
-        // A share several accounts write to, unless a user other than this account owns it
-        // (their own folder opened to their group is still theirs).
-        Control::Shared(w)
-            if policy == Policy::Share
-                && !w.iter().any(|w| {
-                    w.how == "its owner"
-                        && condafix_actor::is_user_account(&w.id)
-                        && me.as_ref().is_none_or(|m| m.to_string() != w.id)
-                }) =>
-        {
-            Ok(())
-        }
+        // `/tmp`: only an entry's owner may remove it.
+        Control::Shared(w) if sticky && !users_own(&w) => Ok(()),
+        // A share several accounts write to.
+        Control::Shared(w) if policy == Policy::Share && !users_own(&w) => Ok(()),
         other => bail!(
             "{} may be changed by {}: condafix, running elevated, does not write its output there (give a folder of your own)",
             dir.display(),

@@ -1013,10 +1013,16 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
     fs_err::create_dir(&grouped).unwrap();
     std::os::unix::fs::chown(&grouped, Some(ALICE), Some(ALICE)).unwrap();
     fs_err::set_permissions(&grouped, std::fs::Permissions::from_mode(0o775)).unwrap();
+    // Her folder made sticky: the sticky bit binds everyone but its owner.
+    let sticky = lab.alice_home.join("sticky");
+    fs_err::create_dir(&sticky).unwrap();
+    std::os::unix::fs::chown(&sticky, Some(ALICE), Some(ALICE)).unwrap();
+    fs_err::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let share = lab.ctx.path().join("share");
     fs_err::create_dir(&share).unwrap();
     fs_err::set_permissions(&share, std::fs::Permissions::from_mode(0o777)).unwrap();
     for (dir, ok) in [
+        (sticky.clone(), false),
         (link.join("planted"), false),
         (link.clone(), false),
         (inbox.clone(), false),
@@ -1035,6 +1041,13 @@ fn report_documents_go_through_no_link_and_into_no_folder_one_user_controls() {
     assert!(!lab.root_dir.join("planted").exists());
     assert!(fs_err::read_dir(&inbox).unwrap().next().is_none());
     assert!(fs_err::read_dir(&grouped).unwrap().next().is_none());
+    assert!(fs_err::read_dir(&sticky).unwrap().next().is_none());
+    // Nor does a bundle go there.
+    let mut bundle = lab.command("bundle", &["-o"]);
+    bundle.arg(sticky.join("b.zip"));
+    let r = run(bundle);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(fs_err::read_dir(&sticky).unwrap().next().is_none());
     // In the share several accounts write to: the document, owner-only.
     let docs: Vec<_> = fs_err::read_dir(&share).unwrap().flatten().collect();
     assert_eq!(docs.len(), 1, "{docs:?}");

@@ -433,6 +433,45 @@ fn a_foreign_same_name_dll_in_dlls_is_kept_unless_replace_foreign_and_then_backe
     );
 }
 
+/// A file whose name is not valid Unicode, named like an OpenSSL DLL: it is no OpenSSL DLL the
+/// loader would take, and nothing may plan or record a change to "the same name" with a
+/// replacement character in it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dll_name_that_is_not_unicode_is_neither_planned_nor_recorded() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let ctx = TestContext::new();
+    let s = scenarios::build(
+        scenarios::ScenarioName::Anaconda201910Py37Unactivated,
+        ctx.path(),
+    );
+    let prefix = &s.prefixes[0];
+    let odd = prefix
+        .join("DLLs")
+        .join(std::ffi::OsStr::from_bytes(b"libssl-1_1-x64\xff.dll"));
+    fs_err::write(&odd, b"EVIL").unwrap();
+    let plan = dry_run_json(&ctx, &s, &["--replace-foreign"]);
+    assert!(
+        !plan.contains('\u{fffd}') && !plan.contains("\\ufffd"),
+        "{plan}"
+    );
+    let r = stage(&ctx, &s, &["--replace-foreign"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains('\u{fffd}'), "{}", r.stdout);
+    // condafix's own records (receipt, journal, history) name no such file.
+    for (name, bytes) in all_files(prefix) {
+        if !name.contains(".condafix") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("\\ufffd") && !text.contains('\u{fffd}'),
+            "{name}: {text}"
+        );
+    }
+    assert_eq!(fs_err::read(&odd).unwrap(), b"EVIL");
+}
+
 /// Makes a folder unwritable even for root (immutable), and writable again on drop.
 #[cfg(unix)]
 struct ReadOnly(std::path::PathBuf);
