@@ -18,6 +18,10 @@ pub struct Writer {
     pub how: String,
 }
 
+/// How a folder's or file's owner is named among its writers (the owner may always change its
+/// ACL or mode).
+pub const OWNER: &str = "its owner";
+
 impl Writer {
     pub fn new(id: impl Into<String>, how: impl Into<String>) -> Self {
         Self {
@@ -79,7 +83,7 @@ impl Control {
 pub fn unix_writers(uid: u32, gid: u32, mode: u32) -> Vec<Writer> {
     let mut found = Vec::new();
     if uid != 0 {
-        found.push(Writer::new(format!("uid {uid}"), "its owner"));
+        found.push(Writer::new(format!("uid {uid}"), OWNER));
     }
     if mode & 0o020 != 0 && gid != 0 {
         found.push(Writer::new(format!("gid {gid}"), "group write"));
@@ -263,7 +267,7 @@ pub fn windows_writers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec<W
         }
     };
     if let Some(o) = &sd.owner {
-        push(&mut found, o, "its owner".into());
+        push(&mut found, o, OWNER.into());
     }
     let Some(aces) = &sd.dacl else {
         push(&mut found, "everyone", "no ACL".into());
@@ -323,7 +327,7 @@ pub fn windows_replacers(sd: &Descriptor, trusted: impl Fn(&str) -> bool) -> Vec
         }
     };
     if let Some(o) = &sd.owner {
-        push(&mut found, o, "its owner");
+        push(&mut found, o, OWNER);
     }
     let Some(aces) = &sd.dacl else {
         push(&mut found, "everyone", "no ACL");

@@ -171,15 +171,21 @@ pub fn for_folder(path: &std::path::Path) -> Result<Identity, String> {
     match crate::control_of(path) {
         crate::Control::Owner(id) => Identity::for_owner(&id).map_err(|e| e.to_string()),
         crate::Control::Machine => Ok(Identity::Process),
-        crate::Control::Shared(w) => Err(format!(
-            "several accounts may change {} ({})",
-            path.display(),
-            w.iter()
-                .map(crate::Writer::label)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        crate::Control::Shared(w) => Err(shared(path, &w)),
     }
+}
+
+/// Why no one identity fits a folder several accounts may change.
+fn shared(path: &std::path::Path, writers: &[crate::Writer]) -> String {
+    format!(
+        "several accounts may change {} ({})",
+        path.display(),
+        writers
+            .iter()
+            .map(crate::Writer::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The identity of the user of a profile: on Windows the account its SID names, elsewhere
@@ -190,17 +196,12 @@ pub fn for_profile(sid: &str, dir: &std::path::Path) -> Result<Identity, String>
         return Identity::for_owner(&AccountId::Sid(sid.to_ascii_uppercase()))
             .map_err(|e| e.to_string());
     }
-    match for_folder(dir) {
-        Ok(id) => Ok(id),
-        Err(why) => crate::writers_of_path(dir)
-            .ok()
-            .and_then(|w| {
-                w.into_iter()
-                    .find(|w| w.how == "its owner" && crate::is_user_account(&w.id))
-            })
-            .and_then(|w| AccountId::parse(&w.id))
+    match crate::control_of(dir) {
+        crate::Control::Owner(id) => Identity::for_owner(&id).map_err(|e| e.to_string()),
+        crate::Control::Machine => Ok(Identity::Process),
+        crate::Control::Shared(w) => crate::user_owner(&w)
             .and_then(|id| Identity::for_owner(&id).ok())
-            .ok_or(why),
+            .ok_or_else(|| shared(dir, &w)),
     }
 }
 
@@ -217,28 +218,14 @@ pub fn for_reading(path: &std::path::Path, user: Option<&Identity>) -> Identity 
     if !crate::privilege::process_is_elevated() {
         return Identity::Process;
     }
-    let shared = match crate::control_of(path) {
-        crate::Control::Owner(id) => {
-            return Identity::for_owner(&id).unwrap_or_else(|_| nobody());
-        }
-        crate::Control::Machine => false,
-        crate::Control::Shared(_) => true,
-    };
-    if let Some(user) = user {
-        return user.clone();
+    match (crate::control_of(path), user) {
+        (crate::Control::Owner(id), _) => Identity::for_owner(&id).unwrap_or_else(|_| nobody()),
+        (_, Some(user)) => user.clone(),
+        (crate::Control::Machine, None) => Identity::Process,
+        (crate::Control::Shared(w), None) => crate::user_owner(&w)
+            .and_then(|id| Identity::for_owner(&id).ok())
+            .unwrap_or_else(nobody),
     }
-    if !shared {
-        return Identity::Process;
-    }
-    crate::writers_of_path(path)
-        .ok()
-        .and_then(|w| {
-            w.into_iter()
-                .find(|w| w.how == "its owner" && crate::is_user_account(&w.id))
-        })
-        .and_then(|w| AccountId::parse(&w.id))
-        .and_then(|id| Identity::for_owner(&id).ok())
-        .unwrap_or_else(nobody)
 }
 
 /// An identity with no rights of its own, where the system has one (Unix: uid and gid 65534,

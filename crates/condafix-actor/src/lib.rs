@@ -106,6 +106,15 @@ fn dedup(mut v: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
     v
 }
 
+/// The user account among `writers` that owns the thing (not root, the administrators or a
+/// group), if one does.
+pub fn user_owner(writers: &[Writer]) -> Option<AccountId> {
+    writers
+        .iter()
+        .find(|w| w.how == control::OWNER && is_user_account(&w.id))
+        .and_then(|w| AccountId::parse(&w.id))
+}
+
 /// Whether a writer's id names one user account (a uid; a SID the system calls a user, or an
 /// `S-1-5-21-`/`S-1-12-1-` SID when it cannot say): the one place that decides it.
 pub fn is_user_account(id: &str) -> bool {

@@ -482,17 +482,8 @@ impl Location {
                 }
             }
         }
-        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp_name = format!(
-            ".{}{TEMP_MARKER}{}-{n}",
-            rel.file_name(),
-            std::process::id()
-        );
+        let (tmp_name, tmp_shown, mut file) = self.new_temp(&parent, rel, &shown)?;
         let tmp = OsStr::new(&tmp_name);
-        let tmp_shown = shown.with_file_name(&tmp_name);
-        let mut file = self.act(&shown, "create a file in the folder of", || {
-            sys::open_file(&parent.dir, tmp, FileHow::CreateNew { mode: 0o600 })
-        })?;
         let result = (|| {
             let value = fill(&mut file)?;
             file.flush()
@@ -545,6 +536,32 @@ impl Location {
         result
     }
 
+    /// A temp file beside `rel` (in `parent`, its folder), made new by the identity (never an
+    /// existing file or a link), owner-only: its name, its path for messages, and the file.
+    #[allow(clippy::disallowed_types)]
+    fn new_temp(
+        &self,
+        parent: &Reached<'_>,
+        rel: &RelPath,
+        shown: &Path,
+    ) -> Result<(String, PathBuf, std::fs::File), FsError> {
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp_name = format!(
+            ".{}{TEMP_MARKER}{}-{n}",
+            rel.file_name(),
+            std::process::id()
+        );
+        let tmp_shown = shown.with_file_name(&tmp_name);
+        let file = self.act(shown, "create a file in the folder of", || {
+            sys::open_file(
+                &parent.dir,
+                OsStr::new(&tmp_name),
+                FileHow::CreateNew { mode: 0o600 },
+            )
+        })?;
+        Ok((tmp_name, tmp_shown, file))
+    }
+
     /// Put a new file with `bytes` at `rel` (a name directly in this folder) atomically and only
     /// if nothing is there: a temp file made new beside it (never through a link), filled,
     /// synced, given `mode`, then renamed to `rel` without replacing. `Ok(false)`: the name is
@@ -553,17 +570,8 @@ impl Location {
         let parent = self.reach_parent(rel, None)?;
         let name = OsStr::new(rel.file_name());
         let shown = rel.under(&self.root);
-        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp_name = format!(
-            ".{}{TEMP_MARKER}{}-{n}",
-            rel.file_name(),
-            std::process::id()
-        );
+        let (tmp_name, tmp_shown, mut file) = self.new_temp(&parent, rel, &shown)?;
         let tmp = OsStr::new(&tmp_name);
-        let tmp_shown = shown.with_file_name(&tmp_name);
-        let mut file = self.act(&shown, "create a file in the folder of", || {
-            sys::open_file(&parent.dir, tmp, FileHow::CreateNew { mode: 0o600 })
-        })?;
         let result = (|| {
             file.write_all(bytes)
                 .and_then(|()| file.sync_all())

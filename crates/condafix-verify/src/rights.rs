@@ -172,17 +172,22 @@ impl Writers {
     }
 }
 
+/// condafix's own account when running what only it may change crosses no identity (an
+/// administrator elevated on their own Just Me install): `None` where it can start programs as
+/// others (SYSTEM, root: never a prefix's owner; under the Windows lane's SYSTEM seam, Wine's
+/// one user is both).
+fn own_account() -> Option<String> {
+    (!can_start_as_user())
+        .then(condafix_actor::identity::process_account)
+        .flatten()
+        .map(|a| a.to_string())
+}
+
 /// Who other than the administrators, the system and condafix's own account may change any of
 /// `paths`. Running what only condafix's own account (an administrator elevated on their own
 /// Just Me install) may change crosses no identity.
 pub fn writers_of(paths: &[PathBuf]) -> Writers {
-    // SYSTEM and root are never a prefix's owner; an elevated administrator may be (and under
-    // the Windows lane's SYSTEM seam, Wine's one user is both).
-    let me = (!can_start_as_user())
-        .then(condafix_actor::identity::process_account)
-        .flatten()
-        .map(|a| a.to_string());
-    writers_besides(paths, me.as_deref())
+    writers_besides(paths, own_account().as_deref())
 }
 
 /// The folders on the way to `prefix` (and to `home`, a venv's base): every ancestor of the
@@ -204,10 +209,7 @@ pub fn ancestors_of(prefix: &Path, home: Option<&Path>) -> Vec<PathBuf> {
 /// the interpreter of `prefix` runs ([`executed_from`]) or replace a folder on the way to it
 /// ([`ancestors_of`]).
 pub fn writers_of_install(prefix: &Path, home: Option<&Path>) -> Writers {
-    let me = (!can_start_as_user())
-        .then(condafix_actor::identity::process_account)
-        .flatten()
-        .map(|a| a.to_string());
+    let me = own_account();
     let (executed, too_many) = executed_from_checked(prefix, home);
     let mut out = writers_besides(&executed, me.as_deref());
     if let Some(dir) = too_many {

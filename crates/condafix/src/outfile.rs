@@ -147,11 +147,7 @@ fn check_ours(loc: &condafix_actor::Location, dir: &Path, policy: Policy) -> any
     // A shared folder that a user other than this account owns is theirs: its owner may
     // delete or replace anything in it, sticky or not, opened to their group or not.
     let users_own = |w: &[condafix_actor::Writer]| {
-        w.iter().any(|w| {
-            w.how == "its owner"
-                && condafix_actor::is_user_account(&w.id)
-                && me.as_ref().is_none_or(|m| m.to_string() != w.id)
-        })
+        condafix_actor::user_owner(w).is_some_and(|owner| me.as_ref() != Some(&owner))
     };
     match loc.control()? {
         Control::Machine => Ok(()),

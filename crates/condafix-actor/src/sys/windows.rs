@@ -713,22 +713,7 @@ pub fn protect_new_state_folder(_: &crate::Location) {}
 /// (its owner and DACL, from a handle): for a reparse point, who may change it and what it
 /// points at.
 pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
-    let open = |follow: bool| -> std::io::Result<OwnedHandle> {
-        #[allow(clippy::disallowed_types)]
-        let f = std::fs::OpenOptions::new()
-            .access_mode(READ_CONTROL | FILE_READ_ATTRIBUTES)
-            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-            .custom_flags(
-                FILE_FLAG_BACKUP_SEMANTICS
-                    | if follow {
-                        0
-                    } else {
-                        windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT
-                    },
-            )
-            .open(path)?;
-        Ok(f.into())
-    };
+    let open = |follow: bool| open_for_rights(path, follow);
     let h = open(false)?;
     let judge = |h: &OwnedHandle| -> std::io::Result<Vec<crate::Writer>> {
         let sd = crate::windows::acl::descriptor_of(h.as_raw_handle() as HANDLE)?;
@@ -744,19 +729,30 @@ pub fn writers_of_path(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
     Ok(out)
 }
 
-/// Who, besides the administrators and the system, may replace what is inside the folder at
-/// `path` (its owner and DACL, from a handle that does not follow a reparse point: a junction
-/// is judged as itself, its target on the resolved path).
-pub fn replacers_of_folder(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+/// `path` opened to read its owner, DACL and attributes (a folder too), everything shared;
+/// `follow`: through a reparse point, else the point itself.
+fn open_for_rights(path: &Path, follow: bool) -> std::io::Result<OwnedHandle> {
     #[allow(clippy::disallowed_types)]
     let f = std::fs::OpenOptions::new()
         .access_mode(READ_CONTROL | FILE_READ_ATTRIBUTES)
         .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
         .custom_flags(
             FILE_FLAG_BACKUP_SEMANTICS
-                | windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT,
+                | if follow {
+                    0
+                } else {
+                    windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT
+                },
         )
         .open(path)?;
+    Ok(f.into())
+}
+
+/// Who, besides the administrators and the system, may replace what is inside the folder at
+/// `path` (its owner and DACL, from a handle that does not follow a reparse point: a junction
+/// is judged as itself, its target on the resolved path).
+pub fn replacers_of_folder(path: &Path) -> std::io::Result<Vec<crate::Writer>> {
+    let f = open_for_rights(path, false)?;
     let h = f.as_raw_handle() as HANDLE;
     let sd = crate::windows::acl::descriptor_of(h)?;
     // A junction on the way is re-aimed in place by whoever may write to it (its reparse data),

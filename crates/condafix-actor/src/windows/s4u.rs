@@ -16,8 +16,7 @@ use windows_sys::Win32::Security::Authentication::Identity::{
     LSA_STRING, LSA_UNICODE_STRING, MSV1_0_S4U_LOGON, SECURITY_LOGON_TYPE,
 };
 use windows_sys::Win32::Security::{
-    AllocateLocallyUniqueId, GetTokenInformation, TokenImpersonationLevel, TokenType, QUOTA_LIMITS,
-    TOKEN_SOURCE,
+    AllocateLocallyUniqueId, TokenImpersonationLevel, TokenType, QUOTA_LIMITS, TOKEN_SOURCE,
 };
 
 fn lsa_string(s: &'static [u8]) -> LSA_STRING {
@@ -160,26 +159,12 @@ pub fn can_act_with(token_type: i32, level: Option<i32>) -> bool {
 
 /// A token's type and, for an impersonation token, its level.
 fn token_kind(token: HANDLE) -> Option<(i32, Option<i32>)> {
-    let query = |class| {
-        let mut v = 0i32;
-        let mut len = 0u32;
-        // SAFETY: a 4-byte enum out-parameter sized by its type.
-        let ok = unsafe {
-            GetTokenInformation(
-                token,
-                class,
-                &mut v as *mut i32 as *mut core::ffi::c_void,
-                4,
-                &mut len,
-            )
-        };
-        (ok != 0).then_some(v)
-    };
-    let t = query(TokenType)?;
+    use crate::windows::token::token_enum;
+    let t = token_enum(token, TokenType)?;
     Some((
         t,
         if t == 2 {
-            query(TokenImpersonationLevel)
+            token_enum(token, TokenImpersonationLevel)
         } else {
             None
         },

@@ -9,7 +9,8 @@ use windows_sys::Win32::Foundation::{CloseHandle, GetLastError, LocalFree, HANDL
 use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
 use windows_sys::Win32::Security::{
     GetTokenInformation, ImpersonateLoggedOnUser, RevertToSelf, TokenElevation,
-    TokenImpersonationLevel, TokenUser, PSID, TOKEN_ELEVATION, TOKEN_IMPERSONATE, TOKEN_QUERY,
+    TokenImpersonationLevel, TokenUser, PSID, TOKEN_ELEVATION, TOKEN_IMPERSONATE,
+    TOKEN_INFORMATION_CLASS, TOKEN_QUERY,
 };
 use windows_sys::Win32::System::RemoteDesktop::{
     WTSEnumerateSessionsW, WTSFreeMemory, WTSGetActiveConsoleSessionId, WTSQueryUserToken,
@@ -224,6 +225,23 @@ impl Drop for Guard {
     }
 }
 
+/// A token's information of an enum class (`TokenType`, `TokenImpersonationLevel`).
+pub(crate) fn token_enum(token: HANDLE, class: TOKEN_INFORMATION_CLASS) -> Option<i32> {
+    let mut v = 0i32;
+    let mut len = 0u32;
+    // SAFETY: a 4-byte enum out-parameter sized by its type.
+    let ok = unsafe {
+        GetTokenInformation(
+            token,
+            class,
+            &mut v as *mut i32 as *mut core::ffi::c_void,
+            4,
+            &mut len,
+        )
+    };
+    (ok != 0).then_some(v)
+}
+
 /// The calling thread's impersonation token, opened with `access` as the process (not as the
 /// impersonated user): `Ok(None)` when the thread has none (ERROR_NO_TOKEN), else the error.
 fn thread_token(access: u32) -> Result<Option<OwnedHandle>, u32> {
@@ -262,21 +280,10 @@ pub fn enter(account: &Account) -> Result<Guard, IdentityError> {
         _thread_bound: std::marker::PhantomData,
     };
     // An identification-level token "succeeds" here and fails every open after: refuse it now.
-    let level = thread_token(TOKEN_QUERY).ok().flatten().and_then(|t| {
-        let mut v = 0i32;
-        let mut len = 0u32;
-        // SAFETY: a 4-byte enum out-parameter sized by its type.
-        let ok = unsafe {
-            GetTokenInformation(
-                t.as_raw_handle() as HANDLE,
-                TokenImpersonationLevel,
-                &mut v as *mut i32 as *mut core::ffi::c_void,
-                4,
-                &mut len,
-            )
-        };
-        (ok != 0).then_some(v)
-    });
+    let level = thread_token(TOKEN_QUERY)
+        .ok()
+        .flatten()
+        .and_then(|t| token_enum(t.as_raw_handle() as HANDLE, TokenImpersonationLevel));
     if !level.is_some_and(|l| l >= 2) {
         drop(guard);
         return Err(IdentityError::Unavailable {

@@ -46,49 +46,44 @@ fn foreign_writer(
     scope: WriteScope,
 ) -> Option<String> {
     let me = condafix_actor::identity::process_account().map(|a| a.to_string());
-    let users: Vec<String> = match (scope, &locations.home) {
+    // For a user's bundle, the user whose home it is.
+    let user = match (scope, &locations.home) {
         (WriteScope::User, Some(home)) => condafix_actor::writers_of_path(home)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|w| w.how == "its owner" && condafix_actor::is_user_account(&w.id))
-            .map(|w| w.id)
-            .collect(),
-        _ => Vec::new(),
+            .ok()
+            .and_then(|w| condafix_actor::user_owner(&w))
+            .map(|id| id.to_string()),
+        _ => None,
     };
-    let foreign = |found: Vec<condafix_actor::Writer>| {
-        found
-            .into_iter()
-            .find(|w| me.as_ref() != Some(&w.id) && !users.contains(&w.id))
-            .map(|w| w.label())
-    };
-    // The folders on the way to the prefix: whoever may replace one may swap the files.
-    for at in condafix_actor::ancestors_of(prefix) {
-        match condafix_actor::replacers_of_folder(&at) {
+    type Find = fn(&Path) -> std::io::Result<Vec<condafix_actor::Writer>>;
+    // The folders on the way to the prefix (whoever may replace one may swap the files), then
+    // each bundle and every folder from it up to the prefix, each judged once.
+    let mut inside: Vec<&Path> = files
+        .iter()
+        .flat_map(|f| f.ancestors().take_while(|a| a.starts_with(prefix)))
+        .collect();
+    inside.sort();
+    inside.dedup();
+    let ancestors = condafix_actor::ancestors_of(prefix);
+    let judged = ancestors
+        .iter()
+        .map(|a| (a.as_path(), condafix_actor::replacers_of_folder as Find))
+        .chain(
+            inside
+                .into_iter()
+                .map(|p| (p, condafix_actor::writers_of_path as Find)),
+        );
+    for (at, find) in judged {
+        match find(at) {
             Ok(found) => {
-                if let Some(who) = foreign(found) {
-                    return Some(who);
+                if let Some(w) = found
+                    .iter()
+                    .find(|w| me.as_ref() != Some(&w.id) && user.as_ref() != Some(&w.id))
+                {
+                    return Some(w.label());
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Some(format!("anyone (their rights could not be read: {e})")),
-        }
-    }
-    for file in files {
-        let mut path = Some(file.as_path());
-        while let Some(at) = path {
-            match condafix_actor::writers_of_path(at) {
-                Ok(found) => {
-                    if let Some(who) = foreign(found) {
-                        return Some(who);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Some(format!("anyone (their rights could not be read: {e})")),
-            }
-            if at == prefix {
-                break;
-            }
-            path = at.parent();
         }
     }
     None
